@@ -1,1 +1,66 @@
-fn main(){}
+//! The `quarry` binary: argument parsing, progress and printing. No pipeline
+//! logic lives here; every command calls into the library crates.
+
+mod args;
+mod commands;
+mod progress;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::args::{Cli, Command};
+
+/// Exit statuses, as documented in `quarry --help`.
+pub mod exit {
+    /// Success.
+    pub const OK: u8 = 0;
+    /// The command ran but found nothing to work with: no input could be
+    /// ingested, the chunk id is not in the store.
+    pub const NOTHING: u8 = 1;
+    /// An error: bad arguments, unreadable or unwritable files.
+    pub const ERROR: u8 = 2;
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    let result = match cli.command {
+        Command::Ingest(a) => commands::ingest::run(a, cli.quiet),
+        Command::Show(a) => commands::show::run(a),
+        Command::Inspect(a) => commands::inspect::run(a),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::from(exit::OK);
+            }
+            let _ = std::io::stdout().flush();
+            eprintln!("error: {err:#}");
+            ExitCode::from(exit::ERROR)
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("QUARRY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

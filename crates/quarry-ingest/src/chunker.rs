@@ -45,7 +45,9 @@ pub struct Chunker {
 
 impl std::fmt::Debug for Chunker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Chunker").field("settings", &self.settings).finish()
+        f.debug_struct("Chunker")
+            .field("settings", &self.settings)
+            .finish()
     }
 }
 
@@ -75,26 +77,36 @@ impl Chunker {
     /// Loads `tokenizer.json` from `path`; truncation and padding are switched
     /// off (MiniLM's file turns both on at 128 tokens, which would make every
     /// text look short).
-    pub fn from_file(path: &Path, target_tokens: usize, max_tokens: usize, overlap_tokens: usize) -> Result<Chunker, IngestError> {
+    pub fn from_file(
+        path: &Path,
+        target_tokens: usize,
+        max_tokens: usize,
+        overlap_tokens: usize,
+    ) -> Result<Chunker, IngestError> {
         let bytes = std::fs::read(path).map_err(|e| IngestError::Tokenizer {
             path: path.to_owned(),
             message: format!("{e} (run scripts/setup.sh, or pass --tokenizer <tokenizer.json>)"),
         })?;
-        let mut tokenizer = Tokenizer::from_bytes(&bytes)
-            .map_err(|e| IngestError::Tokenizer { path: path.to_owned(), message: e.to_string() })?;
+        let mut tokenizer = Tokenizer::from_bytes(&bytes).map_err(|e| IngestError::Tokenizer {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
         tokenizer
             .with_truncation(None)
-            .map_err(|e| IngestError::Tokenizer { path: path.to_owned(), message: e.to_string() })?;
+            .map_err(|e| IngestError::Tokenizer {
+                path: path.to_owned(),
+                message: e.to_string(),
+            })?;
         tokenizer.with_padding(None);
         if target_tokens == 0 || target_tokens > max_tokens || overlap_tokens >= target_tokens {
             return Err(IngestError::ChunkerConfig(format!(
                 "need 0 < target ({target_tokens}) <= max ({max_tokens}) and overlap ({overlap_tokens}) < target"
             )));
         }
-        let name = path
-            .parent()
-            .and_then(|p| p.file_name())
-            .map_or_else(|| "tokenizer".to_owned(), |n| n.to_string_lossy().into_owned());
+        let name = path.parent().and_then(|p| p.file_name()).map_or_else(
+            || "tokenizer".to_owned(),
+            |n| n.to_string_lossy().into_owned(),
+        );
         let settings = ChunkerSettings {
             tokenizer: name,
             tokenizer_blake3: blake3::hash(&bytes).to_hex().to_string(),
@@ -102,7 +114,10 @@ impl Chunker {
             max_tokens,
             overlap_tokens,
         };
-        Ok(Chunker { tokenizer, settings })
+        Ok(Chunker {
+            tokenizer,
+            settings,
+        })
     }
 
     /// The settings this chunker runs with.
@@ -114,7 +129,10 @@ impl Chunker {
     pub fn token_starts(&self, text: &str) -> Vec<usize> {
         match self.tokenizer.encode(text, false) {
             Ok(enc) => enc.get_offsets().iter().map(|&(s, _)| s).collect(),
-            Err(_) => text.split_whitespace().map(|w| w.as_ptr() as usize - text.as_ptr() as usize).collect(),
+            Err(_) => text
+                .split_whitespace()
+                .map(|w| w.as_ptr() as usize - text.as_ptr() as usize)
+                .collect(),
         }
     }
 
@@ -124,14 +142,21 @@ impl Chunker {
     pub fn chunk(&self, doc: &Document) -> Vec<Chunk> {
         let mut out = Vec::new();
         for section in &doc.sections {
-            let Ok(section_text) = section.span.slice(&doc.text) else { continue };
+            let Ok(section_text) = section.span.slice(&doc.text) else {
+                continue;
+            };
             for (block_off, block) in blocks(section_text, BLOCK_BYTES) {
                 let starts = self.token_starts(block);
-                let sizer = OffsetSizer { base: block.as_ptr() as usize, len: block.len(), starts: &starts };
-                let config = ChunkConfig::new(self.settings.target_tokens..=self.settings.max_tokens)
-                    .with_overlap(self.settings.overlap_tokens)
-                    .expect("overlap checked in from_file")
-                    .with_sizer(&sizer);
+                let sizer = OffsetSizer {
+                    base: block.as_ptr() as usize,
+                    len: block.len(),
+                    starts: &starts,
+                };
+                let config =
+                    ChunkConfig::new(self.settings.target_tokens..=self.settings.max_tokens)
+                        .with_overlap(self.settings.overlap_tokens)
+                        .expect("overlap checked in from_file")
+                        .with_sizer(&sizer);
                 let splitter = TextSplitter::new(config);
                 for (off, piece) in splitter.chunk_indices(block) {
                     if piece.trim().is_empty() {

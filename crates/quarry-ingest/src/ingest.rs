@@ -19,8 +19,8 @@ use crate::sources::{Filters, Format, Input, discover};
 use crate::store::StoreWriter;
 use crate::{gutenberg, html, plain, sections, text, wiki};
 
-/// Commit a segment once this much has been written to it.
-const SEGMENT_BYTES: u64 = 64 << 20;
+/// Commit a segment once this much has been written to it, by default.
+pub const SEGMENT_BYTES: u64 = 64 << 20;
 /// Convert this much input in one parallel batch.
 const BATCH_BYTES: usize = 8 << 20;
 const BATCH_ITEMS: usize = 1024;
@@ -34,6 +34,9 @@ pub struct IngestOptions {
     pub exclude: Vec<String>,
     /// Remove sources that are in the store but not among the inputs.
     pub prune: bool,
+    /// Commit the open segment once this many bytes are written to it
+    /// ([`SEGMENT_BYTES`] when 0).
+    pub commit_bytes: u64,
 }
 
 /// Reports progress; the CLI draws it, tests ignore it.
@@ -78,9 +81,19 @@ pub struct Summary {
 
 /// A unit of conversion work: one file, one dump page, one JSONL line.
 enum Work {
-    File { input: Arc<Input>, bytes: Vec<u8> },
-    Page { input: Arc<Input>, page: wiki::Page },
-    Json { input: Arc<Input>, line_no: u64, line: String },
+    File {
+        input: Arc<Input>,
+        bytes: Vec<u8>,
+    },
+    Page {
+        input: Arc<Input>,
+        page: wiki::Page,
+    },
+    Json {
+        input: Arc<Input>,
+        line_no: u64,
+        line: String,
+    },
 }
 
 /// What converting a unit gave.
@@ -97,13 +110,20 @@ struct Run<'a> {
     seen_ids: HashSet<DocId>,
     batch: Vec<Work>,
     batch_bytes: usize,
+    /// One-unit sources whose work is in `batch`: complete once it is written.
+    batch_complete: Vec<String>,
     /// Progress of sources touched since the last commit: key → (fingerprint, format, units, complete).
     open_sources: BTreeMap<String, (String, String, u64, bool)>,
     bytes_done: Arc<AtomicU64>,
+    commit_bytes: u64,
 }
 
 /// Ingests `opts.paths` into the store at `opts.out`.
-pub fn ingest(opts: &IngestOptions, chunker: &Chunker, progress: &dyn Progress) -> Result<Summary, IngestError> {
+pub fn ingest(
+    opts: &IngestOptions,
+    chunker: &Chunker,
+    progress: &dyn Progress,
+) -> Result<Summary, IngestError> {
     let started = Instant::now();
     let filters = Filters::new(&opts.include, &opts.exclude)?;
     let (inputs, skips) = discover(&opts.paths, &filters)?;
@@ -112,12 +132,21 @@ pub fn ingest(opts: &IngestOptions, chunker: &Chunker, progress: &dyn Progress) 
         chunker,
         writer,
         progress,
-        summary: Summary { out: opts.out.display().to_string(), ..Summary::default() },
+        summary: Summary {
+            out: opts.out.display().to_string(),
+            ..Summary::default()
+        },
         seen_ids: HashSet::new(),
         batch: Vec::new(),
         batch_bytes: 0,
+        batch_complete: Vec::new(),
         open_sources: BTreeMap::new(),
         bytes_done: Arc::new(AtomicU64::new(0)),
+        commit_bytes: if opts.commit_bytes == 0 {
+            SEGMENT_BYTES
+        } else {
+            opts.commit_bytes
+        },
     };
     for s in skips {
         run.skip(s);
@@ -135,8 +164,19 @@ pub fn ingest(opts: &IngestOptions, chunker: &Chunker, progress: &dyn Progress) 
     run.flush_batch()?;
     run.commit()?;
     if opts.prune {
-        let given: HashSet<String> = discover(&opts.paths, &filters)?.0.into_iter().map(|i| i.key).collect();
-        let gone: Vec<String> = run.writer.manifest().sources.keys().filter(|k| !given.contains(*k)).cloned().collect();
+        let given: HashSet<String> = discover(&opts.paths, &filters)?
+            .0
+            .into_iter()
+            .map(|i| i.key)
+            .collect();
+        let gone: Vec<String> = run
+            .writer
+            .manifest()
+            .sources
+            .keys()
+            .filter(|k| !given.contains(*k))
+            .cloned()
+            .collect();
         run.summary.sources_pruned = gone.len() as u64;
         run.writer.remove_sources(&gone)?;
     }
@@ -147,7 +187,11 @@ pub fn ingest(opts: &IngestOptions, chunker: &Chunker, progress: &dyn Progress) 
     summary.store_chunks = m.counts.chunks;
     summary.input_bytes = total;
     summary.seconds = started.elapsed().as_secs_f64();
-    summary.mb_per_s = if summary.seconds > 0.0 { total as f64 / 1e6 / summary.seconds } else { 0.0 };
+    summary.mb_per_s = if summary.seconds > 0.0 {
+        total as f64 / 1e6 / summary.seconds
+    } else {
+        0.0
+    };
     Ok(summary)
 }
 
@@ -212,43 +256,80 @@ impl Run<'_> {
         }
         self.summary.sources_ingested += 1;
         let format = input.format.name().to_owned();
-        self.open_sources.insert(input.key.clone(), (fp.clone(), format, resume_from, false));
+        self.open_sources
+            .insert(input.key.clone(), (fp.clone(), format, resume_from, false));
         match input.format {
-            Format::WikiDump { bz2 } => self.stream_dump(&input, bz2, base, resume_from)?,
-            Format::Jsonl => self.stream_jsonl(&input, base, resume_from)?,
+            Format::WikiDump { bz2 } => {
+                self.stream_dump(&input, bz2, base, resume_from)?;
+                self.mark_complete(&input.key, None);
+            }
+            Format::Jsonl => {
+                self.stream_jsonl(&input, base, resume_from)?;
+                self.mark_complete(&input.key, None);
+            }
             _ => {
-                if resume_from == 0 {
-                    match std::fs::read(&input.path) {
-                        Ok(bytes) => {
-                            self.batch_bytes += bytes.len();
-                            self.batch.push(Work::File { input: input.clone(), bytes });
-                        }
-                        Err(e) => self.skip(Skip::new(shown, SkipReason::Unreadable, e.to_string())),
+                match std::fs::read(&input.path) {
+                    Ok(bytes) => {
+                        self.batch_bytes += bytes.len();
+                        self.batch.push(Work::File {
+                            input: input.clone(),
+                            bytes,
+                        });
                     }
+                    Err(e) => self.skip(Skip::new(shown, SkipReason::Unreadable, e.to_string())),
                 }
-                self.maybe_flush()?;
+                // Complete once the batch holding it is written.
+                self.batch_complete.push(input.key.clone());
+                if self.batch.len() >= BATCH_ITEMS || self.batch_bytes >= BATCH_BYTES {
+                    self.flush_batch()?;
+                }
             }
         }
-        // The source is complete once its last batch is converted and written:
-        // marked now, recorded at the next commit, which comes after that batch.
-        self.flush_batch()?;
-        if let Some(s) = self.open_sources.get_mut(&input.key) {
+        self.maybe_commit()
+    }
+
+    /// Records that a source was read to its end (`units` for one-unit
+    /// sources). Only call once its last batch is written.
+    fn mark_complete(&mut self, key: &str, units: Option<u64>) {
+        if let Some(s) = self.open_sources.get_mut(key) {
             s.3 = true;
-            if !matches!(input.format, Format::WikiDump { .. } | Format::Jsonl) {
-                s.2 = 1;
+            if let Some(u) = units {
+                s.2 = u;
             }
         }
-        if self.writer.pending_bytes() >= SEGMENT_BYTES {
-            self.commit()?;
+    }
+
+    /// Commits when the open segment is big enough; the batch is written
+    /// first, so a commit never records progress past what is on disk.
+    fn maybe_commit(&mut self) -> Result<(), IngestError> {
+        if self.writer.pending_bytes() + self.batch_bytes as u64 >= self.commit_bytes {
+            self.flush_batch()?;
+            if self.writer.pending_bytes() >= self.commit_bytes {
+                self.commit()?;
+            }
         }
         Ok(())
     }
 
-    fn stream_dump(&mut self, input: &Arc<Input>, bz2: bool, base: u64, resume_from: u64) -> Result<(), IngestError> {
+    fn stream_dump(
+        &mut self,
+        input: &Arc<Input>,
+        bz2: bool,
+        base: u64,
+        resume_from: u64,
+    ) -> Result<(), IngestError> {
         let file = File::open(&input.path).map_err(|e| IngestError::io(&input.path, e))?;
-        let counting = Counting { inner: file, base, read: 0, shared: self.bytes_done.clone() };
+        let counting = Counting {
+            inner: file,
+            base,
+            read: 0,
+            shared: self.bytes_done.clone(),
+        };
         let reader: Box<dyn BufRead> = if bz2 {
-            Box::new(BufReader::with_capacity(1 << 20, bzip2::read::MultiBzDecoder::new(counting)))
+            Box::new(BufReader::with_capacity(
+                1 << 20,
+                bzip2::read::MultiBzDecoder::new(counting),
+            ))
         } else {
             Box::new(BufReader::with_capacity(1 << 20, counting))
         };
@@ -261,22 +342,40 @@ impl Run<'_> {
                         continue;
                     }
                     self.batch_bytes += page.text.len();
-                    self.batch.push(Work::Page { input: input.clone(), page });
+                    self.batch.push(Work::Page {
+                        input: input.clone(),
+                        page,
+                    });
+                    if self.writer.pending_bytes() + self.batch_bytes as u64 >= self.commit_bytes {
+                        self.flush_batch()?;
+                        self.set_units(&input.key, unit);
+                        self.maybe_commit()?;
+                    }
                 }
                 Err(e) => {
-                    let reason = if e.truncated { SkipReason::Truncated } else { SkipReason::Malformed };
+                    let reason = if e.truncated {
+                        SkipReason::Truncated
+                    } else {
+                        SkipReason::Malformed
+                    };
                     self.flush_batch()?;
-                    self.skip(Skip::new(input.path.display().to_string(), reason, format!("{}; the pages before it were kept", e.message)).at(e.locator));
+                    self.skip(
+                        Skip::new(
+                            input.path.display().to_string(),
+                            reason,
+                            format!("{}; the pages before it were kept", e.message),
+                        )
+                        .at(e.locator),
+                    );
                     break;
                 }
             }
             if self.batch.len() >= BATCH_ITEMS || self.batch_bytes >= BATCH_BYTES {
                 self.flush_batch()?;
                 self.set_units(&input.key, unit);
-                self.progress.set_position(self.bytes_done.load(Ordering::Relaxed));
-                if self.writer.pending_bytes() >= SEGMENT_BYTES {
-                    self.commit()?;
-                }
+                self.progress
+                    .set_position(self.bytes_done.load(Ordering::Relaxed));
+                self.maybe_commit()?;
             }
         }
         self.flush_batch()?;
@@ -284,9 +383,19 @@ impl Run<'_> {
         Ok(())
     }
 
-    fn stream_jsonl(&mut self, input: &Arc<Input>, base: u64, resume_from: u64) -> Result<(), IngestError> {
+    fn stream_jsonl(
+        &mut self,
+        input: &Arc<Input>,
+        base: u64,
+        resume_from: u64,
+    ) -> Result<(), IngestError> {
         let file = File::open(&input.path).map_err(|e| IngestError::io(&input.path, e))?;
-        let counting = Counting { inner: file, base, read: 0, shared: self.bytes_done.clone() };
+        let counting = Counting {
+            inner: file,
+            base,
+            read: 0,
+            shared: self.bytes_done.clone(),
+        };
         let mut reader = BufReader::with_capacity(1 << 20, counting);
         let mut unit = 0u64;
         let mut buf = Vec::new();
@@ -296,7 +405,14 @@ impl Run<'_> {
                 Ok(0) => break,
                 Ok(_) => {}
                 Err(e) => {
-                    self.skip(Skip::new(input.path.display().to_string(), SkipReason::Unreadable, e.to_string()).at(format!("line {}", unit + 1)));
+                    self.skip(
+                        Skip::new(
+                            input.path.display().to_string(),
+                            SkipReason::Unreadable,
+                            e.to_string(),
+                        )
+                        .at(format!("line {}", unit + 1)),
+                    );
                     break;
                 }
             }
@@ -307,17 +423,32 @@ impl Run<'_> {
             match String::from_utf8(std::mem::take(&mut buf)) {
                 Ok(line) => {
                     self.batch_bytes += line.len();
-                    self.batch.push(Work::Json { input: input.clone(), line_no: unit, line });
+                    self.batch.push(Work::Json {
+                        input: input.clone(),
+                        line_no: unit,
+                        line,
+                    });
+                    if self.writer.pending_bytes() + self.batch_bytes as u64 >= self.commit_bytes {
+                        self.flush_batch()?;
+                        self.set_units(&input.key, unit);
+                        self.maybe_commit()?;
+                    }
                 }
-                Err(_) => self.skip(Skip::new(input.path.display().to_string(), SkipReason::Encoding, "line is not valid UTF-8").at(format!("line {unit}"))),
+                Err(_) => self.skip(
+                    Skip::new(
+                        input.path.display().to_string(),
+                        SkipReason::Encoding,
+                        "line is not valid UTF-8",
+                    )
+                    .at(format!("line {unit}")),
+                ),
             }
             if self.batch.len() >= BATCH_ITEMS || self.batch_bytes >= BATCH_BYTES {
                 self.flush_batch()?;
                 self.set_units(&input.key, unit);
-                self.progress.set_position(self.bytes_done.load(Ordering::Relaxed));
-                if self.writer.pending_bytes() >= SEGMENT_BYTES {
-                    self.commit()?;
-                }
+                self.progress
+                    .set_position(self.bytes_done.load(Ordering::Relaxed));
+                self.maybe_commit()?;
             }
         }
         self.flush_batch()?;
@@ -331,15 +462,11 @@ impl Run<'_> {
         }
     }
 
-    fn maybe_flush(&mut self) -> Result<(), IngestError> {
-        if self.batch.len() >= BATCH_ITEMS || self.batch_bytes >= BATCH_BYTES {
-            self.flush_batch()?;
-        }
-        Ok(())
-    }
-
     fn flush_batch(&mut self) -> Result<(), IngestError> {
         if self.batch.is_empty() {
+            for key in std::mem::take(&mut self.batch_complete) {
+                self.mark_complete(&key, Some(1));
+            }
             return Ok(());
         }
         let batch = std::mem::take(&mut self.batch);
@@ -353,8 +480,19 @@ impl Run<'_> {
                         self.warn(w);
                     }
                     if !self.seen_ids.insert(doc.id.clone()) {
-                        let where_ = if doc.locator.is_empty() { doc.source.clone() } else { format!("{} {}", doc.source, doc.locator) };
-                        self.skip(Skip::new(doc.source.clone(), SkipReason::Malformed, format!("duplicate document id {} ({where_}); the first one was kept", doc.id)));
+                        let where_ = if doc.locator.is_empty() {
+                            doc.source.clone()
+                        } else {
+                            format!("{} {}", doc.source, doc.locator)
+                        };
+                        self.skip(Skip::new(
+                            doc.source.clone(),
+                            SkipReason::Malformed,
+                            format!(
+                                "duplicate document id {} ({where_}); the first one was kept",
+                                doc.id
+                            ),
+                        ));
                         continue;
                     }
                     self.writer.add(&doc, &chunks)?;
@@ -365,6 +503,9 @@ impl Run<'_> {
                 Outcome::Skipped(s) => self.skip(s),
             }
         }
+        for key in std::mem::take(&mut self.batch_complete) {
+            self.mark_complete(&key, Some(1));
+        }
         Ok(())
     }
 
@@ -372,7 +513,9 @@ impl Run<'_> {
         let progress: Vec<(String, String, String, u64, bool)> = self
             .open_sources
             .iter()
-            .map(|(k, (fp, fmt, units, complete))| (k.clone(), fp.clone(), fmt.clone(), *units, *complete))
+            .map(|(k, (fp, fmt, units, complete))| {
+                (k.clone(), fp.clone(), fmt.clone(), *units, *complete)
+            })
             .collect();
         self.writer.commit(&progress)?;
         self.open_sources.retain(|_, s| !s.3);
@@ -381,7 +524,11 @@ impl Run<'_> {
 }
 
 fn file_stem(input: &Input) -> String {
-    let name = input.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = input
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     name.split('.').next().unwrap_or(&name).to_owned()
 }
 
@@ -390,13 +537,22 @@ fn convert(work: Work, chunker: &Chunker) -> Outcome {
     let result = match work {
         Work::File { input, bytes } => convert_file(&input, bytes),
         Work::Page { input, page } => convert_page(&input, page),
-        Work::Json { input, line_no, line } => convert_json(&input, line_no, &line),
+        Work::Json {
+            input,
+            line_no,
+            line,
+        } => convert_json(&input, line_no, &line),
     };
     match result {
         Ok((doc, warnings)) => {
             let chunks = chunker.chunk(&doc);
             if chunks.is_empty() {
-                let s = Skip::new(doc.source.clone(), SkipReason::Empty, "no text left after normalising").at(doc.locator.clone());
+                let s = Skip::new(
+                    doc.source.clone(),
+                    SkipReason::Empty,
+                    "no text left after normalising",
+                )
+                .at(doc.locator.clone());
                 return Outcome::Skipped(s);
             }
             Outcome::Doc(Box::new(doc), chunks, warnings)
@@ -405,8 +561,19 @@ fn convert(work: Work, chunker: &Chunker) -> Outcome {
     }
 }
 
-fn new_doc(input: &Input, locator: String, title: String, format: &str, text: String, sections: Vec<quarry_core::Section>) -> Document {
-    let id_source = if locator.is_empty() { input.key.clone() } else { format!("{}#{}", input.key, locator) };
+fn new_doc(
+    input: &Input,
+    locator: String,
+    title: String,
+    format: &str,
+    text: String,
+    sections: Vec<quarry_core::Section>,
+) -> Document {
+    let id_source = if locator.is_empty() {
+        input.key.clone()
+    } else {
+        format!("{}#{}", input.key, locator)
+    };
     Document {
         id: DocId::from_source(&id_source),
         source: input.key.clone(),
@@ -424,13 +591,21 @@ fn convert_file(input: &Input, bytes: Vec<u8>) -> Result<(Document, Vec<String>)
     let stem = file_stem(input);
     let mut warnings = Vec::new();
     if input.format == Format::Epub {
-        let (title, text, sections, metadata) =
-            html::load_epub(bytes, &stem).map_err(|m| Skip::new(shown.clone(), SkipReason::Malformed, m))?;
-        let mut doc = new_doc(input, String::new(), title, "epub", text, sections);
-        doc.metadata = metadata;
+        let book = html::load_epub(bytes, &stem)
+            .map_err(|m| Skip::new(shown.clone(), SkipReason::Malformed, m))?;
+        let mut doc = new_doc(
+            input,
+            String::new(),
+            book.title,
+            "epub",
+            book.text,
+            book.sections,
+        );
+        doc.metadata = book.metadata;
         return Ok((doc, warnings));
     }
-    let decoded = text::decode(&bytes).map_err(|(reason, msg)| Skip::new(shown.clone(), reason, msg))?;
+    let decoded =
+        text::decode(&bytes).map_err(|(reason, msg)| Skip::new(shown.clone(), reason, msg))?;
     if decoded.encoding == text::Encoding::Windows1252 {
         warnings.push(format!("{shown}: not valid UTF-8; decoded as Windows-1252"));
     }
@@ -469,7 +644,9 @@ fn convert_file(input: &Input, bytes: Vec<u8>) -> Result<(Document, Vec<String>)
                 doc
             }
             None => {
-                warnings.push(format!("{shown}: mentions Project Gutenberg but has no start marker; kept whole"));
+                warnings.push(format!(
+                    "{shown}: mentions Project Gutenberg but has no start marker; kept whole"
+                ));
                 plain_doc(input, raw, stem)
             }
         },
@@ -491,23 +668,45 @@ fn convert_page(input: &Input, page: wiki::Page) -> Result<(Document, Vec<String
     let shown = input.path.display().to_string();
     let locator = format!("page {}", page.id);
     let at = format!("page {} {:?}", page.id, page.title);
-    if page.ns != 0 {
-        return Err(Skip::new(shown, SkipReason::NotArticle, "not in the article namespace").at(at));
-    }
     if page.redirect {
         return Err(Skip::new(shown, SkipReason::Redirect, "redirect").at(at));
     }
+    if page.ns != 0 {
+        return Err(Skip::new(
+            shown,
+            SkipReason::NotArticle,
+            "not in the article namespace",
+        )
+        .at(at));
+    }
     if page.too_large {
-        return Err(Skip::new(shown, SkipReason::TooLarge, format!("page text is over {} bytes", wiki::MAX_PAGE_BYTES)).at(at));
+        return Err(Skip::new(
+            shown,
+            SkipReason::TooLarge,
+            format!("page text is over {} bytes", wiki::MAX_PAGE_BYTES),
+        )
+        .at(at));
     }
     if wiki::is_disambiguation(&page) {
         return Err(Skip::new(shown, SkipReason::Disambiguation, "disambiguation page").at(at));
     }
     let (text, sections) = wiki::render(&page.title, &page.text);
     if text.trim().is_empty() {
-        return Err(Skip::new(shown, SkipReason::Empty, "no prose left after removing markup").at(at));
+        return Err(Skip::new(
+            shown,
+            SkipReason::Empty,
+            "no prose left after removing markup",
+        )
+        .at(at));
     }
-    let mut doc = new_doc(input, locator, page.title.clone(), "wikipedia", text, sections);
+    let mut doc = new_doc(
+        input,
+        locator,
+        page.title.clone(),
+        "wikipedia",
+        text,
+        sections,
+    );
     doc.metadata.insert("page_id".into(), page.id.to_string());
     Ok((doc, Vec::new()))
 }
@@ -525,10 +724,21 @@ struct JsonDoc {
 fn convert_json(input: &Input, line_no: u64, line: &str) -> Result<(Document, Vec<String>), Skip> {
     let shown = input.path.display().to_string();
     let at = format!("line {line_no}");
-    let parsed: JsonDoc = serde_json::from_str(line)
-        .map_err(|e| Skip::new(shown.clone(), SkipReason::Malformed, format!("not a JSON object with id/title/text: {e}")).at(at.clone()))?;
+    let parsed: JsonDoc = serde_json::from_str(line).map_err(|e| {
+        Skip::new(
+            shown.clone(),
+            SkipReason::Malformed,
+            format!("not a JSON object with id/title/text: {e}"),
+        )
+        .at(at.clone())
+    })?;
     let Some(body) = parsed.text.filter(|t| !t.trim().is_empty()) else {
-        return Err(Skip::new(shown, SkipReason::Empty, "no \"text\" field, or it is empty").at(at));
+        return Err(Skip::new(
+            shown,
+            SkipReason::Empty,
+            "no \"text\" field, or it is empty",
+        )
+        .at(at));
     };
     let id = match parsed.id {
         Some(serde_json::Value::String(s)) => s,
@@ -537,7 +747,11 @@ fn convert_json(input: &Input, line_no: u64, line: &str) -> Result<(Document, Ve
     };
     let title = parsed.title.unwrap_or_default();
     let text = text::normalize_newlines(&body);
-    let root = if title.is_empty() { id.clone() } else { title.clone() };
+    let root = if title.is_empty() {
+        id.clone()
+    } else {
+        title.clone()
+    };
     let sections = sections::build_sections(&text, &root, &[]);
     let mut doc = new_doc(input, format!("id {id}"), title, "jsonl", text, sections);
     doc.metadata.insert("source_id".into(), id);

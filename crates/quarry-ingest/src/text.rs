@@ -29,7 +29,10 @@ pub struct Decoded {
 /// are not UTF-8 but look like legacy 8-bit text. Line endings become `\n`.
 pub fn decode(bytes: &[u8]) -> Result<Decoded, (SkipReason, String)> {
     if looks_binary(bytes) {
-        return Err((SkipReason::Binary, "binary data (NUL bytes), not text".into()));
+        return Err((
+            SkipReason::Binary,
+            "binary data (NUL bytes), not text".into(),
+        ));
     }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let (text, encoding) = match std::str::from_utf8(bytes) {
@@ -54,7 +57,10 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, (SkipReason, String)> {
             format!("line {line} is {len} bytes long (limit {MAX_LINE_BYTES}); not prose"),
         ));
     }
-    Ok(Decoded { text: normalize_newlines(&text), encoding })
+    Ok(Decoded {
+        text: normalize_newlines(&text),
+        encoding,
+    })
 }
 
 /// NUL bytes in the first 8 KiB mean binary data.
@@ -85,7 +91,10 @@ fn overlong_line(text: &str) -> Option<(usize, usize)> {
         return None;
     }
     let mut start = 0;
-    for (n, nl) in memchr::memchr_iter(b'\n', text.as_bytes()).chain([text.len()]).enumerate() {
+    for (n, nl) in memchr::memchr_iter(b'\n', text.as_bytes())
+        .chain([text.len()])
+        .enumerate()
+    {
         if nl - start > MAX_LINE_BYTES {
             return Some((n + 1, nl - start));
         }

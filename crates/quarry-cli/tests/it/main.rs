@@ -1,1 +1,11 @@
+//! End-to-end tests: the `quarry` binary driven the way a user drives it, on
+//! real data (the shared books and Wikipedia dumps beside the clone, and the
+//! repo's own fixtures).
 
+mod bad_input;
+mod books;
+mod chunking;
+mod formats;
+mod resume;
+mod util;
+mod wikipedia;

