@@ -11,6 +11,7 @@
 use std::path::{Path, PathBuf};
 
 use quarry_core::{Chunk, Document, Span};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use text_splitter::{ChunkConfig, ChunkSizer, TextSplitter};
 use tokenizers::Tokenizer;
@@ -140,43 +141,61 @@ impl Chunker {
     ///
     /// Every chunk satisfies `chunk.text == doc.text[chunk.span]`.
     pub fn chunk(&self, doc: &Document) -> Vec<Chunk> {
-        let mut out = Vec::new();
+        // Blocks of all sections, chunked in parallel (a long book is one
+        // document), then numbered in text order.
+        let mut work = Vec::new();
         for section in &doc.sections {
             let Ok(section_text) = section.span.slice(&doc.text) else {
                 continue;
             };
             for (block_off, block) in blocks(section_text, BLOCK_BYTES) {
-                let starts = self.token_starts(block);
-                let sizer = OffsetSizer {
-                    base: block.as_ptr() as usize,
-                    len: block.len(),
-                    starts: &starts,
-                };
-                let config =
-                    ChunkConfig::new(self.settings.target_tokens..=self.settings.max_tokens)
-                        .with_overlap(self.settings.overlap_tokens)
-                        .expect("overlap checked in from_file")
-                        .with_sizer(&sizer);
-                let splitter = TextSplitter::new(config);
-                for (off, piece) in splitter.chunk_indices(block) {
-                    if piece.trim().is_empty() {
-                        continue;
-                    }
-                    let start = section.span.start() + block_off + off;
-                    let span = Span::new(start, start + piece.len()).expect("ordered");
-                    let ordinal = out.len() as u32;
-                    out.push(Chunk {
-                        id: doc.id.chunk(ordinal),
-                        doc_id: doc.id.clone(),
-                        heading_path: section.heading_path.clone(),
-                        span,
-                        token_count: sizer.size(piece) as u32,
-                        text: piece.to_owned(),
-                    });
-                }
+                work.push((section, section.span.start() + block_off, block));
+            }
+        }
+        let pieces: Vec<Vec<(usize, usize, u32)>> = work
+            .par_iter()
+            .map(|&(_, start, block)| self.chunk_block(block, start))
+            .collect();
+        let mut out = Vec::new();
+        for ((section, _, _), pieces) in work.iter().zip(pieces) {
+            for (start, end, tokens) in pieces {
+                let ordinal = out.len() as u32;
+                out.push(Chunk {
+                    id: doc.id.chunk(ordinal),
+                    doc_id: doc.id.clone(),
+                    heading_path: section.heading_path.clone(),
+                    span: Span::new(start, end).expect("ordered"),
+                    token_count: tokens,
+                    text: doc.text[start..end].to_owned(),
+                });
             }
         }
         out
+    }
+
+    /// Chunks of one block as (start, end, tokens), offsets shifted by `offset`.
+    fn chunk_block(&self, block: &str, offset: usize) -> Vec<(usize, usize, u32)> {
+        let starts = self.token_starts(block);
+        let sizer = OffsetSizer {
+            base: block.as_ptr() as usize,
+            len: block.len(),
+            starts: &starts,
+        };
+        let config = ChunkConfig::new(self.settings.target_tokens..=self.settings.max_tokens)
+            .with_overlap(self.settings.overlap_tokens)
+            .expect("overlap checked in from_file")
+            .with_sizer(&sizer);
+        TextSplitter::new(config)
+            .chunk_indices(block)
+            .filter(|(_, piece)| !piece.trim().is_empty())
+            .map(|(off, piece)| {
+                (
+                    offset + off,
+                    offset + off + piece.len(),
+                    sizer.size(piece) as u32,
+                )
+            })
+            .collect()
     }
 }
 

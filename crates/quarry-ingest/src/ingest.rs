@@ -22,8 +22,8 @@ use crate::{gutenberg, html, plain, sections, text, wiki};
 /// Commit a segment once this much has been written to it, by default.
 pub const SEGMENT_BYTES: u64 = 64 << 20;
 /// Convert this much input in one parallel batch.
-const BATCH_BYTES: usize = 8 << 20;
-const BATCH_ITEMS: usize = 1024;
+const BATCH_BYTES: usize = 1 << 20;
+const BATCH_ITEMS: usize = 256;
 
 /// What to ingest and how.
 #[derive(Clone, Debug, Default)]
