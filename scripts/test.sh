@@ -8,5 +8,8 @@ scripts/setup.sh --tests
 # The shared test data sits beside the clone; tests that need it say so when it is missing.
 export QUARRY_SHARED_DATA="${QUARRY_SHARED_DATA:-$(cd .. && pwd)/shared/data}"
 cargo test --workspace --locked
+if [ -z "${QUARRY_TEST_QDRANT_URL:-}" ]; then
+  echo "skipped: no server: the Qdrant server tests (index::qdrant_server_backend) ran as a no-op; set QUARRY_TEST_QDRANT_URL=qdrant://host:6334 to run them"
+fi
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings

@@ -28,6 +28,9 @@ fn main() -> ExitCode {
     init_tracing(cli.verbose);
     let result = match cli.command {
         Command::Ingest(a) => commands::ingest::run(a, cli.quiet),
+        Command::Index(a) => commands::index::run(a, cli.quiet),
+        Command::Search(a) => commands::search::run(a),
+        Command::Eval(c) => commands::eval::run(c, cli.quiet),
         Command::Show(a) => commands::show::run(a),
         Command::Inspect(a) => commands::inspect::run(a),
     };
@@ -53,8 +56,8 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 
 fn init_tracing(verbose: u8) {
     let default = match verbose {
-        0 => "warn",
-        1 => "info",
+        0 => "warn,qdrant_edge=error",
+        1 => "info,qdrant_edge=warn",
         _ => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("QUARRY_LOG")

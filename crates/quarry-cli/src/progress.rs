@@ -9,7 +9,7 @@ pub struct Bar {
 }
 
 impl Bar {
-    pub fn new(quiet: bool) -> Bar {
+    pub fn new(quiet: bool, label: &'static str) -> Bar {
         let target = if quiet {
             ProgressDrawTarget::hidden()
         } else {
@@ -23,14 +23,36 @@ impl Bar {
             .expect("valid template")
             .progress_chars("=> "),
         );
+        bar.set_message(label);
         Bar { bar, quiet }
+    }
+
+    /// A bar counting items (chunks embedded, queries run) rather than bytes.
+    pub fn items(quiet: bool, label: &'static str) -> Bar {
+        let b = Bar::new(quiet, label);
+        b.bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} {msg:8} [{bar:30}] {pos}/{len} ({per_sec}, {eta})",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        b
+    }
+
+    pub fn set(&self, done: u64, total: u64) {
+        self.bar.set_length(total);
+        self.bar.set_position(done);
+    }
+
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
     }
 }
 
 impl quarry_ingest::Progress for Bar {
     fn start(&self, total_bytes: u64) {
         self.bar.set_length(total_bytes);
-        self.bar.set_message("ingest");
     }
 
     fn set_position(&self, bytes: u64) {

@@ -3,13 +3,12 @@
 use std::io::{BufWriter, Write};
 
 use anyhow::{Context, Result};
-use quarry_ingest::Store;
 
 use crate::args::InspectArgs;
 use crate::exit;
 
 pub fn run(a: InspectArgs) -> Result<u8> {
-    let store = Store::open(&a.dir)?;
+    let store = super::open_store(&a.dir)?;
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     if !a.jsonl {

@@ -2,14 +2,13 @@
 
 use anyhow::{Context, Result};
 use quarry_core::{ChunkId, heading_path_display};
-use quarry_ingest::Store;
 
 use crate::args::ShowArgs;
 use crate::exit;
 
 pub fn run(a: ShowArgs) -> Result<u8> {
     let id: ChunkId = a.chunk_id.parse()?;
-    let store = Store::open(&a.dir)?;
+    let store = super::open_store(&a.dir)?;
     let Some((doc, chunks, pos)) = store
         .find_chunk(&id)
         .with_context(|| format!("read {}", a.dir.display()))?

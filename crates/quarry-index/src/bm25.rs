@@ -1,0 +1,254 @@
+//! BM25 over chunks with tantivy: text, title and heading-path fields with
+//! English stemming; chunk id, document id and span stored.
+
+use std::path::{Path, PathBuf};
+
+use quarry_core::{Chunk, ChunkId, DocId, Document, Span};
+use tantivy::collector::TopDocs;
+use tantivy::query::{BooleanQuery, Occur, Query, QueryParser, TermQuery};
+use tantivy::schema::{
+    Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
+    Value,
+};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term, doc};
+
+use crate::error::{IndexError, Result};
+
+/// Memory the writer may use before it flushes a segment.
+const WRITER_BUDGET: usize = 100 << 20;
+
+/// The fields of the chunk index.
+#[derive(Clone, Copy, Debug)]
+struct Fields {
+    chunk_id: Field,
+    doc_id: Field,
+    ordinal: Field,
+    title: Field,
+    headings: Field,
+    text: Field,
+    span_start: Field,
+    span_end: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let stemmed = TextOptions::default()
+        .set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer("en_stem")
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        )
+        .set_stored();
+    let fields = Fields {
+        chunk_id: b.add_text_field("chunk_id", STRING | STORED),
+        doc_id: b.add_text_field("doc_id", STRING | STORED),
+        ordinal: b.add_u64_field("ordinal", INDEXED | STORED),
+        title: b.add_text_field("title", stemmed.clone()),
+        headings: b.add_text_field("headings", stemmed.clone()),
+        text: b.add_text_field("text", stemmed),
+        span_start: b.add_u64_field("span_start", STORED),
+        span_end: b.add_u64_field("span_end", STORED),
+    };
+    (b.build(), fields)
+}
+
+/// A chunk as the index stores it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredChunk {
+    pub chunk_id: ChunkId,
+    pub doc_id: DocId,
+    pub title: String,
+    pub heading_path: Vec<String>,
+    pub span: Span,
+    pub text: String,
+}
+
+/// The BM25 index in `<index>/bm25/`.
+pub struct Bm25 {
+    path: PathBuf,
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+    parser: QueryParser,
+}
+
+impl std::fmt::Debug for Bm25 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bm25").field("path", &self.path).finish()
+    }
+}
+
+/// A separator that cannot occur in headings, for the stored heading path.
+const PATH_SEP: &str = "\u{1f}";
+
+impl Bm25 {
+    /// Opens the index at `path`, creating it when missing.
+    pub fn open(path: &Path) -> Result<Bm25> {
+        let err = |e: tantivy::TantivyError| IndexError::Bm25 {
+            path: path.to_owned(),
+            message: e.to_string(),
+        };
+        std::fs::create_dir_all(path).map_err(|e| IndexError::io(path, e))?;
+        let (schema, fields) = schema();
+        let index = if path.join("meta.json").exists() {
+            Index::open_in_dir(path).map_err(err)?
+        } else {
+            Index::create_in_dir(path, schema).map_err(err)?
+        };
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(err)?;
+        let mut parser =
+            QueryParser::for_index(&index, vec![fields.text, fields.title, fields.headings]);
+        parser.set_field_boost(fields.title, 0.5);
+        parser.set_field_boost(fields.headings, 0.5);
+        Ok(Bm25 {
+            path: path.to_owned(),
+            index,
+            reader,
+            fields,
+            parser,
+        })
+    }
+
+    fn err(&self, e: impl ToString) -> IndexError {
+        IndexError::Bm25 {
+            path: self.path.clone(),
+            message: e.to_string(),
+        }
+    }
+
+    /// A writer; only one may be open at a time.
+    pub fn writer(&self) -> Result<Bm25Writer<'_>> {
+        let writer = self.index.writer(WRITER_BUDGET).map_err(|e| self.err(e))?;
+        Ok(Bm25Writer { bm25: self, writer })
+    }
+
+    /// Makes the last commit visible to searches.
+    pub fn reload(&self) -> Result<()> {
+        self.reader.reload().map_err(|e| self.err(e))
+    }
+
+    /// Number of chunks indexed.
+    pub fn len(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// Whether nothing is indexed.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The best `k` chunks for `query`, optionally only from `docs`.
+    pub fn search(&self, query: &str, k: usize, docs: &[DocId]) -> Result<Vec<(ChunkId, f32)>> {
+        let (parsed, _) = self.parser.parse_query_lenient(query);
+        let query: Box<dyn Query> = if docs.is_empty() {
+            parsed
+        } else {
+            let any_doc: Vec<(Occur, Box<dyn Query>)> = docs
+                .iter()
+                .map(|d| {
+                    let t = Term::from_field_text(self.fields.doc_id, d.as_str());
+                    (
+                        Occur::Should,
+                        Box::new(TermQuery::new(t, IndexRecordOption::Basic)) as Box<dyn Query>,
+                    )
+                })
+                .collect();
+            Box::new(BooleanQuery::new(vec![
+                (Occur::Must, parsed),
+                (Occur::Must, Box::new(BooleanQuery::new(any_doc))),
+            ]))
+        };
+        let searcher = self.reader.searcher();
+        let hits = searcher
+            .search(&query, &TopDocs::with_limit(k.max(1)).order_by_score())
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::with_capacity(hits.len());
+        for (score, addr) in hits {
+            let d: TantivyDocument = searcher.doc(addr).map_err(|e| self.err(e))?;
+            let id = d
+                .get_first(self.fields.chunk_id)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default();
+            let id: ChunkId = id.parse().map_err(|e| self.err(e))?;
+            out.push((id, score));
+        }
+        Ok(out)
+    }
+
+    /// The stored chunk with this id.
+    pub fn get(&self, id: &ChunkId) -> Result<Option<StoredChunk>> {
+        let searcher = self.reader.searcher();
+        let q = TermQuery::new(
+            Term::from_field_text(self.fields.chunk_id, id.as_str()),
+            IndexRecordOption::Basic,
+        );
+        let hits = searcher
+            .search(&q, &TopDocs::with_limit(1).order_by_score())
+            .map_err(|e| self.err(e))?;
+        let Some((_, addr)) = hits.first() else {
+            return Ok(None);
+        };
+        let d: TantivyDocument = searcher.doc(*addr).map_err(|e| self.err(e))?;
+        let s = |f: Field| {
+            d.get_first(f)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let n = |f: Field| d.get_first(f).and_then(|v| v.as_u64()).unwrap_or_default() as usize;
+        let headings = s(self.fields.headings);
+        Ok(Some(StoredChunk {
+            chunk_id: id.clone(),
+            doc_id: id.doc_id(),
+            title: s(self.fields.title),
+            heading_path: headings.split(PATH_SEP).map(str::to_owned).collect(),
+            span: Span::new(n(self.fields.span_start), n(self.fields.span_end))
+                .map_err(|e| self.err(e))?,
+            text: s(self.fields.text),
+        }))
+    }
+}
+
+/// Adds and deletes chunks; nothing is visible until [`Bm25Writer::commit`].
+pub struct Bm25Writer<'a> {
+    bm25: &'a Bm25,
+    writer: IndexWriter,
+}
+
+impl Bm25Writer<'_> {
+    /// Removes every chunk of `doc`.
+    pub fn delete_doc(&mut self, doc: &DocId) {
+        self.writer
+            .delete_term(Term::from_field_text(self.bm25.fields.doc_id, doc.as_str()));
+    }
+
+    /// Adds a document's chunks.
+    pub fn add(&mut self, doc: &Document, chunks: &[Chunk]) -> Result<()> {
+        let f = self.bm25.fields;
+        for c in chunks {
+            self.writer
+                .add_document(doc!(
+                    f.chunk_id => c.id.as_str(),
+                    f.doc_id => doc.id.as_str(),
+                    f.ordinal => c.id.ordinal() as u64,
+                    f.title => doc.title.as_str(),
+                    f.headings => c.heading_path.join(PATH_SEP),
+                    f.text => c.text.as_str(),
+                    f.span_start => c.span.start() as u64,
+                    f.span_end => c.span.end() as u64,
+                ))
+                .map_err(|e| self.bm25.err(e))?;
+        }
+        Ok(())
+    }
+
+    /// Makes the changes durable (tantivy commits atomically).
+    pub fn commit(&mut self) -> Result<()> {
+        self.writer.commit().map_err(|e| self.bm25.err(e))?;
+        Ok(())
+    }
+}

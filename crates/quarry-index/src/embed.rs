@@ -1,0 +1,384 @@
+//! Text embeddings with fastembed over ONNX Runtime.
+//!
+//! ONNX Runtime is loaded at run time from the shared library that
+//! `scripts/fetch-models.sh` takes out of the `onnxruntime` PyPI wheel
+//! (`$QUARRY_CACHE/onnxruntime/libonnxruntime.so`), or from `ORT_DYLIB_PATH`.
+//! Models are a local directory (the default all-MiniLM-L6-v2 export, or any
+//! ONNX model with its tokenizer files and a small `quarry-model.json`), or a
+//! fastembed catalogue name for machines that reach a model hub.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+
+use fastembed::{
+    InitOptionsUserDefined, Pooling, TextEmbedding, TextInitOptions, TokenizerFiles,
+    UserDefinedEmbeddingModel,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{IndexError, Result};
+
+/// Which weights of a model directory to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    Fp32,
+    Int8,
+}
+
+/// What to embed with, as a user names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ModelSpec {
+    /// A local model directory.
+    Dir { path: PathBuf, precision: Precision },
+    /// A fastembed catalogue model (e.g. `BAAI/bge-small-en-v1.5`), downloaded
+    /// from the model hub into `$QUARRY_CACHE/fastembed`.
+    Catalogue(String),
+}
+
+impl ModelSpec {
+    /// Parses `--model`: a directory path, `default` or `minilm` for the
+    /// bundled all-MiniLM-L6-v2, or a catalogue name.
+    pub fn parse(s: &str, precision: Precision) -> ModelSpec {
+        if s == "default" || s.eq_ignore_ascii_case("minilm") || s == "all-MiniLM-L6-v2" {
+            return ModelSpec::Dir {
+                path: default_model_dir(),
+                precision,
+            };
+        }
+        let p = Path::new(s);
+        if p.is_dir() {
+            return ModelSpec::Dir {
+                path: p.to_owned(),
+                precision,
+            };
+        }
+        ModelSpec::Catalogue(s.to_owned())
+    }
+}
+
+/// `$QUARRY_CACHE/models/all-MiniLM-L6-v2`.
+pub fn default_model_dir() -> PathBuf {
+    cache_dir().join("models/all-MiniLM-L6-v2")
+}
+
+/// quarry's cache root: `$QUARRY_CACHE`, else `~/.cache/quarry`.
+pub fn cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("QUARRY_CACHE").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
+    home.join(".cache/quarry")
+}
+
+/// What an index records about its embedder; querying with another is an error.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmbedderInfo {
+    /// Model name (directory name or catalogue code).
+    pub model: String,
+    /// Where it was loaded from: a directory path or a catalogue name; what
+    /// `quarry search` loads again.
+    pub location: String,
+    pub precision: Option<Precision>,
+    pub dim: usize,
+    pub pooling: String,
+    pub normalize: bool,
+    pub max_length: usize,
+    /// BLAKE3 of the ONNX file (`catalogue` when fastembed fetched it).
+    pub checksum: String,
+}
+
+impl EmbedderInfo {
+    /// How to load this embedder again.
+    pub fn spec(&self) -> ModelSpec {
+        match self.precision {
+            Some(precision) => ModelSpec::Dir {
+                path: PathBuf::from(&self.location),
+                precision,
+            },
+            None => ModelSpec::Catalogue(self.location.clone()),
+        }
+    }
+
+    /// A one-line description for messages.
+    pub fn describe(&self) -> String {
+        let p = match self.precision {
+            Some(Precision::Fp32) => " fp32",
+            Some(Precision::Int8) => " int8",
+            None => "",
+        };
+        format!(
+            "{}{p} ({} dims, checksum {})",
+            self.model,
+            self.dim,
+            &self.checksum[..self.checksum.len().min(12)]
+        )
+    }
+}
+
+/// `quarry-model.json` in a model directory.
+#[derive(Clone, Debug, Deserialize)]
+struct ModelConfig {
+    name: Option<String>,
+    dim: usize,
+    #[serde(default = "mean")]
+    pooling: String,
+    #[serde(default = "yes")]
+    normalize: bool,
+    #[serde(default = "max_length")]
+    max_length: usize,
+    #[serde(default)]
+    files: ModelFiles,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+struct ModelFiles {
+    fp32: Option<String>,
+    int8: Option<String>,
+}
+
+fn mean() -> String {
+    "mean".into()
+}
+fn yes() -> bool {
+    true
+}
+fn max_length() -> usize {
+    256
+}
+
+static RUNTIME: OnceLock<Result<(), String>> = OnceLock::new();
+
+/// Where ONNX Runtime's shared library is looked for.
+pub fn onnxruntime_path() -> PathBuf {
+    std::env::var_os("ORT_DYLIB_PATH")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| cache_dir().join("onnxruntime/libonnxruntime.so"))
+}
+
+/// Loads ONNX Runtime once per process, with a clear error when it is missing
+/// (ort would otherwise panic at first use).
+pub fn init_runtime() -> Result<()> {
+    RUNTIME
+        .get_or_init(|| {
+            let path = onnxruntime_path();
+            if !path.exists() {
+                return Err(format!(
+                    "shared library not found at {} (run scripts/setup.sh, or set ORT_DYLIB_PATH)",
+                    path.display()
+                ));
+            }
+            ort::init_from(&path)
+                .map(|_| ())
+                .map_err(|e| format!("cannot load {}: {e}", path.display()))
+        })
+        .clone()
+        .map_err(IndexError::Runtime)
+}
+
+/// A loaded embedding model.
+pub struct Embedder {
+    model: Mutex<TextEmbedding>,
+    info: EmbedderInfo,
+    batch_size: usize,
+}
+
+impl std::fmt::Debug for Embedder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Embedder")
+            .field("info", &self.info)
+            .finish()
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| IndexError::io(path, e))
+}
+
+impl Embedder {
+    /// Loads a model. `threads` is ONNX Runtime's intra-op thread count (all
+    /// cores when `None`).
+    pub fn load(spec: &ModelSpec, threads: Option<usize>) -> Result<Embedder> {
+        init_runtime()?;
+        match spec {
+            ModelSpec::Dir { path, precision } => Self::load_dir(path, *precision, threads),
+            ModelSpec::Catalogue(name) => Self::load_catalogue(name, threads),
+        }
+    }
+
+    fn load_dir(dir: &Path, precision: Precision, threads: Option<usize>) -> Result<Embedder> {
+        let model_name = dir
+            .file_name()
+            .map_or_else(|| "model".into(), |n| n.to_string_lossy().into_owned());
+        let err = |message: String| IndexError::Model {
+            model: dir.display().to_string(),
+            message,
+        };
+        let config_path = dir.join("quarry-model.json");
+        let config: ModelConfig = if config_path.exists() {
+            serde_json::from_slice(&read(&config_path)?)
+                .map_err(|e| err(format!("bad quarry-model.json: {e}")))?
+        } else if dir.join("config.json").exists() {
+            // A plain sentence-transformers export: read the width from config.json.
+            let c: serde_json::Value = serde_json::from_slice(&read(&dir.join("config.json"))?)
+                .map_err(|e| err(format!("bad config.json: {e}")))?;
+            let dim = c["hidden_size"].as_u64().ok_or_else(|| {
+                err("config.json has no hidden_size; add quarry-model.json".into())
+            })?;
+            ModelConfig {
+                name: None,
+                dim: dim as usize,
+                pooling: mean(),
+                normalize: true,
+                max_length: max_length(),
+                files: ModelFiles::default(),
+            }
+        } else {
+            return Err(err(
+                "not a model directory (no quarry-model.json or config.json); run scripts/setup.sh for the default model".into(),
+            ));
+        };
+        let file = match precision {
+            Precision::Fp32 => config
+                .files
+                .fp32
+                .clone()
+                .unwrap_or_else(|| "model.onnx".into()),
+            Precision::Int8 => config
+                .files
+                .int8
+                .clone()
+                .unwrap_or_else(|| "model_int8.onnx".into()),
+        };
+        let onnx_path = dir.join(&file);
+        if !onnx_path.exists() {
+            return Err(err(format!(
+                "{} is missing (run scripts/setup.sh)",
+                onnx_path.display()
+            )));
+        }
+        let onnx = read(&onnx_path)?;
+        let checksum = blake3::hash(&onnx).to_hex().to_string();
+        let tok = |name: &str| -> Result<Vec<u8>> {
+            let p = dir.join(name);
+            if p.exists() {
+                read(&p)
+            } else {
+                Ok(b"{}".to_vec())
+            }
+        };
+        let tokenizer_files = TokenizerFiles {
+            tokenizer_file: read(&dir.join("tokenizer.json"))?,
+            config_file: tok("config.json")?,
+            special_tokens_map_file: tok("special_tokens_map.json")?,
+            tokenizer_config_file: tok("tokenizer_config.json")?,
+        };
+        let pooling = match config.pooling.as_str() {
+            "cls" => Pooling::Cls,
+            "mean" => Pooling::Mean,
+            other => {
+                return Err(err(format!(
+                    "pooling {other:?} is not supported (mean or cls)"
+                )));
+            }
+        };
+        let user = UserDefinedEmbeddingModel::new(onnx, tokenizer_files).with_pooling(pooling);
+        let mut options = InitOptionsUserDefined::new().with_max_length(config.max_length);
+        if let Some(t) = threads {
+            options = options.with_intra_threads(t);
+        }
+        let model = TextEmbedding::try_new_from_user_defined(user, options)
+            .map_err(|e| err(e.to_string()))?;
+        let info = EmbedderInfo {
+            model: config.name.unwrap_or(model_name),
+            location: dir.display().to_string(),
+            precision: Some(precision),
+            dim: config.dim,
+            pooling: config.pooling,
+            normalize: config.normalize,
+            max_length: config.max_length,
+            checksum,
+        };
+        Ok(Embedder {
+            model: Mutex::new(model),
+            info,
+            batch_size: 32,
+        })
+    }
+
+    fn load_catalogue(name: &str, threads: Option<usize>) -> Result<Embedder> {
+        let err = |message: String| IndexError::Model {
+            model: name.to_owned(),
+            message,
+        };
+        let found = TextEmbedding::list_supported_models()
+            .into_iter()
+            .find(|m| {
+                m.model_code.eq_ignore_ascii_case(name)
+                    || m.model_code
+                        .rsplit('/')
+                        .next()
+                        .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            })
+            .ok_or_else(|| {
+                err("not a local model directory and not in fastembed's catalogue".into())
+            })?;
+        let mut options = TextInitOptions::new(found.model.clone())
+            .with_cache_dir(cache_dir().join("fastembed"))
+            .with_show_download_progress(false);
+        if let Some(t) = threads {
+            options = options.with_intra_threads(t);
+        }
+        let model = TextEmbedding::try_new(options)
+            .map_err(|e| err(format!("{e} (the catalogue needs access to the model hub)")))?;
+        let info = EmbedderInfo {
+            model: found.model_code.clone(),
+            location: found.model_code.clone(),
+            precision: None,
+            dim: found.dim,
+            pooling: "model default".into(),
+            normalize: true,
+            max_length: 512,
+            checksum: "catalogue".into(),
+        };
+        Ok(Embedder {
+            model: Mutex::new(model),
+            info,
+            batch_size: 32,
+        })
+    }
+
+    /// What this embedder is.
+    pub fn info(&self) -> &EmbedderInfo {
+        &self.info
+    }
+
+    /// Embeds `texts`, L2-normalised when the model says so.
+    pub fn embed<S: AsRef<str> + Send + Sync>(&self, texts: &[S]) -> Result<Vec<Vec<f32>>> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut model = self.model.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out = model
+            .embed(texts, Some(self.batch_size))
+            .map_err(|e| IndexError::Model {
+                model: self.info.model.clone(),
+                message: e.to_string(),
+            })?;
+        if self.info.normalize {
+            for v in &mut out {
+                let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+                if norm > 0.0 {
+                    v.iter_mut().for_each(|x| *x /= norm);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Embeds one query.
+    pub fn embed_query(&self, text: &str) -> Result<Vec<f32>> {
+        Ok(self.embed(&[text])?.pop().unwrap_or_default())
+    }
+}
