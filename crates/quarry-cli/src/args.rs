@@ -131,9 +131,13 @@ pub struct SearchArgs {
     /// The index directory.
     #[arg(long, env = "QUARRY_INDEX")]
     pub index: PathBuf,
-    /// bm25, dense or hybrid (reciprocal rank fusion).
+    /// bm25, dense or hybrid (both, fused).
     #[arg(long, default_value = "hybrid", value_parser = ["bm25", "dense", "hybrid"])]
     pub mode: String,
+    /// How hybrid fuses: zscore (weighted sum of z-normalised scores) or rrf
+    /// (reciprocal rank fusion with --rrf-k).
+    #[arg(long, default_value = "zscore", value_parser = ["zscore", "rrf"])]
+    pub fusion: String,
     /// Number of results.
     #[arg(long, short, default_value_t = 10)]
     pub k: usize,
@@ -196,6 +200,18 @@ pub struct EvalRetrievalArgs {
     /// Evaluate only the first N queries.
     #[arg(long)]
     pub limit: Option<usize>,
+    /// How hybrid fuses: zscore or rrf.
+    #[arg(long, default_value = "zscore", value_parser = ["zscore", "rrf"])]
+    pub fusion: String,
+    /// Reciprocal rank fusion constant.
+    #[arg(long, default_value_t = 60.0)]
+    pub rrf_k: f32,
+    /// Weight of BM25 in fusion.
+    #[arg(long, default_value_t = 1.0)]
+    pub bm25_weight: f32,
+    /// Weight of dense retrieval in fusion.
+    #[arg(long, default_value_t = 1.0)]
+    pub dense_weight: f32,
     #[command(flatten)]
     pub model: ModelArgs,
 }

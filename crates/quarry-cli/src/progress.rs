@@ -10,18 +10,12 @@ pub struct Bar {
 
 impl Bar {
     pub fn new(quiet: bool, label: &'static str) -> Bar {
-        let target = if quiet {
-            ProgressDrawTarget::hidden()
-        } else {
-            ProgressDrawTarget::stderr()
-        };
+        let target = if quiet { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() };
         let bar = ProgressBar::with_draw_target(None, target);
         bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} {msg:8} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
-            )
-            .expect("valid template")
-            .progress_chars("=> "),
+            ProgressStyle::with_template("{spinner} {msg:8} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})")
+                .expect("valid template")
+                .progress_chars("=> "),
         );
         bar.set_message(label);
         Bar { bar, quiet }
@@ -31,11 +25,9 @@ impl Bar {
     pub fn items(quiet: bool, label: &'static str) -> Bar {
         let b = Bar::new(quiet, label);
         b.bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} {msg:8} [{bar:30}] {pos}/{len} ({per_sec}, {eta})",
-            )
-            .expect("valid template")
-            .progress_chars("=> "),
+            ProgressStyle::with_template("{spinner} {msg:8} [{bar:30}] {pos}/{len} ({per_sec}, {eta})")
+                .expect("valid template")
+                .progress_chars("=> "),
         );
         b
     }

@@ -94,10 +94,7 @@ mod tests {
             locator: String::new(),
             title: "A".into(),
             format: "markdown".into(),
-            sections: vec![Section {
-                heading_path: vec!["Body".into()],
-                span: Span::within(&text, 8, 18).unwrap(),
-            }],
+            sections: vec![Section { heading_path: vec!["Body".into()], span: Span::within(&text, 8, 18).unwrap() }],
             text,
             metadata: BTreeMap::new(),
         };
@@ -114,9 +111,6 @@ mod tests {
             text: "Body text.".into(),
         };
         assert!(doc.check_chunk(&chunk));
-        assert!(!doc.check_chunk(&Chunk {
-            span: Span::new(0, 10).unwrap(),
-            ..chunk
-        }));
+        assert!(!doc.check_chunk(&Chunk { span: Span::new(0, 10).unwrap(), ..chunk }));
     }
 }

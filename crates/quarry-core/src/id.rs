@@ -78,26 +78,18 @@ impl ChunkId {
 
     /// The chunk's position within its document, from 0.
     pub fn ordinal(&self) -> u32 {
-        self.0[DOC_ID_HEX + 1..]
-            .parse()
-            .expect("checked at construction")
+        self.0[DOC_ID_HEX + 1..].parse().expect("checked at construction")
     }
 }
 
 fn is_doc_id(s: &str) -> bool {
-    s.len() == DOC_ID_HEX
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == DOC_ID_HEX && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 impl TryFrom<String> for DocId {
     type Error = IdError;
     fn try_from(s: String) -> Result<Self, IdError> {
-        if is_doc_id(&s) {
-            Ok(DocId(s))
-        } else {
-            Err(IdError::BadDocId(s))
-        }
+        if is_doc_id(&s) { Ok(DocId(s)) } else { Err(IdError::BadDocId(s)) }
     }
 }
 
@@ -109,11 +101,7 @@ impl TryFrom<String> for ChunkId {
             && s.as_bytes()[DOC_ID_HEX] == b'-'
             && s[DOC_ID_HEX + 1..].parse::<u32>().is_ok()
             && !(s[DOC_ID_HEX + 1..].starts_with('0') && s.len() > DOC_ID_HEX + 2);
-        if ok {
-            Ok(ChunkId(s))
-        } else {
-            Err(IdError::BadChunkId(s))
-        }
+        if ok { Ok(ChunkId(s)) } else { Err(IdError::BadChunkId(s)) }
     }
 }
 

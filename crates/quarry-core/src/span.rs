@@ -89,10 +89,7 @@ impl Span {
 
     /// The span shifted right by `offset` bytes.
     pub fn shift(self, offset: usize) -> Span {
-        Span {
-            start: self.start + offset,
-            end: self.end + offset,
-        }
+        Span { start: self.start + offset, end: self.end + offset }
     }
 
     /// Whether `other` lies entirely inside this span.
@@ -103,13 +100,9 @@ impl Span {
     /// The text this span covers, checked.
     pub fn slice(self, text: &str) -> Result<&str, SpanError> {
         if self.end > text.len() {
-            return Err(SpanError::OutOfBounds {
-                span: self,
-                len: text.len(),
-            });
+            return Err(SpanError::OutOfBounds { span: self, len: text.len() });
         }
-        text.get(self.range())
-            .ok_or(SpanError::NotCharBoundary { span: self })
+        text.get(self.range()).ok_or(SpanError::NotCharBoundary { span: self })
     }
 }
 
@@ -141,18 +134,9 @@ mod tests {
     #[test]
     fn rejects_reversed_and_out_of_bounds() {
         assert!(Span::new(3, 2).is_err());
-        assert_eq!(
-            Span::within("abc", 0, 3).unwrap().slice("abc").unwrap(),
-            "abc"
-        );
-        assert!(matches!(
-            Span::within("abc", 1, 4),
-            Err(SpanError::OutOfBounds { .. })
-        ));
-        assert!(matches!(
-            Span::within("é", 0, 1),
-            Err(SpanError::NotCharBoundary { .. })
-        ));
+        assert_eq!(Span::within("abc", 0, 3).unwrap().slice("abc").unwrap(), "abc");
+        assert!(matches!(Span::within("abc", 1, 4), Err(SpanError::OutOfBounds { .. })));
+        assert!(matches!(Span::within("é", 0, 1), Err(SpanError::NotCharBoundary { .. })));
         assert!(serde_json::from_str::<Span>("[5, 1]").is_err());
     }
 

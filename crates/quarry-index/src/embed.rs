@@ -11,8 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
 use fastembed::{
-    InitOptionsUserDefined, Pooling, TextEmbedding, TextInitOptions, TokenizerFiles,
-    UserDefinedEmbeddingModel,
+    InitOptionsUserDefined, Pooling, TextEmbedding, TextInitOptions, TokenizerFiles, UserDefinedEmbeddingModel,
 };
 use serde::{Deserialize, Serialize};
 
@@ -41,17 +40,11 @@ impl ModelSpec {
     /// bundled all-MiniLM-L6-v2, or a catalogue name.
     pub fn parse(s: &str, precision: Precision) -> ModelSpec {
         if s == "default" || s.eq_ignore_ascii_case("minilm") || s == "all-MiniLM-L6-v2" {
-            return ModelSpec::Dir {
-                path: default_model_dir(),
-                precision,
-            };
+            return ModelSpec::Dir { path: default_model_dir(), precision };
         }
         let p = Path::new(s);
         if p.is_dir() {
-            return ModelSpec::Dir {
-                path: p.to_owned(),
-                precision,
-            };
+            return ModelSpec::Dir { path: p.to_owned(), precision };
         }
         ModelSpec::Catalogue(s.to_owned())
     }
@@ -92,10 +85,7 @@ impl EmbedderInfo {
     /// How to load this embedder again.
     pub fn spec(&self) -> ModelSpec {
         match self.precision {
-            Some(precision) => ModelSpec::Dir {
-                path: PathBuf::from(&self.location),
-                precision,
-            },
+            Some(precision) => ModelSpec::Dir { path: PathBuf::from(&self.location), precision },
             None => ModelSpec::Catalogue(self.location.clone()),
         }
     }
@@ -107,12 +97,7 @@ impl EmbedderInfo {
             Some(Precision::Int8) => " int8",
             None => "",
         };
-        format!(
-            "{}{p} ({} dims, checksum {})",
-            self.model,
-            self.dim,
-            &self.checksum[..self.checksum.len().min(12)]
-        )
+        format!("{}{p} ({} dims, checksum {})", self.model, self.dim, &self.checksum[..self.checksum.len().min(12)])
     }
 }
 
@@ -169,9 +154,7 @@ pub fn init_runtime() -> Result<()> {
                     path.display()
                 ));
             }
-            ort::init_from(&path)
-                .map(|_| ())
-                .map_err(|e| format!("cannot load {}: {e}", path.display()))
+            ort::init_from(&path).map(|_| ()).map_err(|e| format!("cannot load {}: {e}", path.display()))
         })
         .clone()
         .map_err(IndexError::Runtime)
@@ -182,13 +165,13 @@ pub struct Embedder {
     model: Mutex<TextEmbedding>,
     info: EmbedderInfo,
     batch_size: usize,
+    /// Vectors of texts already embedded, by BLAKE3 of the text, when enabled.
+    memo: Mutex<Option<std::collections::HashMap<[u8; 32], Vec<f32>>>>,
 }
 
 impl std::fmt::Debug for Embedder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Embedder")
-            .field("info", &self.info)
-            .finish()
+        f.debug_struct("Embedder").field("info", &self.info).finish()
     }
 }
 
@@ -208,24 +191,18 @@ impl Embedder {
     }
 
     fn load_dir(dir: &Path, precision: Precision, threads: Option<usize>) -> Result<Embedder> {
-        let model_name = dir
-            .file_name()
-            .map_or_else(|| "model".into(), |n| n.to_string_lossy().into_owned());
-        let err = |message: String| IndexError::Model {
-            model: dir.display().to_string(),
-            message,
-        };
+        let model_name = dir.file_name().map_or_else(|| "model".into(), |n| n.to_string_lossy().into_owned());
+        let err = |message: String| IndexError::Model { model: dir.display().to_string(), message };
         let config_path = dir.join("quarry-model.json");
         let config: ModelConfig = if config_path.exists() {
-            serde_json::from_slice(&read(&config_path)?)
-                .map_err(|e| err(format!("bad quarry-model.json: {e}")))?
+            serde_json::from_slice(&read(&config_path)?).map_err(|e| err(format!("bad quarry-model.json: {e}")))?
         } else if dir.join("config.json").exists() {
             // A plain sentence-transformers export: read the width from config.json.
             let c: serde_json::Value = serde_json::from_slice(&read(&dir.join("config.json"))?)
                 .map_err(|e| err(format!("bad config.json: {e}")))?;
-            let dim = c["hidden_size"].as_u64().ok_or_else(|| {
-                err("config.json has no hidden_size; add quarry-model.json".into())
-            })?;
+            let dim = c["hidden_size"]
+                .as_u64()
+                .ok_or_else(|| err("config.json has no hidden_size; add quarry-model.json".into()))?;
             ModelConfig {
                 name: None,
                 dim: dim as usize,
@@ -240,33 +217,18 @@ impl Embedder {
             ));
         };
         let file = match precision {
-            Precision::Fp32 => config
-                .files
-                .fp32
-                .clone()
-                .unwrap_or_else(|| "model.onnx".into()),
-            Precision::Int8 => config
-                .files
-                .int8
-                .clone()
-                .unwrap_or_else(|| "model_int8.onnx".into()),
+            Precision::Fp32 => config.files.fp32.clone().unwrap_or_else(|| "model.onnx".into()),
+            Precision::Int8 => config.files.int8.clone().unwrap_or_else(|| "model_int8.onnx".into()),
         };
         let onnx_path = dir.join(&file);
         if !onnx_path.exists() {
-            return Err(err(format!(
-                "{} is missing (run scripts/setup.sh)",
-                onnx_path.display()
-            )));
+            return Err(err(format!("{} is missing (run scripts/setup.sh)", onnx_path.display())));
         }
         let onnx = read(&onnx_path)?;
         let checksum = blake3::hash(&onnx).to_hex().to_string();
         let tok = |name: &str| -> Result<Vec<u8>> {
             let p = dir.join(name);
-            if p.exists() {
-                read(&p)
-            } else {
-                Ok(b"{}".to_vec())
-            }
+            if p.exists() { read(&p) } else { Ok(b"{}".to_vec()) }
         };
         let tokenizer_files = TokenizerFiles {
             tokenizer_file: read(&dir.join("tokenizer.json"))?,
@@ -278,9 +240,7 @@ impl Embedder {
             "cls" => Pooling::Cls,
             "mean" => Pooling::Mean,
             other => {
-                return Err(err(format!(
-                    "pooling {other:?} is not supported (mean or cls)"
-                )));
+                return Err(err(format!("pooling {other:?} is not supported (mean or cls)")));
             }
         };
         let user = UserDefinedEmbeddingModel::new(onnx, tokenizer_files).with_pooling(pooling);
@@ -288,8 +248,7 @@ impl Embedder {
         if let Some(t) = threads {
             options = options.with_intra_threads(t);
         }
-        let model = TextEmbedding::try_new_from_user_defined(user, options)
-            .map_err(|e| err(e.to_string()))?;
+        let model = TextEmbedding::try_new_from_user_defined(user, options).map_err(|e| err(e.to_string()))?;
         let info = EmbedderInfo {
             model: config.name.unwrap_or(model_name),
             location: dir.display().to_string(),
@@ -300,30 +259,18 @@ impl Embedder {
             max_length: config.max_length,
             checksum,
         };
-        Ok(Embedder {
-            model: Mutex::new(model),
-            info,
-            batch_size: 32,
-        })
+        Ok(Embedder { model: Mutex::new(model), info, batch_size: 32, memo: Mutex::new(None) })
     }
 
     fn load_catalogue(name: &str, threads: Option<usize>) -> Result<Embedder> {
-        let err = |message: String| IndexError::Model {
-            model: name.to_owned(),
-            message,
-        };
+        let err = |message: String| IndexError::Model { model: name.to_owned(), message };
         let found = TextEmbedding::list_supported_models()
             .into_iter()
             .find(|m| {
                 m.model_code.eq_ignore_ascii_case(name)
-                    || m.model_code
-                        .rsplit('/')
-                        .next()
-                        .is_some_and(|n| n.eq_ignore_ascii_case(name))
+                    || m.model_code.rsplit('/').next().is_some_and(|n| n.eq_ignore_ascii_case(name))
             })
-            .ok_or_else(|| {
-                err("not a local model directory and not in fastembed's catalogue".into())
-            })?;
+            .ok_or_else(|| err("not a local model directory and not in fastembed's catalogue".into()))?;
         let mut options = TextInitOptions::new(found.model.clone())
             .with_cache_dir(cache_dir().join("fastembed"))
             .with_show_download_progress(false);
@@ -342,11 +289,7 @@ impl Embedder {
             max_length: 512,
             checksum: "catalogue".into(),
         };
-        Ok(Embedder {
-            model: Mutex::new(model),
-            info,
-            batch_size: 32,
-        })
+        Ok(Embedder { model: Mutex::new(model), info, batch_size: 32, memo: Mutex::new(None) })
     }
 
     /// What this embedder is.
@@ -354,18 +297,46 @@ impl Embedder {
         &self.info
     }
 
+    /// Remembers every vector from now on, so a text seen again (a corpus
+    /// repeated, a re-run in the same process) is not embedded twice.
+    pub fn enable_memo(&self) {
+        let mut memo = self.memo.lock().unwrap_or_else(|p| p.into_inner());
+        memo.get_or_insert_with(Default::default);
+    }
+
     /// Embeds `texts`, L2-normalised when the model says so.
     pub fn embed<S: AsRef<str> + Send + Sync>(&self, texts: &[S]) -> Result<Vec<Vec<f32>>> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut memo = self.memo.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(memo) = memo.as_mut() {
+            let keys: Vec<[u8; 32]> = texts.iter().map(|t| *blake3::hash(t.as_ref().as_bytes()).as_bytes()).collect();
+            let mut missing: Vec<&str> = Vec::new();
+            let mut missing_keys: Vec<[u8; 32]> = Vec::new();
+            for (t, k) in texts.iter().zip(&keys) {
+                if !memo.contains_key(k) && !missing_keys.contains(k) {
+                    missing.push(t.as_ref());
+                    missing_keys.push(*k);
+                }
+            }
+            for (k, v) in missing_keys.into_iter().zip(self.embed_uncached(&missing)?) {
+                memo.insert(k, v);
+            }
+            return Ok(keys.iter().map(|k| memo[k].clone()).collect());
+        }
+        drop(memo);
+        self.embed_uncached(texts)
+    }
+
+    fn embed_uncached<S: AsRef<str> + Send + Sync>(&self, texts: &[S]) -> Result<Vec<Vec<f32>>> {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
         let mut model = self.model.lock().unwrap_or_else(|p| p.into_inner());
         let mut out = model
             .embed(texts, Some(self.batch_size))
-            .map_err(|e| IndexError::Model {
-                model: self.info.model.clone(),
-                message: e.to_string(),
-            })?;
+            .map_err(|e| IndexError::Model { model: self.info.model.clone(), message: e.to_string() })?;
         if self.info.normalize {
             for v in &mut out {
                 let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();

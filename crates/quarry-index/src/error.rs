@@ -21,11 +21,7 @@ pub enum IndexError {
     #[error(
         "{path} was built with embedder {built} but {asked} was asked for; rebuild the index or use the same --model"
     )]
-    EmbedderMismatch {
-        path: PathBuf,
-        built: String,
-        asked: String,
-    },
+    EmbedderMismatch { path: PathBuf, built: String, asked: String },
     /// The BM25 index failed.
     #[error("BM25 index {path}: {message}")]
     Bm25 { path: PathBuf, message: String },
@@ -42,17 +38,11 @@ pub enum IndexError {
 
 impl IndexError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> IndexError {
-        IndexError::Io {
-            path: path.into(),
-            source,
-        }
+        IndexError::Io { path: path.into(), source }
     }
 
     pub(crate) fn vectors(location: impl Into<String>, message: impl ToString) -> IndexError {
-        IndexError::Vectors {
-            location: location.into(),
-            message: message.to_string(),
-        }
+        IndexError::Vectors { location: location.into(), message: message.to_string() }
     }
 }
 

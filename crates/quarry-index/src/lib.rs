@@ -12,4 +12,4 @@ pub use error::{IndexError, Result};
 pub mod eval;
 pub mod index;
 
-pub use index::{Hit, Index, IndexManifest, Mode, SearchOptions, UpdateStats};
+pub use index::{Fusion, Hit, Index, IndexManifest, Mode, SearchOptions, UpdateStats};

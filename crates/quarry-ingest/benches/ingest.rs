@@ -35,8 +35,7 @@ fn shared() -> PathBuf {
 }
 
 fn chunker() -> Chunker {
-    Chunker::from_file(&default_tokenizer_path(), 200, 256, 0)
-        .expect("tokenizer: run scripts/setup.sh")
+    Chunker::from_file(&default_tokenizer_path(), 200, 256, 0).expect("tokenizer: run scripts/setup.sh")
 }
 
 fn peak_rss_mb() -> f64 {
@@ -95,11 +94,7 @@ fn make_dump(dir: &Path, times: usize) -> PathBuf {
 fn run_ingest(paths: Vec<PathBuf>) -> Value {
     let chunker = chunker();
     let tmp = tempfile::tempdir().expect("tempdir");
-    let opts = IngestOptions {
-        paths,
-        out: tmp.path().join("store"),
-        ..IngestOptions::default()
-    };
+    let opts = IngestOptions { paths, out: tmp.path().join("store"), ..IngestOptions::default() };
     let s = quarry_ingest::ingest(&opts, &chunker, &NoProgress).expect("ingest");
     json!({
         "input_mb": s.input_bytes as f64 / 1e6,
@@ -121,15 +116,10 @@ fn floor_case() -> Value {
     for (name, paths) in [("books", books()), ("wiki", vec![dump])] {
         // Load once through a real ingest, then read the documents back.
         let out = tmp.path().join(format!("store-{name}"));
-        let opts = IngestOptions {
-            paths,
-            out: out.clone(),
-            ..IngestOptions::default()
-        };
+        let opts = IngestOptions { paths, out: out.clone(), ..IngestOptions::default() };
         quarry_ingest::ingest(&opts, &chunker, &NoProgress).expect("ingest");
         let store = quarry_ingest::Store::open(&out).expect("store");
-        let docs: Vec<quarry_core::Document> =
-            store.documents().map(|d| d.expect("doc").0).collect();
+        let docs: Vec<quarry_core::Document> = store.documents().map(|d| d.expect("doc").0).collect();
         let mb = docs.iter().map(|d| d.text.len()).sum::<usize>() as f64 / 1e6;
         let best = |f: &dyn Fn() -> usize| {
             (0..3)
@@ -140,11 +130,7 @@ fn floor_case() -> Value {
                 })
                 .fold(f64::INFINITY, f64::min)
         };
-        let tokenize = best(&|| {
-            docs.par_iter()
-                .map(|d| chunker.token_starts(&d.text).len())
-                .sum()
-        });
+        let tokenize = best(&|| docs.par_iter().map(|d| chunker.token_starts(&d.text).len()).sum());
         let chunk = best(&|| docs.par_iter().map(|d| chunker.chunk(d).len()).sum());
         result.insert(
             name.to_owned(),
@@ -195,23 +181,14 @@ fn main() {
     report.insert("threads".into(), json!(threads));
     for case in ["floor", "books", "wiki_1x", "wiki_20x"] {
         eprintln!("bench: {case} ...");
-        let out = Command::new(std::env::current_exe().expect("exe"))
-            .args(["--case", case])
-            .output()
-            .expect("run case");
-        assert!(
-            out.status.success(),
-            "case {case} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out =
+            Command::new(std::env::current_exe().expect("exe")).args(["--case", case]).output().expect("run case");
+        assert!(out.status.success(), "case {case} failed: {}", String::from_utf8_lossy(&out.stderr));
         let v: Value = serde_json::from_slice(&out.stdout).expect("case JSON");
         report.insert(case.into(), v);
     }
     let one = report["wiki_1x"]["peak_rss_mb"].as_f64().unwrap_or(0.0);
     let twenty = report["wiki_20x"]["peak_rss_mb"].as_f64().unwrap_or(0.0);
     report.insert("wiki_peak_rss_20x_over_1x".into(), json!(twenty / one));
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&Value::Object(report)).expect("json")
-    );
+    println!("{}", serde_json::to_string_pretty(&Value::Object(report)).expect("json"));
 }

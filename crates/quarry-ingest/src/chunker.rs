@@ -46,9 +46,7 @@ pub struct Chunker {
 
 impl std::fmt::Debug for Chunker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Chunker")
-            .field("settings", &self.settings)
-            .finish()
+        f.debug_struct("Chunker").field("settings", &self.settings).finish()
     }
 }
 
@@ -88,26 +86,21 @@ impl Chunker {
             path: path.to_owned(),
             message: format!("{e} (run scripts/setup.sh, or pass --tokenizer <tokenizer.json>)"),
         })?;
-        let mut tokenizer = Tokenizer::from_bytes(&bytes).map_err(|e| IngestError::Tokenizer {
-            path: path.to_owned(),
-            message: e.to_string(),
-        })?;
+        let mut tokenizer = Tokenizer::from_bytes(&bytes)
+            .map_err(|e| IngestError::Tokenizer { path: path.to_owned(), message: e.to_string() })?;
         tokenizer
             .with_truncation(None)
-            .map_err(|e| IngestError::Tokenizer {
-                path: path.to_owned(),
-                message: e.to_string(),
-            })?;
+            .map_err(|e| IngestError::Tokenizer { path: path.to_owned(), message: e.to_string() })?;
         tokenizer.with_padding(None);
         if target_tokens == 0 || target_tokens > max_tokens || overlap_tokens >= target_tokens {
             return Err(IngestError::ChunkerConfig(format!(
                 "need 0 < target ({target_tokens}) <= max ({max_tokens}) and overlap ({overlap_tokens}) < target"
             )));
         }
-        let name = path.parent().and_then(|p| p.file_name()).map_or_else(
-            || "tokenizer".to_owned(),
-            |n| n.to_string_lossy().into_owned(),
-        );
+        let name = path
+            .parent()
+            .and_then(|p| p.file_name())
+            .map_or_else(|| "tokenizer".to_owned(), |n| n.to_string_lossy().into_owned());
         let settings = ChunkerSettings {
             tokenizer: name,
             tokenizer_blake3: blake3::hash(&bytes).to_hex().to_string(),
@@ -115,10 +108,7 @@ impl Chunker {
             max_tokens,
             overlap_tokens,
         };
-        Ok(Chunker {
-            tokenizer,
-            settings,
-        })
+        Ok(Chunker { tokenizer, settings })
     }
 
     /// The settings this chunker runs with.
@@ -130,10 +120,7 @@ impl Chunker {
     pub fn token_starts(&self, text: &str) -> Vec<usize> {
         match self.tokenizer.encode(text, false) {
             Ok(enc) => enc.get_offsets().iter().map(|&(s, _)| s).collect(),
-            Err(_) => text
-                .split_whitespace()
-                .map(|w| w.as_ptr() as usize - text.as_ptr() as usize)
-                .collect(),
+            Err(_) => text.split_whitespace().map(|w| w.as_ptr() as usize - text.as_ptr() as usize).collect(),
         }
     }
 
@@ -152,10 +139,8 @@ impl Chunker {
                 work.push((section, section.span.start() + block_off, block));
             }
         }
-        let pieces: Vec<Vec<(usize, usize, u32)>> = work
-            .par_iter()
-            .map(|&(_, start, block)| self.chunk_block(block, start))
-            .collect();
+        let pieces: Vec<Vec<(usize, usize, u32)>> =
+            work.par_iter().map(|&(_, start, block)| self.chunk_block(block, start)).collect();
         let mut out = Vec::new();
         for ((section, _, _), pieces) in work.iter().zip(pieces) {
             for (start, end, tokens) in pieces {
@@ -176,11 +161,7 @@ impl Chunker {
     /// Chunks of one block as (start, end, tokens), offsets shifted by `offset`.
     fn chunk_block(&self, block: &str, offset: usize) -> Vec<(usize, usize, u32)> {
         let starts = self.token_starts(block);
-        let sizer = OffsetSizer {
-            base: block.as_ptr() as usize,
-            len: block.len(),
-            starts: &starts,
-        };
+        let sizer = OffsetSizer { base: block.as_ptr() as usize, len: block.len(), starts: &starts };
         let config = ChunkConfig::new(self.settings.target_tokens..=self.settings.max_tokens)
             .with_overlap(self.settings.overlap_tokens)
             .expect("overlap checked in from_file")
@@ -188,13 +169,7 @@ impl Chunker {
         TextSplitter::new(config)
             .chunk_indices(block)
             .filter(|(_, piece)| !piece.trim().is_empty())
-            .map(|(off, piece)| {
-                (
-                    offset + off,
-                    offset + off + piece.len(),
-                    sizer.size(piece) as u32,
-                )
-            })
+            .map(|(off, piece)| (offset + off, offset + off + piece.len(), sizer.size(piece) as u32))
             .collect()
     }
 }

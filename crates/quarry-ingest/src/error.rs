@@ -35,17 +35,11 @@ pub enum IngestError {
 
 impl IngestError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> IngestError {
-        IngestError::Io {
-            path: path.into(),
-            source,
-        }
+        IngestError::Io { path: path.into(), source }
     }
 
     pub(crate) fn store(path: impl Into<PathBuf>, message: impl Into<String>) -> IngestError {
-        IngestError::Store {
-            path: path.into(),
-            message: message.into(),
-        }
+        IngestError::Store { path: path.into(), message: message.into() }
     }
 }
 
@@ -85,10 +79,7 @@ impl SkipReason {
     /// Whether this skip is an expected part of the input (redirects in a
     /// dump) rather than a problem a person should look at.
     pub fn is_expected(self) -> bool {
-        matches!(
-            self,
-            SkipReason::Redirect | SkipReason::Disambiguation | SkipReason::NotArticle
-        )
+        matches!(self, SkipReason::Redirect | SkipReason::Disambiguation | SkipReason::NotArticle)
     }
 
     /// The reason as a short snake_case word, as in the JSON summary.
@@ -131,17 +122,8 @@ pub struct Skip {
 }
 
 impl Skip {
-    pub(crate) fn new(
-        path: impl Into<String>,
-        reason: SkipReason,
-        message: impl Into<String>,
-    ) -> Skip {
-        Skip {
-            path: path.into(),
-            locator: String::new(),
-            reason,
-            message: message.into(),
-        }
+    pub(crate) fn new(path: impl Into<String>, reason: SkipReason, message: impl Into<String>) -> Skip {
+        Skip { path: path.into(), locator: String::new(), reason, message: message.into() }
     }
 
     pub(crate) fn at(mut self, locator: impl Into<String>) -> Skip {
@@ -155,11 +137,7 @@ impl fmt::Display for Skip {
         if self.locator.is_empty() {
             write!(f, "{}: {} ({})", self.path, self.message, self.reason)
         } else {
-            write!(
-                f,
-                "{}: {}: {} ({})",
-                self.path, self.locator, self.message, self.reason
-            )
+            write!(f, "{}: {}: {} ({})", self.path, self.locator, self.message, self.reason)
         }
     }
 }

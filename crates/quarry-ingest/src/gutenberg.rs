@@ -16,12 +16,10 @@ pub struct Body {
 }
 
 static START: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^\s*\*{2,}\s*START\s*OF\s*(THE|THIS)?\s*PROJECT\s*GUTENBERG")
-        .expect("valid regex")
+    Regex::new(r"(?i)^\s*\*{2,}\s*START\s*OF\s*(THE|THIS)?\s*PROJECT\s*GUTENBERG").expect("valid regex")
 });
-static SMALL_PRINT_END: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^\s*\*\s*END\s*\*\s*THE\s+SMALL\s+PRINT").expect("valid regex")
-});
+static SMALL_PRINT_END: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)^\s*\*\s*END\s*\*\s*THE\s+SMALL\s+PRINT").expect("valid regex"));
 static END: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?i)^\s*(\*{2,}\s*END\s*OF\s*(THE|THIS)?\s*PROJECT\s*GUTENBERG|END\s+OF\s+(THE\s+|THIS\s+)?PROJECT\s+GUTENBERG|\*{2,}\s*START:?\s*FULL\s+LICEN[CS]E|\*{2,}\s*START\s*\*\*\s*THE\s+SMALL\s+PRINT)",
@@ -29,8 +27,10 @@ static END: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid regex")
 });
 static CREDITS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^\s*((this\s+)?e-?text\s+(was\s+)?(prepared|produced)|produced\s+by|prepared\s+by|transcribed\s+by)\b")
-        .expect("valid regex")
+    Regex::new(
+        r"(?i)^\s*((this\s+)?e-?text\s+(was\s+)?(prepared|produced)|produced\s+by|prepared\s+by|transcribed\s+by)\b",
+    )
+    .expect("valid regex")
 });
 static FIELD: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?m)^(Title|Author|Language):[ \t]*(.+)$").expect("valid regex"));
@@ -117,21 +117,11 @@ pub fn find_body(text: &str) -> Option<Body> {
         }
     }
     let start = lines.get(first).map_or(text.len(), |l| l.0);
-    let end = if last < lines.len() {
-        lines[last].0
-    } else {
-        text.len()
-    };
+    let end = if last < lines.len() { lines[last].0 } else { text.len() };
     let end = start + text[start..end.max(start)].trim_end().len();
 
     let header = &text[..lines.get(body_line.unwrap_or(0)).map_or(0, |l| l.0)];
-    let mut body = Body {
-        start,
-        end,
-        title: None,
-        author: None,
-        language: None,
-    };
+    let mut body = Body { start, end, title: None, author: None, language: None };
     for c in FIELD.captures_iter(header) {
         let value = crate::text::squash_whitespace(&c[2]);
         match &c[1] {

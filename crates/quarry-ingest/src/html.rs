@@ -10,8 +10,8 @@ use quarry_core::Section;
 
 /// Elements whose content is never readable text.
 const SKIP: &[&str] = &[
-    "script", "style", "noscript", "template", "svg", "math", "nav", "head", "iframe", "object",
-    "button", "form", "select",
+    "script", "style", "noscript", "template", "svg", "math", "nav", "head", "iframe", "object", "button", "form",
+    "select",
 ];
 /// Elements that end a paragraph.
 const BLOCK: &[&str] = &[
@@ -51,11 +51,7 @@ struct Walker<'b> {
 impl Walker<'_> {
     fn flush(&mut self) {
         let text = std::mem::take(&mut self.para);
-        let lines: Vec<String> = text
-            .lines()
-            .map(crate::text::squash_whitespace)
-            .filter(|l| !l.is_empty())
-            .collect();
+        let lines: Vec<String> = text.lines().map(crate::text::squash_whitespace).filter(|l| !l.is_empty()).collect();
         self.b.block(&lines.join("\n"));
     }
 
@@ -73,8 +69,7 @@ impl Walker<'_> {
                     };
                     if let Some(level) = heading_level(name) {
                         self.flush();
-                        let title =
-                            crate::text::squash_whitespace(&child_el.text().collect::<String>());
+                        let title = crate::text::squash_whitespace(&child_el.text().collect::<String>());
                         if level == 1 && self.first_h1.is_none() {
                             self.first_h1 = Some(title.clone());
                         }
@@ -122,11 +117,7 @@ pub fn html_into(html: &str, b: &mut DocBuilder) -> Option<String> {
         .next()
         .map(|t| crate::text::squash_whitespace(&t.text().collect::<String>()))
         .filter(|t| !t.is_empty());
-    let mut w = Walker {
-        b,
-        para: String::new(),
-        first_h1: None,
-    };
+    let mut w = Walker { b, para: String::new(), first_h1: None };
     w.walk(doc.root_element());
     w.flush();
     title.or(w.first_h1)
@@ -157,23 +148,13 @@ pub struct Book {
 /// An EPUB book as one document, chapters in spine order, each under its
 /// table-of-contents title.
 pub fn load_epub(bytes: Vec<u8>, fallback_title: &str) -> Result<Book, String> {
-    let mut book = epub::doc::EpubDoc::from_reader(Cursor::new(bytes))
-        .map_err(|e| format!("not a readable EPUB: {e}"))?;
-    let title = book
-        .get_title()
-        .filter(|t| !t.trim().is_empty())
-        .unwrap_or_else(|| fallback_title.to_owned());
+    let mut book =
+        epub::doc::EpubDoc::from_reader(Cursor::new(bytes)).map_err(|e| format!("not a readable EPUB: {e}"))?;
+    let title = book.get_title().filter(|t| !t.trim().is_empty()).unwrap_or_else(|| fallback_title.to_owned());
     let mut metadata = BTreeMap::new();
     for key in ["creator", "language", "publisher", "date"] {
         if let Some(item) = book.mdata(key) {
-            metadata.insert(
-                if key == "creator" {
-                    "author".to_owned()
-                } else {
-                    key.to_owned()
-                },
-                item.value.clone(),
-            );
+            metadata.insert(if key == "creator" { "author".to_owned() } else { key.to_owned() }, item.value.clone());
         }
     }
     // Table-of-contents titles by content path (without fragment).
@@ -182,8 +163,7 @@ pub fn load_epub(bytes: Vec<u8>, fallback_title: &str) -> Result<Book, String> {
         for p in points {
             let path = p.content.to_string_lossy();
             let path = path.split('#').next().unwrap_or_default().to_owned();
-            out.entry(path)
-                .or_insert_with(|| crate::text::squash_whitespace(&p.label));
+            out.entry(path).or_insert_with(|| crate::text::squash_whitespace(&p.label));
             collect(&p.children, out);
         }
     }
@@ -191,11 +171,7 @@ pub fn load_epub(bytes: Vec<u8>, fallback_title: &str) -> Result<Book, String> {
     let mut b = DocBuilder::new(&title);
     let spine: Vec<String> = book.spine.iter().map(|s| s.idref.clone()).collect();
     for idref in spine {
-        let Some((path, mime)) = book
-            .resources
-            .get(&idref)
-            .map(|r| (r.path.clone(), r.mime.clone()))
-        else {
+        let Some((path, mime)) = book.resources.get(&idref).map(|r| (r.path.clone(), r.mime.clone())) else {
             continue;
         };
         if !mime.contains("html") {
@@ -205,10 +181,8 @@ pub fn load_epub(bytes: Vec<u8>, fallback_title: &str) -> Result<Book, String> {
             return Err(format!("chapter {} cannot be read", path.display()));
         };
         let key = path.to_string_lossy().into_owned();
-        let chapter_title = toc_titles
-            .iter()
-            .find(|(k, _)| key.ends_with(k.as_str()) || k.ends_with(&key))
-            .map(|(_, v)| v.clone());
+        let chapter_title =
+            toc_titles.iter().find(|(k, _)| key.ends_with(k.as_str()) || k.ends_with(&key)).map(|(_, v)| v.clone());
         if let Some(t) = &chapter_title {
             b.heading(1, t);
         }
@@ -218,21 +192,13 @@ pub fn load_epub(bytes: Vec<u8>, fallback_title: &str) -> Result<Book, String> {
         // Headings inside a chapter are kept as text under the chapter title;
         // a chapter's own <h1> usually repeats its table-of-contents title.
         let body = match &chapter_title {
-            Some(t) => chapter_text
-                .strip_prefix(t.as_str())
-                .unwrap_or(&chapter_text)
-                .to_owned(),
+            Some(t) => chapter_text.strip_prefix(t.as_str()).unwrap_or(&chapter_text).to_owned(),
             None => chapter_text,
         };
         b.block(&body);
     }
     let (text, sections) = b.finish();
-    Ok(Book {
-        title,
-        text,
-        sections,
-        metadata,
-    })
+    Ok(Book { title, text, sections, metadata })
 }
 
 #[cfg(test)]
@@ -246,22 +212,14 @@ mod tests {
                     <script>evil()</script><ul><li>one</li><li>two</li></ul></body></html>";
         let (title, text, sections) = load_html(html, "fallback");
         assert_eq!(title, "Candles");
-        assert!(
-            !text.contains("evil") && !text.contains("menu") && !text.contains("p{}"),
-            "{text}"
-        );
-        let paths: Vec<(String, &str)> = sections
-            .iter()
-            .map(|s| (s.heading_path.join("/"), s.span.slice(&text).unwrap()))
-            .collect();
+        assert!(!text.contains("evil") && !text.contains("menu") && !text.contains("p{}"), "{text}");
+        let paths: Vec<(String, &str)> =
+            sections.iter().map(|s| (s.heading_path.join("/"), s.span.slice(&text).unwrap())).collect();
         assert_eq!(
             paths,
             vec![
                 ("Candles/Candles".into(), "Wax burns."),
-                (
-                    "Candles/Candles/Flame".into(),
-                    "Hot\nbright & yellow.\n\none\n\ntwo"
-                )
+                ("Candles/Candles/Flame".into(), "Hot\nbright & yellow.\n\none\n\ntwo")
             ]
         );
     }

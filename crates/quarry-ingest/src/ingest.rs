@@ -81,19 +81,9 @@ pub struct Summary {
 
 /// A unit of conversion work: one file, one dump page, one JSONL line.
 enum Work {
-    File {
-        input: Arc<Input>,
-        bytes: Vec<u8>,
-    },
-    Page {
-        input: Arc<Input>,
-        page: wiki::Page,
-    },
-    Json {
-        input: Arc<Input>,
-        line_no: u64,
-        line: String,
-    },
+    File { input: Arc<Input>, bytes: Vec<u8> },
+    Page { input: Arc<Input>, page: wiki::Page },
+    Json { input: Arc<Input>, line_no: u64, line: String },
 }
 
 /// What converting a unit gave.
@@ -119,11 +109,7 @@ struct Run<'a> {
 }
 
 /// Ingests `opts.paths` into the store at `opts.out`.
-pub fn ingest(
-    opts: &IngestOptions,
-    chunker: &Chunker,
-    progress: &dyn Progress,
-) -> Result<Summary, IngestError> {
+pub fn ingest(opts: &IngestOptions, chunker: &Chunker, progress: &dyn Progress) -> Result<Summary, IngestError> {
     let started = Instant::now();
     let filters = Filters::new(&opts.include, &opts.exclude)?;
     let (inputs, skips) = discover(&opts.paths, &filters)?;
@@ -132,21 +118,14 @@ pub fn ingest(
         chunker,
         writer,
         progress,
-        summary: Summary {
-            out: opts.out.display().to_string(),
-            ..Summary::default()
-        },
+        summary: Summary { out: opts.out.display().to_string(), ..Summary::default() },
         seen_ids: HashSet::new(),
         batch: Vec::new(),
         batch_bytes: 0,
         batch_complete: Vec::new(),
         open_sources: BTreeMap::new(),
         bytes_done: Arc::new(AtomicU64::new(0)),
-        commit_bytes: if opts.commit_bytes == 0 {
-            SEGMENT_BYTES
-        } else {
-            opts.commit_bytes
-        },
+        commit_bytes: if opts.commit_bytes == 0 { SEGMENT_BYTES } else { opts.commit_bytes },
     };
     for s in skips {
         run.skip(s);
@@ -164,19 +143,8 @@ pub fn ingest(
     run.flush_batch()?;
     run.commit()?;
     if opts.prune {
-        let given: HashSet<String> = discover(&opts.paths, &filters)?
-            .0
-            .into_iter()
-            .map(|i| i.key)
-            .collect();
-        let gone: Vec<String> = run
-            .writer
-            .manifest()
-            .sources
-            .keys()
-            .filter(|k| !given.contains(*k))
-            .cloned()
-            .collect();
+        let given: HashSet<String> = discover(&opts.paths, &filters)?.0.into_iter().map(|i| i.key).collect();
+        let gone: Vec<String> = run.writer.manifest().sources.keys().filter(|k| !given.contains(*k)).cloned().collect();
         run.summary.sources_pruned = gone.len() as u64;
         run.writer.remove_sources(&gone)?;
     }
@@ -187,11 +155,7 @@ pub fn ingest(
     summary.store_chunks = m.counts.chunks;
     summary.input_bytes = total;
     summary.seconds = started.elapsed().as_secs_f64();
-    summary.mb_per_s = if summary.seconds > 0.0 {
-        total as f64 / 1e6 / summary.seconds
-    } else {
-        0.0
-    };
+    summary.mb_per_s = if summary.seconds > 0.0 { total as f64 / 1e6 / summary.seconds } else { 0.0 };
     Ok(summary)
 }
 
@@ -256,8 +220,7 @@ impl Run<'_> {
         }
         self.summary.sources_ingested += 1;
         let format = input.format.name().to_owned();
-        self.open_sources
-            .insert(input.key.clone(), (fp.clone(), format, resume_from, false));
+        self.open_sources.insert(input.key.clone(), (fp.clone(), format, resume_from, false));
         match input.format {
             Format::WikiDump { bz2 } => {
                 self.stream_dump(&input, bz2, base, resume_from)?;
@@ -271,10 +234,7 @@ impl Run<'_> {
                 match std::fs::read(&input.path) {
                     Ok(bytes) => {
                         self.batch_bytes += bytes.len();
-                        self.batch.push(Work::File {
-                            input: input.clone(),
-                            bytes,
-                        });
+                        self.batch.push(Work::File { input: input.clone(), bytes });
                     }
                     Err(e) => self.skip(Skip::new(shown, SkipReason::Unreadable, e.to_string())),
                 }
@@ -311,25 +271,11 @@ impl Run<'_> {
         Ok(())
     }
 
-    fn stream_dump(
-        &mut self,
-        input: &Arc<Input>,
-        bz2: bool,
-        base: u64,
-        resume_from: u64,
-    ) -> Result<(), IngestError> {
+    fn stream_dump(&mut self, input: &Arc<Input>, bz2: bool, base: u64, resume_from: u64) -> Result<(), IngestError> {
         let file = File::open(&input.path).map_err(|e| IngestError::io(&input.path, e))?;
-        let counting = Counting {
-            inner: file,
-            base,
-            read: 0,
-            shared: self.bytes_done.clone(),
-        };
+        let counting = Counting { inner: file, base, read: 0, shared: self.bytes_done.clone() };
         let reader: Box<dyn BufRead> = if bz2 {
-            Box::new(BufReader::with_capacity(
-                1 << 20,
-                bzip2::read::MultiBzDecoder::new(counting),
-            ))
+            Box::new(BufReader::with_capacity(1 << 20, bzip2::read::MultiBzDecoder::new(counting)))
         } else {
             Box::new(BufReader::with_capacity(1 << 20, counting))
         };
@@ -342,10 +288,7 @@ impl Run<'_> {
                         continue;
                     }
                     self.batch_bytes += page.text.len();
-                    self.batch.push(Work::Page {
-                        input: input.clone(),
-                        page,
-                    });
+                    self.batch.push(Work::Page { input: input.clone(), page });
                     if self.writer.pending_bytes() + self.batch_bytes as u64 >= self.commit_bytes {
                         self.flush_batch()?;
                         self.set_units(&input.key, unit);
@@ -353,11 +296,7 @@ impl Run<'_> {
                     }
                 }
                 Err(e) => {
-                    let reason = if e.truncated {
-                        SkipReason::Truncated
-                    } else {
-                        SkipReason::Malformed
-                    };
+                    let reason = if e.truncated { SkipReason::Truncated } else { SkipReason::Malformed };
                     self.flush_batch()?;
                     self.skip(
                         Skip::new(
@@ -373,8 +312,7 @@ impl Run<'_> {
             if self.batch.len() >= BATCH_ITEMS || self.batch_bytes >= BATCH_BYTES {
                 self.flush_batch()?;
                 self.set_units(&input.key, unit);
-                self.progress
-                    .set_position(self.bytes_done.load(Ordering::Relaxed));
+                self.progress.set_position(self.bytes_done.load(Ordering::Relaxed));
                 self.maybe_commit()?;
             }
         }
@@ -383,19 +321,9 @@ impl Run<'_> {
         Ok(())
     }
 
-    fn stream_jsonl(
-        &mut self,
-        input: &Arc<Input>,
-        base: u64,
-        resume_from: u64,
-    ) -> Result<(), IngestError> {
+    fn stream_jsonl(&mut self, input: &Arc<Input>, base: u64, resume_from: u64) -> Result<(), IngestError> {
         let file = File::open(&input.path).map_err(|e| IngestError::io(&input.path, e))?;
-        let counting = Counting {
-            inner: file,
-            base,
-            read: 0,
-            shared: self.bytes_done.clone(),
-        };
+        let counting = Counting { inner: file, base, read: 0, shared: self.bytes_done.clone() };
         let mut reader = BufReader::with_capacity(1 << 20, counting);
         let mut unit = 0u64;
         let mut buf = Vec::new();
@@ -406,12 +334,8 @@ impl Run<'_> {
                 Ok(_) => {}
                 Err(e) => {
                     self.skip(
-                        Skip::new(
-                            input.path.display().to_string(),
-                            SkipReason::Unreadable,
-                            e.to_string(),
-                        )
-                        .at(format!("line {}", unit + 1)),
+                        Skip::new(input.path.display().to_string(), SkipReason::Unreadable, e.to_string())
+                            .at(format!("line {}", unit + 1)),
                     );
                     break;
                 }
@@ -423,11 +347,7 @@ impl Run<'_> {
             match String::from_utf8(std::mem::take(&mut buf)) {
                 Ok(line) => {
                     self.batch_bytes += line.len();
-                    self.batch.push(Work::Json {
-                        input: input.clone(),
-                        line_no: unit,
-                        line,
-                    });
+                    self.batch.push(Work::Json { input: input.clone(), line_no: unit, line });
                     if self.writer.pending_bytes() + self.batch_bytes as u64 >= self.commit_bytes {
                         self.flush_batch()?;
                         self.set_units(&input.key, unit);
@@ -435,19 +355,14 @@ impl Run<'_> {
                     }
                 }
                 Err(_) => self.skip(
-                    Skip::new(
-                        input.path.display().to_string(),
-                        SkipReason::Encoding,
-                        "line is not valid UTF-8",
-                    )
-                    .at(format!("line {unit}")),
+                    Skip::new(input.path.display().to_string(), SkipReason::Encoding, "line is not valid UTF-8")
+                        .at(format!("line {unit}")),
                 ),
             }
             if self.batch.len() >= BATCH_ITEMS || self.batch_bytes >= BATCH_BYTES {
                 self.flush_batch()?;
                 self.set_units(&input.key, unit);
-                self.progress
-                    .set_position(self.bytes_done.load(Ordering::Relaxed));
+                self.progress.set_position(self.bytes_done.load(Ordering::Relaxed));
                 self.maybe_commit()?;
             }
         }
@@ -488,10 +403,7 @@ impl Run<'_> {
                         self.skip(Skip::new(
                             doc.source.clone(),
                             SkipReason::Malformed,
-                            format!(
-                                "duplicate document id {} ({where_}); the first one was kept",
-                                doc.id
-                            ),
+                            format!("duplicate document id {} ({where_}); the first one was kept", doc.id),
                         ));
                         continue;
                     }
@@ -513,9 +425,7 @@ impl Run<'_> {
         let progress: Vec<(String, String, String, u64, bool)> = self
             .open_sources
             .iter()
-            .map(|(k, (fp, fmt, units, complete))| {
-                (k.clone(), fp.clone(), fmt.clone(), *units, *complete)
-            })
+            .map(|(k, (fp, fmt, units, complete))| (k.clone(), fp.clone(), fmt.clone(), *units, *complete))
             .collect();
         self.writer.commit(&progress)?;
         self.open_sources.retain(|_, s| !s.3);
@@ -524,11 +434,7 @@ impl Run<'_> {
 }
 
 fn file_stem(input: &Input) -> String {
-    let name = input
-        .path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = input.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     name.split('.').next().unwrap_or(&name).to_owned()
 }
 
@@ -537,22 +443,14 @@ fn convert(work: Work, chunker: &Chunker) -> Outcome {
     let result = match work {
         Work::File { input, bytes } => convert_file(&input, bytes),
         Work::Page { input, page } => convert_page(&input, page),
-        Work::Json {
-            input,
-            line_no,
-            line,
-        } => convert_json(&input, line_no, &line),
+        Work::Json { input, line_no, line } => convert_json(&input, line_no, &line),
     };
     match result {
         Ok((doc, warnings)) => {
             let chunks = chunker.chunk(&doc);
             if chunks.is_empty() {
-                let s = Skip::new(
-                    doc.source.clone(),
-                    SkipReason::Empty,
-                    "no text left after normalising",
-                )
-                .at(doc.locator.clone());
+                let s = Skip::new(doc.source.clone(), SkipReason::Empty, "no text left after normalising")
+                    .at(doc.locator.clone());
                 return Outcome::Skipped(s);
             }
             Outcome::Doc(Box::new(doc), chunks, warnings)
@@ -569,11 +467,7 @@ fn new_doc(
     text: String,
     sections: Vec<quarry_core::Section>,
 ) -> Document {
-    let id_source = if locator.is_empty() {
-        input.key.clone()
-    } else {
-        format!("{}#{}", input.key, locator)
-    };
+    let id_source = if locator.is_empty() { input.key.clone() } else { format!("{}#{}", input.key, locator) };
     Document {
         id: DocId::from_source(&id_source),
         source: input.key.clone(),
@@ -591,21 +485,12 @@ fn convert_file(input: &Input, bytes: Vec<u8>) -> Result<(Document, Vec<String>)
     let stem = file_stem(input);
     let mut warnings = Vec::new();
     if input.format == Format::Epub {
-        let book = html::load_epub(bytes, &stem)
-            .map_err(|m| Skip::new(shown.clone(), SkipReason::Malformed, m))?;
-        let mut doc = new_doc(
-            input,
-            String::new(),
-            book.title,
-            "epub",
-            book.text,
-            book.sections,
-        );
+        let book = html::load_epub(bytes, &stem).map_err(|m| Skip::new(shown.clone(), SkipReason::Malformed, m))?;
+        let mut doc = new_doc(input, String::new(), book.title, "epub", book.text, book.sections);
         doc.metadata = book.metadata;
         return Ok((doc, warnings));
     }
-    let decoded =
-        text::decode(&bytes).map_err(|(reason, msg)| Skip::new(shown.clone(), reason, msg))?;
+    let decoded = text::decode(&bytes).map_err(|(reason, msg)| Skip::new(shown.clone(), reason, msg))?;
     if decoded.encoding == text::Encoding::Windows1252 {
         warnings.push(format!("{shown}: not valid UTF-8; decoded as Windows-1252"));
     }
@@ -644,9 +529,7 @@ fn convert_file(input: &Input, bytes: Vec<u8>) -> Result<(Document, Vec<String>)
                 doc
             }
             None => {
-                warnings.push(format!(
-                    "{shown}: mentions Project Gutenberg but has no start marker; kept whole"
-                ));
+                warnings.push(format!("{shown}: mentions Project Gutenberg but has no start marker; kept whole"));
                 plain_doc(input, raw, stem)
             }
         },
@@ -672,12 +555,7 @@ fn convert_page(input: &Input, page: wiki::Page) -> Result<(Document, Vec<String
         return Err(Skip::new(shown, SkipReason::Redirect, "redirect").at(at));
     }
     if page.ns != 0 {
-        return Err(Skip::new(
-            shown,
-            SkipReason::NotArticle,
-            "not in the article namespace",
-        )
-        .at(at));
+        return Err(Skip::new(shown, SkipReason::NotArticle, "not in the article namespace").at(at));
     }
     if page.too_large {
         return Err(Skip::new(
@@ -692,21 +570,9 @@ fn convert_page(input: &Input, page: wiki::Page) -> Result<(Document, Vec<String
     }
     let (text, sections) = wiki::render(&page.title, &page.text);
     if text.trim().is_empty() {
-        return Err(Skip::new(
-            shown,
-            SkipReason::Empty,
-            "no prose left after removing markup",
-        )
-        .at(at));
+        return Err(Skip::new(shown, SkipReason::Empty, "no prose left after removing markup").at(at));
     }
-    let mut doc = new_doc(
-        input,
-        locator,
-        page.title.clone(),
-        "wikipedia",
-        text,
-        sections,
-    );
+    let mut doc = new_doc(input, locator, page.title.clone(), "wikipedia", text, sections);
     doc.metadata.insert("page_id".into(), page.id.to_string());
     Ok((doc, Vec::new()))
 }
@@ -725,20 +591,11 @@ fn convert_json(input: &Input, line_no: u64, line: &str) -> Result<(Document, Ve
     let shown = input.path.display().to_string();
     let at = format!("line {line_no}");
     let parsed: JsonDoc = serde_json::from_str(line).map_err(|e| {
-        Skip::new(
-            shown.clone(),
-            SkipReason::Malformed,
-            format!("not a JSON object with id/title/text: {e}"),
-        )
-        .at(at.clone())
+        Skip::new(shown.clone(), SkipReason::Malformed, format!("not a JSON object with id/title/text: {e}"))
+            .at(at.clone())
     })?;
     let Some(body) = parsed.text.filter(|t| !t.trim().is_empty()) else {
-        return Err(Skip::new(
-            shown,
-            SkipReason::Empty,
-            "no \"text\" field, or it is empty",
-        )
-        .at(at));
+        return Err(Skip::new(shown, SkipReason::Empty, "no \"text\" field, or it is empty").at(at));
     };
     let id = match parsed.id {
         Some(serde_json::Value::String(s)) => s,
@@ -747,11 +604,7 @@ fn convert_json(input: &Input, line_no: u64, line: &str) -> Result<(Document, Ve
     };
     let title = parsed.title.unwrap_or_default();
     let text = text::normalize_newlines(&body);
-    let root = if title.is_empty() {
-        id.clone()
-    } else {
-        title.clone()
-    };
+    let root = if title.is_empty() { id.clone() } else { title.clone() };
     let sections = sections::build_sections(&text, &root, &[]);
     let mut doc = new_doc(input, format!("id {id}"), title, "jsonl", text, sections);
     doc.metadata.insert("source_id".into(), id);

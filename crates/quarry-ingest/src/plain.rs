@@ -23,11 +23,7 @@ fn lines(text: &str) -> Vec<Line<'_>> {
         if start > text.len() {
             break;
         }
-        out.push(Line {
-            start,
-            end: nl,
-            text: &text[start..nl],
-        });
+        out.push(Line { start, end: nl, text: &text[start..nl] });
         start = nl + 1;
     }
     out
@@ -48,17 +44,12 @@ static NUMBERED: LazyLock<Regex> =
 
 fn keyword_level(line: &str) -> Option<u8> {
     let caps = KEYWORD.captures(line)?;
-    if caps.get(1).is_some() {
-        Some(1)
-    } else {
-        Some(2)
-    }
+    if caps.get(1).is_some() { Some(1) } else { Some(2) }
 }
 
 fn mostly_upper(line: &str) -> bool {
     let letters: Vec<char> = line.chars().filter(|c| c.is_alphabetic()).collect();
-    letters.len() >= 4
-        && letters.iter().filter(|c| c.is_uppercase()).count() * 10 >= letters.len() * 9
+    letters.len() >= 4 && letters.iter().filter(|c| c.is_uppercase()).count() * 10 >= letters.len() * 9
 }
 
 fn heading_like(line: &str) -> bool {
@@ -68,9 +59,7 @@ fn heading_like(line: &str) -> bool {
         && !line.starts_with(char::is_whitespace)
         && !t.ends_with(',')
         && !t.ends_with(';')
-        && t.chars()
-            .next()
-            .is_some_and(|c| c.is_alphanumeric() || c == '_')
+        && t.chars().next().is_some_and(|c| c.is_alphanumeric() || c == '_')
 }
 
 /// Headings of a plain-text book: lines standing alone between blank lines,
@@ -113,16 +102,11 @@ pub fn plain_headings(text: &str) -> Vec<HeadingMark> {
             let first = i + 2;
             let mut end = first;
             while end < first + 3
-                && lines
-                    .get(end)
-                    .is_some_and(|n| mostly_upper(n.text) && keyword_level(n.text.trim()).is_none())
+                && lines.get(end).is_some_and(|n| mostly_upper(n.text) && keyword_level(n.text.trim()).is_none())
             {
                 end += 1;
             }
-            if end > first
-                && is_blank(lines.get(end))
-                && lines.get(first).is_some_and(|n| heading_like(n.text))
-            {
+            if end > first && is_blank(lines.get(end)) && lines.get(first).is_some_and(|n| heading_like(n.text)) {
                 for n in &lines[first..end] {
                     title.push(' ');
                     title.push_str(&squash_whitespace(n.text));
@@ -131,21 +115,14 @@ pub fn plain_headings(text: &str) -> Vec<HeadingMark> {
             }
         }
         let body_start = (lines[last].end + 1).min(text.len());
-        marks.push(HeadingMark {
-            start: line.start,
-            body_start,
-            level,
-            title,
-        });
+        marks.push(HeadingMark { start: line.start, body_start, level, title });
         i = last + 1;
     }
     marks
 }
 
-static FENCE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^ {0,3}(```|~~~)").expect("valid regex"));
-static ATX: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^ {0,3}(#{1,6})[ \t]+(.*?)[ \t#]*$").expect("valid regex"));
+static FENCE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^ {0,3}(```|~~~)").expect("valid regex"));
+static ATX: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^ {0,3}(#{1,6})[ \t]+(.*?)[ \t#]*$").expect("valid regex"));
 
 /// Markdown headings: ATX (`## Title`) and setext (a line underlined with `=`
 /// or `-`), outside fenced code blocks.
@@ -165,28 +142,18 @@ pub fn markdown_headings(text: &str) -> Vec<HeadingMark> {
             let title = squash_whitespace(&c[2]);
             if !title.is_empty() {
                 let body_start = (line.end + 1).min(text.len());
-                marks.push(HeadingMark {
-                    start: line.start,
-                    body_start,
-                    level: c[1].len() as u8,
-                    title,
-                });
+                marks.push(HeadingMark { start: line.start, body_start, level: c[1].len() as u8, title });
             }
             continue;
         }
         if let Some(next) = lines.get(i + 1) {
             let u = next.text.trim();
-            let setext = !u.is_empty()
-                && (u.bytes().all(|b| b == b'=') || (u.len() >= 2 && u.bytes().all(|b| b == b'-')));
+            let setext =
+                !u.is_empty() && (u.bytes().all(|b| b == b'=') || (u.len() >= 2 && u.bytes().all(|b| b == b'-')));
             if setext && !line.text.trim().is_empty() && !line.text.starts_with("    ") {
                 let level = if u.starts_with('=') { 1 } else { 2 };
                 let body_start = (next.end + 1).min(text.len());
-                marks.push(HeadingMark {
-                    start: line.start,
-                    body_start,
-                    level,
-                    title: squash_whitespace(line.text),
-                });
+                marks.push(HeadingMark { start: line.start, body_start, level, title: squash_whitespace(line.text) });
             }
         }
     }
@@ -213,22 +180,14 @@ mod tests {
         let marks = plain_headings(text);
         assert_eq!(
             titles(&marks),
-            vec![
-                (2, "LECTURE I. A CANDLE: THE FLAME."),
-                (1, "PART II"),
-                (2, "1. VARIATION UNDER DOMESTICATION.")
-            ]
+            vec![(2, "LECTURE I. A CANDLE: THE FLAME."), (1, "PART II"), (2, "1. VARIATION UNDER DOMESTICATION.")]
         );
         assert!(text[marks[0].body_start..].starts_with("\nI purpose"));
     }
 
     #[test]
     fn finds_markdown_headings_outside_fences() {
-        let text =
-            "# Top\n\nintro\n\n```\n# not a heading\n```\n\nSub\n---\n\ntext\n\n### Deep ###\nx";
-        assert_eq!(
-            titles(&markdown_headings(text)),
-            vec![(1, "Top"), (2, "Sub"), (3, "Deep")]
-        );
+        let text = "# Top\n\nintro\n\n```\n# not a heading\n```\n\nSub\n---\n\ntext\n\n### Deep ###\nx";
+        assert_eq!(titles(&markdown_headings(text)), vec![(1, "Top"), (2, "Sub"), (3, "Deep")]);
     }
 }

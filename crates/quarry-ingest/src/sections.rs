@@ -25,9 +25,7 @@ pub fn build_sections(text: &str, root: &str, marks: &[HeadingMark]) -> Vec<Sect
     let mut sections = Vec::new();
     let mut path: Vec<(u8, String)> = Vec::new();
     let root_path = |path: &[(u8, String)]| {
-        std::iter::once(root.to_owned())
-            .chain(path.iter().map(|(_, t)| t.clone()))
-            .collect::<Vec<_>>()
+        std::iter::once(root.to_owned()).chain(path.iter().map(|(_, t)| t.clone())).collect::<Vec<_>>()
     };
     let first = marks.first().map_or(text.len(), |m| m.start);
     push_section(&mut sections, text, 0, first, root_path(&path));
@@ -42,13 +40,7 @@ pub fn build_sections(text: &str, root: &str, marks: &[HeadingMark]) -> Vec<Sect
     sections
 }
 
-fn push_section(
-    out: &mut Vec<Section>,
-    text: &str,
-    start: usize,
-    end: usize,
-    heading_path: Vec<String>,
-) {
+fn push_section(out: &mut Vec<Section>, text: &str, start: usize, end: usize, heading_path: Vec<String>) {
     if start >= end {
         return;
     }
@@ -73,11 +65,7 @@ pub struct DocBuilder {
 impl DocBuilder {
     /// A new document titled `root`.
     pub fn new(root: &str) -> DocBuilder {
-        DocBuilder {
-            root: root.to_owned(),
-            text: String::new(),
-            marks: Vec::new(),
-        }
+        DocBuilder { root: root.to_owned(), text: String::new(), marks: Vec::new() }
     }
 
     fn separate(&mut self) {
@@ -98,12 +86,7 @@ impl DocBuilder {
         let start = self.text.len();
         self.text.push_str(&title);
         self.text.push('\n');
-        self.marks.push(HeadingMark {
-            start,
-            body_start: self.text.len(),
-            level: level.max(1),
-            title,
-        });
+        self.marks.push(HeadingMark { start, body_start: self.text.len(), level: level.max(1), title });
     }
 
     /// A paragraph (or any block) of text; surrounding whitespace is trimmed.
@@ -147,10 +130,8 @@ mod tests {
         b.heading(1, "Uses");
         b.block("Many.\n\n");
         let (text, sections) = b.finish();
-        let got: Vec<(String, &str)> = sections
-            .iter()
-            .map(|s| (s.heading_path.join("/"), s.span.slice(&text).unwrap()))
-            .collect();
+        let got: Vec<(String, &str)> =
+            sections.iter().map(|s| (s.heading_path.join("/"), s.span.slice(&text).unwrap())).collect();
         assert_eq!(
             got,
             vec![

@@ -28,25 +28,23 @@ impl Format {
     pub fn of(path: &Path) -> Option<Format> {
         let name = path.file_name()?.to_string_lossy().to_lowercase();
         let ext = |e: &str| name.ends_with(e);
-        Some(
-            if ext(".xml.bz2") || (ext(".bz2") && name.contains("pages-articles")) {
-                Format::WikiDump { bz2: true }
-            } else if ext(".xml") {
-                Format::WikiDump { bz2: false }
-            } else if ext(".txt") || ext(".text") {
-                Format::Text
-            } else if ext(".md") || ext(".markdown") {
-                Format::Markdown
-            } else if ext(".html") || ext(".htm") || ext(".xhtml") {
-                Format::Html
-            } else if ext(".epub") {
-                Format::Epub
-            } else if ext(".jsonl") || ext(".ndjson") {
-                Format::Jsonl
-            } else {
-                return None;
-            },
-        )
+        Some(if ext(".xml.bz2") || (ext(".bz2") && name.contains("pages-articles")) {
+            Format::WikiDump { bz2: true }
+        } else if ext(".xml") {
+            Format::WikiDump { bz2: false }
+        } else if ext(".txt") || ext(".text") {
+            Format::Text
+        } else if ext(".md") || ext(".markdown") {
+            Format::Markdown
+        } else if ext(".html") || ext(".htm") || ext(".xhtml") {
+            Format::Html
+        } else if ext(".epub") {
+            Format::Epub
+        } else if ext(".jsonl") || ext(".ndjson") {
+            Format::Jsonl
+        } else {
+            return None;
+        })
     }
 
     /// A short name, as stored in the manifest.
@@ -89,19 +87,11 @@ impl Filters {
             }
             let mut b = GlobSetBuilder::new();
             for g in globs {
-                b.add(
-                    Glob::new(g)
-                        .map_err(|e| IngestError::Inputs(format!("bad glob {g:?}: {e}")))?,
-                );
+                b.add(Glob::new(g).map_err(|e| IngestError::Inputs(format!("bad glob {g:?}: {e}")))?);
             }
-            Ok(Some(
-                b.build().map_err(|e| IngestError::Inputs(e.to_string()))?,
-            ))
+            Ok(Some(b.build().map_err(|e| IngestError::Inputs(e.to_string()))?))
         };
-        Ok(Filters {
-            include: build(include)?,
-            exclude: build(exclude)?,
-        })
+        Ok(Filters { include: build(include)?, exclude: build(exclude)? })
     }
 
     fn admits(&self, key: &str) -> bool {
@@ -113,10 +103,7 @@ impl Filters {
 
 fn key_of(root_name: &str, rel: &Path) -> String {
     let mut parts = vec![root_name.to_owned()];
-    parts.extend(
-        rel.components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
-    );
+    parts.extend(rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()));
     parts.retain(|p| !p.is_empty());
     parts.join("/")
 }
@@ -124,21 +111,13 @@ fn key_of(root_name: &str, rel: &Path) -> String {
 fn root_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .or_else(|| {
-            std::fs::canonicalize(path)
-                .ok()?
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-        })
+        .or_else(|| std::fs::canonicalize(path).ok()?.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_default()
 }
 
 /// The inputs under `paths`, in a deterministic order, and the paths that
 /// could not be used.
-pub fn discover(
-    paths: &[PathBuf],
-    filters: &Filters,
-) -> Result<(Vec<Input>, Vec<Skip>), IngestError> {
+pub fn discover(paths: &[PathBuf], filters: &Filters) -> Result<(Vec<Input>, Vec<Skip>), IngestError> {
     let mut inputs = Vec::new();
     let mut skips = Vec::new();
     for path in paths {
@@ -146,11 +125,7 @@ pub fn discover(
         let meta = match std::fs::metadata(path) {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                skips.push(Skip::new(
-                    shown,
-                    SkipReason::NotFound,
-                    "no such file or directory",
-                ));
+                skips.push(Skip::new(shown, SkipReason::NotFound, "no such file or directory"));
                 continue;
             }
             Err(e) => {
@@ -171,21 +146,16 @@ pub fn discover(
             continue;
         }
         let root = root_name(path);
-        let walker = walkdir::WalkDir::new(path)
-            .follow_links(true)
-            .sort_by_file_name();
+        let walker = walkdir::WalkDir::new(path).follow_links(true).sort_by_file_name();
         for entry in walker {
             let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
-                    let where_ = e
-                        .path()
-                        .map_or_else(|| shown.clone(), |p| p.display().to_string());
+                    let where_ = e.path().map_or_else(|| shown.clone(), |p| p.display().to_string());
                     let msg = if e.loop_ancestor().is_some() {
                         "symlink loop: this directory links back to one of its parents; not followed".to_owned()
                     } else {
-                        e.io_error()
-                            .map_or_else(|| e.to_string(), |io| io.to_string())
+                        e.io_error().map_or_else(|| e.to_string(), |io| io.to_string())
                     };
                     skips.push(Skip::new(where_, SkipReason::Unreadable, msg));
                     continue;
@@ -195,10 +165,7 @@ pub fn discover(
                 continue;
             }
             let rel = entry.path().strip_prefix(path).unwrap_or(entry.path());
-            if rel
-                .components()
-                .any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
-            {
+            if rel.components().any(|c| c.as_os_str().to_string_lossy().starts_with('.')) {
                 continue;
             }
             let key = key_of(&root, rel);
@@ -214,12 +181,7 @@ pub fn discover(
                 continue;
             };
             let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
-            inputs.push(Input {
-                path: entry.into_path(),
-                key,
-                format,
-                size,
-            });
+            inputs.push(Input { path: entry.into_path(), key, format, size });
         }
     }
     let mut seen: BTreeMap<&str, &Path> = BTreeMap::new();

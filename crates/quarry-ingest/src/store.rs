@@ -100,10 +100,7 @@ pub enum Row {
 impl ChunkRow {
     /// The chunk with its text taken from its document.
     pub fn resolve(&self, doc: &Document) -> Result<Chunk, String> {
-        let text = self
-            .span
-            .slice(&doc.text)
-            .map_err(|e| format!("chunk {}: {e} in document {}", self.id, doc.id))?;
+        let text = self.span.slice(&doc.text).map_err(|e| format!("chunk {}: {e} in document {}", self.id, doc.id))?;
         Ok(Chunk {
             id: self.id.clone(),
             doc_id: self.doc_id.clone(),
@@ -136,9 +133,7 @@ fn segment_path(dir: &Path, number: u32) -> PathBuf {
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), IngestError> {
     let tmp = path.with_extension(format!(
         "{}.tmp",
-        path.extension()
-            .map(|e| e.to_string_lossy().into_owned())
-            .unwrap_or_default()
+        path.extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_default()
     ));
     let mut f = File::create(&tmp).map_err(|e| IngestError::io(&tmp, e))?;
     f.write_all(bytes).map_err(|e| IngestError::io(&tmp, e))?;
@@ -149,9 +144,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), IngestError> {
 }
 
 fn sync_dir(dir: &Path) -> Result<(), IngestError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| IngestError::io(dir, e))
+    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| IngestError::io(dir, e))
 }
 
 /// A store directory open for reading.
@@ -167,10 +160,7 @@ impl Store {
         let path = dir.join(MANIFEST);
         let bytes = fs::read(&path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
-                IngestError::store(
-                    dir,
-                    "not a quarry store (no manifest.json); create one with `quarry ingest`",
-                )
+                IngestError::store(dir, "not a quarry store (no manifest.json); create one with `quarry ingest`")
             } else {
                 IngestError::io(&path, e)
             }
@@ -186,10 +176,7 @@ impl Store {
                 ),
             ));
         }
-        Ok(Store {
-            dir: dir.to_owned(),
-            manifest,
-        })
+        Ok(Store { dir: dir.to_owned(), manifest })
     }
 
     /// The manifest.
@@ -203,15 +190,9 @@ impl Store {
     }
 
     /// Every live document with its chunks, in store order.
-    pub fn documents(
-        &self,
-    ) -> impl Iterator<Item = Result<(Document, Vec<Chunk>), IngestError>> + '_ {
-        let live: BTreeMap<&str, BTreeSet<u32>> = self
-            .manifest
-            .sources
-            .iter()
-            .map(|(k, s)| (k.as_str(), s.segments.iter().copied().collect()))
-            .collect();
+    pub fn documents(&self) -> impl Iterator<Item = Result<(Document, Vec<Chunk>), IngestError>> + '_ {
+        let live: BTreeMap<&str, BTreeSet<u32>> =
+            self.manifest.sources.iter().map(|(k, s)| (k.as_str(), s.segments.iter().copied().collect())).collect();
         let segments: Vec<u32> = self.manifest.segments.iter().map(|s| s.number).collect();
         DocIter {
             dir: self.dir.clone(),
@@ -225,10 +206,7 @@ impl Store {
     }
 
     /// Finds one chunk and its document.
-    pub fn find_chunk(
-        &self,
-        id: &ChunkId,
-    ) -> Result<Option<(Document, Vec<Chunk>, usize)>, IngestError> {
+    pub fn find_chunk(&self, id: &ChunkId) -> Result<Option<(Document, Vec<Chunk>, usize)>, IngestError> {
         let doc_id = id.doc_id();
         for item in self.documents() {
             let (doc, chunks) = item?;
@@ -257,10 +235,7 @@ struct DocIter {
 
 impl DocIter {
     fn corrupt(&self, number: u32, msg: String) -> IngestError {
-        IngestError::store(
-            segment_path(&self.dir, number),
-            format!("line {}: {msg}", self.line_no),
-        )
+        IngestError::store(segment_path(&self.dir, number), format!("line {}: {msg}", self.line_no))
     }
 }
 
@@ -278,9 +253,7 @@ impl Iterator for DocIter {
                 self.seg_idx += 1;
                 let path = segment_path(&self.dir, number);
                 match File::open(&path) {
-                    Ok(f) => {
-                        self.reader = Some((number, BufReader::with_capacity(1 << 20, f).lines()))
-                    }
+                    Ok(f) => self.reader = Some((number, BufReader::with_capacity(1 << 20, f).lines())),
                     Err(e) => return Some(Err(IngestError::io(path, e))),
                 }
                 self.line_no = 0;
@@ -302,10 +275,7 @@ impl Iterator for DocIter {
             };
             match row {
                 Row::Document(doc) => {
-                    let is_live = self
-                        .live_owned
-                        .get(&doc.source)
-                        .is_some_and(|s| s.contains(&number));
+                    let is_live = self.live_owned.get(&doc.source).is_some_and(|s| s.contains(&number));
                     let next = if is_live { Some(doc) } else { None };
                     let done = self.pending.take();
                     self.pending = next;
@@ -317,10 +287,9 @@ impl Iterator for DocIter {
                 Row::Chunk(c) => {
                     if let Some(doc) = &self.pending {
                         if c.doc_id != doc.id {
-                            return Some(Err(self.corrupt(
-                                number,
-                                format!("chunk {} follows document {}", c.id, doc.id),
-                            )));
+                            return Some(Err(
+                                self.corrupt(number, format!("chunk {} follows document {}", c.id, doc.id))
+                            ));
                         }
                         match c.resolve(doc) {
                             Ok(chunk) => chunks.push(chunk),
@@ -368,10 +337,7 @@ impl StoreWriter {
                     dir,
                     format!(
                         "was written with other chunker settings ({}, {}..{} tokens, overlap {}); use a new --out directory",
-                        m.chunker.tokenizer,
-                        m.chunker.target_tokens,
-                        m.chunker.max_tokens,
-                        m.chunker.overlap_tokens
+                        m.chunker.tokenizer, m.chunker.target_tokens, m.chunker.max_tokens, m.chunker.overlap_tokens
                     ),
                 ));
             }
@@ -394,26 +360,14 @@ impl StoreWriter {
                 counts: Counts::default(),
             }
         };
-        let named: BTreeSet<String> = manifest
-            .segments
-            .iter()
-            .map(|s| format!("{:06}.jsonl", s.number))
-            .collect();
-        for entry in fs::read_dir(dir.join(SEGMENTS))
-            .map_err(|e| IngestError::io(dir, e))?
-            .flatten()
-        {
+        let named: BTreeSet<String> = manifest.segments.iter().map(|s| format!("{:06}.jsonl", s.number)).collect();
+        for entry in fs::read_dir(dir.join(SEGMENTS)).map_err(|e| IngestError::io(dir, e))?.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             if !named.contains(&name) {
                 let _ = fs::remove_file(entry.path());
             }
         }
-        Ok(StoreWriter {
-            dir: dir.to_owned(),
-            manifest,
-            current: None,
-            replaced: BTreeSet::new(),
-        })
+        Ok(StoreWriter { dir: dir.to_owned(), manifest, current: None, replaced: BTreeSet::new() })
     }
 
     /// The manifest as last committed (plus sources marked in this run).
@@ -429,14 +383,7 @@ impl StoreWriter {
 
     fn segment(&mut self) -> Result<&mut OpenSegment, IngestError> {
         if self.current.is_none() {
-            let number = self
-                .manifest
-                .segments
-                .iter()
-                .map(|s| s.number)
-                .max()
-                .unwrap_or(0)
-                + 1;
+            let number = self.manifest.segments.iter().map(|s| s.number).max().unwrap_or(0) + 1;
             let path = segment_path(&self.dir, number);
             let tmp = path.with_extension("jsonl.tmp");
             let f = File::create(&tmp).map_err(|e| IngestError::io(&tmp, e))?;
@@ -460,9 +407,7 @@ impl StoreWriter {
             serde_json::to_writer(&mut buf, &Row::Chunk(ChunkRow::from(c))).expect("serialisable");
             buf.push(b'\n');
         }
-        seg.out
-            .write_all(&buf)
-            .map_err(|e| IngestError::io(&seg.tmp, e))?;
+        seg.out.write_all(&buf).map_err(|e| IngestError::io(&seg.tmp, e))?;
         seg.bytes += buf.len() as u64;
         let t = seg.touched.entry(doc.source.clone()).or_default();
         t.0 += 1;
@@ -478,48 +423,31 @@ impl StoreWriter {
 
     /// Makes everything added so far durable and visible, and records the
     /// progress of the given sources: `(key, fingerprint, format, units_done, complete)`.
-    pub fn commit(
-        &mut self,
-        progress: &[(String, String, String, u64, bool)],
-    ) -> Result<(), IngestError> {
+    pub fn commit(&mut self, progress: &[(String, String, String, u64, bool)]) -> Result<(), IngestError> {
         let mut touched = BTreeMap::new();
         if let Some(mut seg) = self.current.take() {
             seg.out.flush().map_err(|e| IngestError::io(&seg.tmp, e))?;
-            let f = seg
-                .out
-                .into_inner()
-                .map_err(|e| IngestError::io(&seg.tmp, e.into_error()))?;
+            let f = seg.out.into_inner().map_err(|e| IngestError::io(&seg.tmp, e.into_error()))?;
             f.sync_all().map_err(|e| IngestError::io(&seg.tmp, e))?;
             drop(f);
             let path = segment_path(&self.dir, seg.number);
             fs::rename(&seg.tmp, &path).map_err(|e| IngestError::io(&path, e))?;
             sync_dir(&self.dir.join(SEGMENTS))?;
-            self.manifest.segments.push(SegmentInfo {
-                number: seg.number,
-                bytes: seg.bytes,
-            });
-            touched = seg
-                .touched
-                .into_iter()
-                .map(|(k, v)| (k, (seg.number, v)))
-                .collect();
+            self.manifest.segments.push(SegmentInfo { number: seg.number, bytes: seg.bytes });
+            touched = seg.touched.into_iter().map(|(k, v)| (k, (seg.number, v))).collect();
         }
         for (key, fingerprint, format, units_done, complete) in progress {
             let fresh = self.replaced.remove(key);
-            let state = self
-                .manifest
-                .sources
-                .entry(key.clone())
-                .or_insert_with(|| SourceState {
-                    fingerprint: fingerprint.clone(),
-                    format: format.clone(),
-                    segments: Vec::new(),
-                    documents: 0,
-                    chunks: 0,
-                    text_bytes: 0,
-                    units_done: 0,
-                    complete: false,
-                });
+            let state = self.manifest.sources.entry(key.clone()).or_insert_with(|| SourceState {
+                fingerprint: fingerprint.clone(),
+                format: format.clone(),
+                segments: Vec::new(),
+                documents: 0,
+                chunks: 0,
+                text_bytes: 0,
+                units_done: 0,
+                complete: false,
+            });
             if fresh {
                 *state = SourceState {
                     fingerprint: fingerprint.clone(),
@@ -550,11 +478,7 @@ impl StoreWriter {
         m.counts.documents = m.sources.values().map(|s| s.documents).sum();
         m.counts.chunks = m.sources.values().map(|s| s.chunks).sum();
         m.counts.text_bytes = m.sources.values().map(|s| s.text_bytes).sum();
-        let live: BTreeSet<u32> = m
-            .sources
-            .values()
-            .flat_map(|s| s.segments.iter().copied())
-            .collect();
+        let live: BTreeSet<u32> = m.sources.values().flat_map(|s| s.segments.iter().copied()).collect();
         m.segments.retain(|s| live.contains(&s.number));
     }
 
@@ -572,12 +496,7 @@ impl StoreWriter {
         bytes.push(b'\n');
         write_atomic(&self.dir.join(MANIFEST), &bytes)?;
         // Segments no source uses any more can go.
-        let live: BTreeSet<String> = self
-            .manifest
-            .segments
-            .iter()
-            .map(|s| format!("{:06}.jsonl", s.number))
-            .collect();
+        let live: BTreeSet<String> = self.manifest.segments.iter().map(|s| format!("{:06}.jsonl", s.number)).collect();
         if let Ok(entries) = fs::read_dir(self.dir.join(SEGMENTS)) {
             for e in entries.flatten() {
                 let name = e.file_name().to_string_lossy().into_owned();

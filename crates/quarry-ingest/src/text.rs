@@ -29,10 +29,7 @@ pub struct Decoded {
 /// are not UTF-8 but look like legacy 8-bit text. Line endings become `\n`.
 pub fn decode(bytes: &[u8]) -> Result<Decoded, (SkipReason, String)> {
     if looks_binary(bytes) {
-        return Err((
-            SkipReason::Binary,
-            "binary data (NUL bytes), not text".into(),
-        ));
+        return Err((SkipReason::Binary, "binary data (NUL bytes), not text".into()));
     }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let (text, encoding) = match std::str::from_utf8(bytes) {
@@ -41,10 +38,7 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, (SkipReason, String)> {
             if !plausible_windows_1252(bytes) {
                 return Err((
                     SkipReason::Encoding,
-                    format!(
-                        "invalid UTF-8 at byte {} and not plausible Windows-1252 text",
-                        e.valid_up_to()
-                    ),
+                    format!("invalid UTF-8 at byte {} and not plausible Windows-1252 text", e.valid_up_to()),
                 ));
             }
             let (s, _, _) = encoding_rs::WINDOWS_1252.decode(bytes);
@@ -57,10 +51,7 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, (SkipReason, String)> {
             format!("line {line} is {len} bytes long (limit {MAX_LINE_BYTES}); not prose"),
         ));
     }
-    Ok(Decoded {
-        text: normalize_newlines(&text),
-        encoding,
-    })
+    Ok(Decoded { text: normalize_newlines(&text), encoding })
 }
 
 /// NUL bytes in the first 8 KiB mean binary data.
@@ -91,10 +82,7 @@ fn overlong_line(text: &str) -> Option<(usize, usize)> {
         return None;
     }
     let mut start = 0;
-    for (n, nl) in memchr::memchr_iter(b'\n', text.as_bytes())
-        .chain([text.len()])
-        .enumerate()
-    {
+    for (n, nl) in memchr::memchr_iter(b'\n', text.as_bytes()).chain([text.len()]).enumerate() {
         if nl - start > MAX_LINE_BYTES {
             return Some((n + 1, nl - start));
         }

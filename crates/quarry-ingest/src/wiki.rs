@@ -55,12 +55,7 @@ impl<R: BufRead> Pages<R> {
     pub fn new(read: R) -> Self {
         let mut reader = Reader::from_reader(read);
         reader.config_mut().trim_text(false);
-        Pages {
-            reader,
-            buf: Vec::with_capacity(1 << 16),
-            last: None,
-            done: false,
-        }
+        Pages { reader, buf: Vec::with_capacity(1 << 16), last: None, done: false }
     }
 
     fn error(&self, message: String, truncated: bool) -> DumpError {
@@ -69,11 +64,7 @@ impl<R: BufRead> Pages<R> {
             None => "before the first page".to_owned(),
         };
         let pos = self.reader.buffer_position();
-        DumpError {
-            locator,
-            message: format!("{message} (at XML byte {pos})"),
-            truncated,
-        }
+        DumpError { locator, message: format!("{message} (at XML byte {pos})"), truncated }
     }
 }
 
@@ -185,9 +176,7 @@ impl<R: BufRead> Iterator for Pages<R> {
                             Ok(s) => s,
                             Err(e) => {
                                 self.done = true;
-                                return Some(Err(
-                                    self.error(format!("bad text encoding: {e}"), false)
-                                ));
+                                return Some(Err(self.error(format!("bad text encoding: {e}"), false)));
                             }
                         };
                         push_field(p, field, &s, &mut id_text, &mut ns_text);
@@ -204,25 +193,15 @@ impl<R: BufRead> Iterator for Pages<R> {
                         let name = String::from_utf8_lossy(&r).into_owned();
                         let Some(c) = resolve_entity(&name) else {
                             self.done = true;
-                            return Some(Err(self
-                                .error(format!("malformed XML: unknown entity &{name};"), false)));
+                            return Some(Err(self.error(format!("malformed XML: unknown entity &{name};"), false)));
                         };
-                        push_field(
-                            p,
-                            field,
-                            c.encode_utf8(&mut [0; 4]),
-                            &mut id_text,
-                            &mut ns_text,
-                        );
+                        push_field(p, field, c.encode_utf8(&mut [0; 4]), &mut id_text, &mut ns_text);
                     }
                 }
                 Event::Eof => {
                     self.done = true;
                     if page.is_some() {
-                        return Some(Err(self.error(
-                            "archive is truncated: the file ends inside a page".into(),
-                            true,
-                        )));
+                        return Some(Err(self.error("archive is truncated: the file ends inside a page".into(), true)));
                     }
                     return None;
                 }
@@ -249,8 +228,10 @@ fn push_field(p: &mut Page, field: Field, s: &str, id: &mut String, ns: &mut Str
 }
 
 static DISAMBIGUATION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\{\{\s*(disambiguation|disambig|dab|hndis|geodis|numberdis|set index article|surname|given name)\s*[|}]")
-        .expect("valid regex")
+    Regex::new(
+        r"(?i)\{\{\s*(disambiguation|disambig|dab|hndis|geodis|numberdis|set index article|surname|given name)\s*[|}]",
+    )
+    .expect("valid regex")
 });
 
 /// Whether a page is a disambiguation page.
@@ -406,17 +387,12 @@ fn remove_non_prose_links(s: &str) -> String {
 }
 
 static TAG: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?is)<ref[^>]*/>|<ref[^>]*>.*?</ref>|<!--.*?(-->|$)|</?[a-z][a-z0-9]*(\s[^<>]*)?/?>",
-    )
-    .expect("valid regex")
+    Regex::new(r"(?is)<ref[^>]*/>|<ref[^>]*>.*?</ref>|<!--.*?(-->|$)|</?[a-z][a-z0-9]*(\s[^<>]*)?/?>")
+        .expect("valid regex")
 });
-static ENTITY: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"&(#x?[0-9a-fA-F]+|[a-zA-Z]+);").expect("valid regex"));
-static SPACES: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"[ \t\u{a0}]{2,}").expect("valid regex"));
-static EMPTY_PARENS: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\(\s*[,;]?\s*\)").expect("valid regex"));
+static ENTITY: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"&(#x?[0-9a-fA-F]+|[a-zA-Z]+);").expect("valid regex"));
+static SPACES: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[ \t\u{a0}]{2,}").expect("valid regex"));
+static EMPTY_PARENS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\(\s*[,;]?\s*\)").expect("valid regex"));
 
 /// The last safety pass over rendered text: anything the parser left that is
 /// still markup goes, entities become characters, spacing is tidied.
@@ -424,14 +400,9 @@ fn clean(s: &str) -> String {
     let s = TAG.replace_all(s, "");
     let s = remove_balanced(&s, "{{", "}}");
     let s = remove_balanced(&s, "{|", "|}");
-    let s = s
-        .replace("[[", "")
-        .replace("]]", "")
-        .replace("'''", "")
-        .replace("''", "");
-    let s = ENTITY.replace_all(&s, |c: &regex::Captures<'_>| {
-        decode_entity(&c[1]).map_or_else(|| c[0].to_owned(), String::from)
-    });
+    let s = s.replace("[[", "").replace("]]", "").replace("'''", "").replace("''", "");
+    let s = ENTITY
+        .replace_all(&s, |c: &regex::Captures<'_>| decode_entity(&c[1]).map_or_else(|| c[0].to_owned(), String::from));
     let s = EMPTY_PARENS.replace_all(&s, "");
     let s = SPACES.replace_all(&s, " ");
     let mut out = String::with_capacity(s.len());
@@ -519,34 +490,16 @@ Snow has a high albedo.
     fn reads_pages_and_renders_prose() {
         let pages: Vec<Page> = Pages::new(DUMP.as_bytes()).map(|p| p.unwrap()).collect();
         assert_eq!(pages.len(), 2);
-        assert_eq!(
-            (pages[0].id, pages[0].title.as_str(), pages[0].redirect),
-            (39, "Albedo", false)
-        );
+        assert_eq!((pages[0].id, pages[0].title.as_str(), pages[0].redirect), (39, "Albedo", false));
         assert!(pages[1].redirect);
         let (text, sections) = render(&pages[0].title, &pages[0].text);
-        for bad in [
-            "{{", "}}", "[[", "]]", "{|", "|}", "<ref", "Category", "thumb", "de:",
-        ] {
+        for bad in ["{{", "}}", "[[", "]]", "{|", "|}", "<ref", "Category", "thumb", "de:"] {
             assert!(!text.contains(bad), "{bad:?} left in {text:?}");
         }
-        assert!(
-            text.starts_with("Albedo is the reflectivity of a surface."),
-            "{text}"
-        );
+        assert!(text.starts_with("Albedo is the reflectivity of a surface."), "{text}");
         assert!(text.contains("Deserts are bright & hot."), "{text}");
-        let paths: Vec<String> = sections
-            .iter()
-            .map(|s| s.heading_path.join(" › "))
-            .collect();
-        assert_eq!(
-            paths,
-            [
-                "Albedo",
-                "Albedo › Terrestrial albedo",
-                "Albedo › Terrestrial albedo › Trees"
-            ]
-        );
+        let paths: Vec<String> = sections.iter().map(|s| s.heading_path.join(" › ")).collect();
+        assert_eq!(paths, ["Albedo", "Albedo › Terrestrial albedo", "Albedo › Terrestrial albedo › Trees"]);
     }
 
     #[test]

@@ -23,16 +23,10 @@ pub fn run(c: EvalCommand, quiet: bool) -> Result<u8> {
 fn retrieval(a: EvalRetrievalArgs, quiet: bool) -> Result<u8> {
     let beir = load_beir(&a.beir_dir)?;
     if beir.queries.is_empty() {
-        bail!(
-            "{}: no queries with relevance judgements",
-            a.beir_dir.display()
-        );
+        bail!("{}: no queries with relevance judgements", a.beir_dir.display());
     }
     let embedder = load_embedder(&a.model)?;
-    let index_dir = a.index.clone().unwrap_or_else(|| {
-        a.beir_dir
-            .join(format!("quarry-index-{}", a.model.precision))
-    });
+    let index_dir = a.index.clone().unwrap_or_else(|| a.beir_dir.join(format!("quarry-index-{}", a.model.precision)));
     let mut index = Index::open_or_create(&index_dir, embedder, None, "store")?;
     if a.index.is_none() {
         // Build (or bring up to date) the cached index of the corpus.
@@ -45,29 +39,15 @@ fn retrieval(a: EvalRetrievalArgs, quiet: bool) -> Result<u8> {
             exclude: Vec::new(),
         };
         let store_dir = quarry_index::index::store_dir(&index_dir);
-        ingest_into(
-            &[a.beir_dir.join("corpus.jsonl")],
-            &store_dir,
-            &chunk,
-            false,
-            0,
-            quiet,
-        )?;
+        ingest_into(&[a.beir_dir.join("corpus.jsonl")], &store_dir, &chunk, false, 0, quiet)?;
         let store = quarry_ingest::Store::open(&store_dir)?;
         let bar = Bar::items(quiet, "embed");
         let docs = || {
-            store.documents().map(|r| {
-                r.map_err(|e| IndexError::Index {
-                    path: store_dir.clone(),
-                    message: e.to_string(),
-                })
-            })
+            store
+                .documents()
+                .map(|r| r.map_err(|e| IndexError::Index { path: store_dir.clone(), message: e.to_string() }))
         };
-        index.update(
-            &docs,
-            json!({"beir": a.beir_dir.display().to_string()}),
-            &|d, t| bar.set(d, t),
-        )?;
+        index.update(&docs, json!({"beir": a.beir_dir.display().to_string()}), &|d, t| bar.set(d, t))?;
         bar.finish();
     }
     // Chunk documents → BEIR ids.
@@ -75,27 +55,14 @@ fn retrieval(a: EvalRetrievalArgs, quiet: bool) -> Result<u8> {
     let mut beir_id: HashMap<String, String> = HashMap::new();
     for item in store.documents() {
         let (doc, _) = item.context("read the index's store")?;
-        let id = doc
-            .metadata
-            .get("source_id")
-            .cloned()
-            .unwrap_or_else(|| doc.id.to_string());
+        let id = doc.metadata.get("source_id").cloned().unwrap_or_else(|| doc.id.to_string());
         beir_id.insert(doc.id.to_string(), id);
     }
-    let modes: Vec<Mode> = if a.mode == "all" {
-        vec![Mode::Bm25, Mode::Dense, Mode::Hybrid]
-    } else {
-        vec![a.mode.parse()?]
-    };
-    let queries: Vec<&(String, String)> = beir
-        .queries
-        .iter()
-        .take(a.limit.unwrap_or(usize::MAX))
-        .collect();
-    let qrels: HashMap<String, HashMap<String, u32>> = queries
-        .iter()
-        .filter_map(|(q, _)| Some((q.clone(), beir.qrels.get(q)?.clone())))
-        .collect();
+    let modes: Vec<Mode> =
+        if a.mode == "all" { vec![Mode::Bm25, Mode::Dense, Mode::Hybrid] } else { vec![a.mode.parse()?] };
+    let queries: Vec<&(String, String)> = beir.queries.iter().take(a.limit.unwrap_or(usize::MAX)).collect();
+    let qrels: HashMap<String, HashMap<String, u32>> =
+        queries.iter().filter_map(|(q, _)| Some((q.clone(), beir.qrels.get(q)?.clone()))).collect();
     let mut results = serde_json::Map::new();
     for mode in modes {
         let bar = Bar::items(quiet, "queries");
@@ -103,6 +70,10 @@ fn retrieval(a: EvalRetrievalArgs, quiet: bool) -> Result<u8> {
         let mut run: BTreeMap<String, Vec<(String, f32)>> = BTreeMap::new();
         let opts = SearchOptions {
             mode,
+            fusion: a.fusion.parse()?,
+            rrf_k: a.rrf_k,
+            bm25_weight: a.bm25_weight,
+            dense_weight: a.dense_weight,
             k: a.depth * 2,
             candidates: (a.depth * 2).max(100),
             ..SearchOptions::default()
@@ -111,10 +82,7 @@ fn retrieval(a: EvalRetrievalArgs, quiet: bool) -> Result<u8> {
             let hits = index.search(text, &opts)?;
             let mut ranked: Vec<(String, f32)> = Vec::new();
             for h in hits {
-                let id = beir_id
-                    .get(h.doc_id.as_str())
-                    .cloned()
-                    .unwrap_or_else(|| h.doc_id.to_string());
+                let id = beir_id.get(h.doc_id.as_str()).cloned().unwrap_or_else(|| h.doc_id.to_string());
                 if !ranked.iter().any(|(d, _)| *d == id) {
                     ranked.push((id, h.score));
                 }
@@ -126,16 +94,9 @@ fn retrieval(a: EvalRetrievalArgs, quiet: bool) -> Result<u8> {
         bar.finish();
         let seconds = started.elapsed().as_secs_f64();
         let metrics = evaluate(&run, &qrels);
-        let name = serde_json::to_value(mode)?
-            .as_str()
-            .unwrap_or("mode")
-            .to_owned();
+        let name = serde_json::to_value(mode)?.as_str().unwrap_or("mode").to_owned();
         if let Some(out) = &a.run_out {
-            let path = if a.mode == "all" {
-                out.with_extension(format!("{}.trec", name))
-            } else {
-                out.clone()
-            };
+            let path = if a.mode == "all" { out.with_extension(format!("{}.trec", name)) } else { out.clone() };
             write_trec(&path, &run, &format!("quarry-{name}"))?;
         }
         let mut v = serde_json::to_value(&metrics)?;

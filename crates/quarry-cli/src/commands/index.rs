@@ -16,11 +16,7 @@ use crate::progress::Bar;
 
 /// Loads the embedder `--model`/`--precision` name.
 pub fn load_embedder(m: &ModelArgs) -> Result<Arc<Embedder>> {
-    let precision = if m.precision == "fp32" {
-        Precision::Fp32
-    } else {
-        Precision::Int8
-    };
+    let precision = if m.precision == "fp32" { Precision::Fp32 } else { Precision::Int8 };
     let spec = ModelSpec::parse(&m.model, precision);
     Ok(Arc::new(Embedder::load(&spec, m.threads)?))
 }
@@ -43,9 +39,7 @@ pub fn run(a: IndexArgs, quiet: bool) -> Result<u8> {
         .then(|| std::fs::canonicalize(&a.paths[0]))
         .transpose()
         .context("resolve the store path")?;
-    let store_setting = external
-        .as_ref()
-        .map_or_else(|| "store".to_owned(), |p| p.display().to_string());
+    let store_setting = external.as_ref().map_or_else(|| "store".to_owned(), |p| p.display().to_string());
     let backend = a.vectors.as_deref().map(Backend::parse).transpose()?;
     let embedder = load_embedder(&a.model)?;
     let mut index = Index::open_or_create(&dir, embedder, backend, &store_setting)
@@ -73,22 +67,12 @@ pub fn run(a: IndexArgs, quiet: bool) -> Result<u8> {
     let sources: serde_json::Map<String, serde_json::Value> = m
         .sources
         .iter()
-        .map(|(k, s)| {
-            (
-                k.clone(),
-                json!({"fingerprint": s.fingerprint, "documents": s.documents}),
-            )
-        })
+        .map(|(k, s)| (k.clone(), json!({"fingerprint": s.fingerprint, "documents": s.documents})))
         .collect();
     let corpus = json!({"chunker": m.chunker, "sources": sources});
     let bar = Bar::items(quiet, "embed");
     let docs = || {
-        store.documents().map(|r| {
-            r.map_err(|e| IndexError::Index {
-                path: store_dir.clone(),
-                message: e.to_string(),
-            })
-        })
+        store.documents().map(|r| r.map_err(|e| IndexError::Index { path: store_dir.clone(), message: e.to_string() }))
     };
     let stats = index
         .update(&docs, corpus, &|done, total| bar.set(done, total))
@@ -110,11 +94,7 @@ pub fn run(a: IndexArgs, quiet: bool) -> Result<u8> {
     } else if !quiet {
         print_update(&dir, &stats, index.manifest());
     }
-    Ok(if manifest.counts.chunks == 0 {
-        exit::NOTHING
-    } else {
-        exit::OK
-    })
+    Ok(if manifest.counts.chunks == 0 { exit::NOTHING } else { exit::OK })
 }
 
 fn print_update(dir: &Path, s: &UpdateStats, m: &quarry_index::IndexManifest) {
@@ -125,11 +105,7 @@ fn print_update(dir: &Path, s: &UpdateStats, m: &quarry_index::IndexManifest) {
             s.documents_unchanged
         );
     } else {
-        let rate = if s.embed_seconds > 0.0 {
-            s.chunks_embedded as f64 / s.embed_seconds
-        } else {
-            0.0
-        };
+        let rate = if s.embed_seconds > 0.0 { s.chunks_embedded as f64 / s.embed_seconds } else { 0.0 };
         eprintln!(
             "index {}: indexed {} documents ({} chunks embedded at {:.0} chunks/s), {} unchanged, {} removed, in {:.1}s",
             dir.display(),

@@ -11,17 +11,11 @@ use crate::progress::Bar;
 
 pub fn run(a: IngestArgs, quiet: bool) -> Result<u8> {
     if let Some(n) = a.threads {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global()
-            .context("cannot set --threads")?;
+        rayon::ThreadPoolBuilder::new().num_threads(n).build_global().context("cannot set --threads")?;
     }
     let summary = ingest_into(&a.paths, &a.out, &a.chunk, a.prune, a.commit_bytes, quiet)?;
     if a.json {
-        println!(
-            "{}",
-            serde_json::to_string(&serde_json::json!({"type": "summary", "data": summary}))?
-        );
+        println!("{}", serde_json::to_string(&serde_json::json!({"type": "summary", "data": summary}))?);
     } else if !quiet {
         print_summary(&summary);
     }
@@ -41,16 +35,8 @@ pub fn ingest_into(
     commit_bytes: u64,
     quiet: bool,
 ) -> Result<Summary> {
-    let tokenizer = chunk
-        .tokenizer
-        .clone()
-        .unwrap_or_else(default_tokenizer_path);
-    let chunker = Chunker::from_file(
-        &tokenizer,
-        chunk.target_tokens,
-        chunk.max_tokens,
-        chunk.overlap,
-    )?;
+    let tokenizer = chunk.tokenizer.clone().unwrap_or_else(default_tokenizer_path);
+    let chunker = Chunker::from_file(&tokenizer, chunk.target_tokens, chunk.max_tokens, chunk.overlap)?;
     let opts = IngestOptions {
         paths: paths.to_vec(),
         out: out.to_owned(),
@@ -60,8 +46,7 @@ pub fn ingest_into(
         commit_bytes,
     };
     let bar = Bar::new(quiet, "ingest");
-    quarry_ingest::ingest(&opts, &chunker, &bar)
-        .with_context(|| format!("ingest into {}", out.display()))
+    quarry_ingest::ingest(&opts, &chunker, &bar).with_context(|| format!("ingest into {}", out.display()))
 }
 
 /// The human summary of an ingest run, on stderr.
@@ -77,33 +62,17 @@ pub fn print_summary(summary: &Summary) {
         summary.mb_per_s
     );
     if summary.sources_unchanged > 0 {
-        eprintln!(
-            "unchanged: {} sources already in the store (nothing to do for them)",
-            summary.sources_unchanged
-        );
+        eprintln!("unchanged: {} sources already in the store (nothing to do for them)", summary.sources_unchanged);
     }
     if summary.sources_resumed > 0 {
-        eprintln!(
-            "resumed: {} sources an earlier run left unfinished",
-            summary.sources_resumed
-        );
+        eprintln!("resumed: {} sources an earlier run left unfinished", summary.sources_resumed);
     }
     if summary.sources_pruned > 0 {
-        eprintln!(
-            "pruned: {} sources no longer among the inputs",
-            summary.sources_pruned
-        );
+        eprintln!("pruned: {} sources no longer among the inputs", summary.sources_pruned);
     }
     if !summary.skipped.is_empty() {
-        let parts: Vec<String> = summary
-            .skipped
-            .iter()
-            .map(|(r, n)| format!("{r} {n}"))
-            .collect();
+        let parts: Vec<String> = summary.skipped.iter().map(|(r, n)| format!("{r} {n}")).collect();
         eprintln!("skipped: {}", parts.join(", "));
     }
-    eprintln!(
-        "store: {} documents, {} chunks",
-        summary.store_documents, summary.store_chunks
-    );
+    eprintln!("store: {} documents, {} chunks", summary.store_documents, summary.store_chunks);
 }

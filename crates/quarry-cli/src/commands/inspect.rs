@@ -18,26 +18,15 @@ pub fn run(a: InspectArgs) -> Result<u8> {
         writeln!(
             out,
             "chunker   {} ({}..{} tokens, overlap {})",
-            m.chunker.tokenizer,
-            m.chunker.target_tokens,
-            m.chunker.max_tokens,
-            m.chunker.overlap_tokens
+            m.chunker.tokenizer, m.chunker.target_tokens, m.chunker.max_tokens, m.chunker.overlap_tokens
         )?;
         writeln!(out, "documents {}", m.counts.documents)?;
         writeln!(out, "chunks    {}", m.counts.chunks)?;
         writeln!(out, "text      {:.2} MB", m.counts.text_bytes as f64 / 1e6)?;
         writeln!(out, "sources   {}", m.sources.len())?;
         for (key, s) in &m.sources {
-            let state = if s.complete {
-                ""
-            } else {
-                " (incomplete: run ingest again to resume)"
-            };
-            writeln!(
-                out,
-                "  {key}  {} docs, {} chunks, {}{state}",
-                s.documents, s.chunks, s.format
-            )?;
+            let state = if s.complete { "" } else { " (incomplete: run ingest again to resume)" };
+            writeln!(out, "  {key}  {} docs, {} chunks, {}{state}", s.documents, s.chunks, s.format)?;
         }
         out.flush()?;
         return Ok(exit::OK);
@@ -45,16 +34,12 @@ pub fn run(a: InspectArgs) -> Result<u8> {
     for item in store.documents() {
         let (doc, chunks) = item.with_context(|| format!("read {}", a.dir.display()))?;
         let mut row = serde_json::to_value(&doc)?;
-        row.as_object_mut()
-            .expect("object")
-            .insert("type".into(), "document".into());
+        row.as_object_mut().expect("object").insert("type".into(), "document".into());
         serde_json::to_writer(&mut out, &row)?;
         out.write_all(b"\n")?;
         for c in &chunks {
             let mut row = serde_json::to_value(c)?;
-            row.as_object_mut()
-                .expect("object")
-                .insert("type".into(), "chunk".into());
+            row.as_object_mut().expect("object").insert("type".into(), "chunk".into());
             serde_json::to_writer(&mut out, &row)?;
             out.write_all(b"\n")?;
         }

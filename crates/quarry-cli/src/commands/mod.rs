@@ -14,10 +14,7 @@ use quarry_ingest::Store;
 
 /// The store behind a directory: a store itself, or an index's store.
 pub fn open_store(dir: &Path) -> Result<Store> {
-    let store_dir: PathBuf = if quarry_index::index::is_index(dir) {
-        quarry_index::index::store_dir(dir)
-    } else {
-        dir.to_owned()
-    };
+    let store_dir: PathBuf =
+        if quarry_index::index::is_index(dir) { quarry_index::index::store_dir(dir) } else { dir.to_owned() };
     Ok(Store::open(&store_dir)?)
 }

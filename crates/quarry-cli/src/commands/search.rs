@@ -11,12 +11,8 @@ use crate::exit;
 
 /// Opens an index with the embedder it records (or `model`, which must be the same one).
 pub fn open_index(dir: &std::path::Path, model: Option<&str>) -> Result<Index> {
-    let manifest = Index::read_manifest(dir).with_context(|| {
-        format!(
-            "{} is not an index; build one with `quarry index`",
-            dir.display()
-        )
-    })?;
+    let manifest = Index::read_manifest(dir)
+        .with_context(|| format!("{} is not an index; build one with `quarry index`", dir.display()))?;
     let spec = match model {
         Some(m) => ModelSpec::parse(m, manifest.embedder.precision.unwrap_or(Precision::Int8)),
         None => manifest.embedder.spec(),
@@ -27,13 +23,10 @@ pub fn open_index(dir: &std::path::Path, model: Option<&str>) -> Result<Index> {
 
 pub fn run(a: SearchArgs) -> Result<u8> {
     let index = open_index(&a.index, a.model.as_deref())?;
-    let docs = a
-        .docs
-        .iter()
-        .map(|d| d.parse::<DocId>())
-        .collect::<Result<Vec<_>, _>>()?;
+    let docs = a.docs.iter().map(|d| d.parse::<DocId>()).collect::<Result<Vec<_>, _>>()?;
     let opts = SearchOptions {
         mode: a.mode.parse()?,
+        fusion: a.fusion.parse()?,
         k: a.k,
         docs,
         rrf_k: a.rrf_k,
@@ -45,12 +38,7 @@ pub fn run(a: SearchArgs) -> Result<u8> {
     };
     let hits = index.search(&a.query, &opts)?;
     if a.json {
-        println!(
-            "{}",
-            serde_json::to_string(
-                &serde_json::json!({"query": a.query, "mode": opts.mode, "hits": hits})
-            )?
-        );
+        println!("{}", serde_json::to_string(&serde_json::json!({"query": a.query, "mode": opts.mode, "hits": hits}))?);
     } else {
         for h in &hits {
             println!(
@@ -64,19 +52,9 @@ pub fn run(a: SearchArgs) -> Result<u8> {
             );
             let text: String = h.text.split_whitespace().collect::<Vec<_>>().join(" ");
             let short: String = text.chars().take(240).collect();
-            println!(
-                "    {short}{}",
-                if short.len() < text.len() { "…" } else { "" }
-            );
+            println!("    {short}{}", if short.len() < text.len() { "…" } else { "" });
             for n in &h.neighbours {
-                let t: String = n
-                    .text
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ")
-                    .chars()
-                    .take(120)
-                    .collect();
+                let t: String = n.text.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(120).collect();
                 println!("    {:+} {}  {t}…", n.offset, n.chunk_id);
             }
         }
@@ -84,9 +62,5 @@ pub fn run(a: SearchArgs) -> Result<u8> {
             eprintln!("no results");
         }
     }
-    Ok(if hits.is_empty() {
-        exit::NOTHING
-    } else {
-        exit::OK
-    })
+    Ok(if hits.is_empty() { exit::NOTHING } else { exit::OK })
 }

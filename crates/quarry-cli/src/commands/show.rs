@@ -9,10 +9,7 @@ use crate::exit;
 pub fn run(a: ShowArgs) -> Result<u8> {
     let id: ChunkId = a.chunk_id.parse()?;
     let store = super::open_store(&a.dir)?;
-    let Some((doc, chunks, pos)) = store
-        .find_chunk(&id)
-        .with_context(|| format!("read {}", a.dir.display()))?
-    else {
+    let Some((doc, chunks, pos)) = store.find_chunk(&id).with_context(|| format!("read {}", a.dir.display()))? else {
         eprintln!("error: chunk {id} is not in {}", a.dir.display());
         return Ok(exit::NOTHING);
     };
@@ -34,11 +31,7 @@ pub fn run(a: ShowArgs) -> Result<u8> {
         "document {} ({}{})",
         doc.id,
         doc.source,
-        if doc.locator.is_empty() {
-            String::new()
-        } else {
-            format!(", {}", doc.locator)
-        }
+        if doc.locator.is_empty() { String::new() } else { format!(", {}", doc.locator) }
     );
     println!("title    {}", doc.title);
     println!("heading  {}", heading_path_display(&chunk.heading_path));

@@ -9,11 +9,7 @@ use crate::util::*;
 /// A store holding the Faraday sample, and its inspect output.
 fn base_store(dir: &Path) -> (std::path::PathBuf, String) {
     let out = dir.join("store");
-    ingest(
-        &[&repo("corpora/faraday-chemical-history-of-a-candle.txt")],
-        &out,
-        &[],
-    );
+    ingest(&[&repo("corpora/faraday-chemical-history-of-a-candle.txt")], &out, &[]);
     let before = inspect(&out).raw;
     (out, before)
 }
@@ -25,20 +21,8 @@ fn ingest_bad(bad: &Path, reason: &str, needle: &str) -> serde_json::Value {
     let tmp = tempfile::tempdir().unwrap();
     let (out, before) = base_store(tmp.path());
     let good = tmp.path().join("good.md");
-    std::fs::write(
-        &good,
-        "# Good\n\nA perfectly fine document about copper sulphate.\n",
-    )
-    .unwrap();
-    let o = quarry()
-        .arg("ingest")
-        .arg(bad)
-        .arg(&good)
-        .arg("--out")
-        .arg(&out)
-        .arg("--json")
-        .output()
-        .unwrap();
+    std::fs::write(&good, "# Good\n\nA perfectly fine document about copper sulphate.\n").unwrap();
+    let o = quarry().arg("ingest").arg(bad).arg(&good).arg("--out").arg(&out).arg("--json").output().unwrap();
     ok(&o);
     let summary: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
     let summary = summary["data"].clone();
@@ -46,15 +30,9 @@ fn ingest_bad(bad: &Path, reason: &str, needle: &str) -> serde_json::Value {
     let problem = &summary["problems"][0];
     assert_eq!(problem["reason"], reason);
     let name = bad.file_name().unwrap().to_str().unwrap();
-    assert!(
-        problem["path"].as_str().unwrap().contains(name),
-        "{problem}"
-    );
+    assert!(problem["path"].as_str().unwrap().contains(name), "{problem}");
     let err = stderr(&o);
-    assert!(
-        err.contains(name) && err.contains(needle),
-        "stderr does not name {name} / {needle:?}:\n{err}"
-    );
+    assert!(err.contains(name) && err.contains(needle), "stderr does not name {name} / {needle:?}:\n{err}");
     let after = inspect(&out);
     assert!(after.raw.starts_with(&before), "earlier output changed");
     assert!(after.docs.iter().any(|d| d["title"] == "Good"));
@@ -74,9 +52,7 @@ fn binary_file() {
 fn invalid_utf8_beyond_the_fallback() {
     let tmp = tempfile::tempdir().unwrap();
     let p = tmp.path().join("garbage.txt");
-    let bytes: Vec<u8> = (0..4000u32)
-        .map(|i| if i % 3 == 0 { 0x81 } else { 0xC3 })
-        .collect();
+    let bytes: Vec<u8> = (0..4000u32).map(|i| if i % 3 == 0 { 0x81 } else { 0xC3 }).collect();
     std::fs::write(&p, bytes).unwrap();
     ingest_bad(&p, "encoding", "invalid UTF-8");
 }
@@ -85,21 +61,13 @@ fn invalid_utf8_beyond_the_fallback() {
 fn truncated_bz2_keeps_the_pages_before_the_cut() {
     let tmp = tempfile::tempdir().unwrap();
     // Several bzip2 blocks, so the blocks before the cut still decode.
-    let full = std::fs::read(shared(
-        "wikipedia/enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2",
-    ))
-    .unwrap();
+    let full = std::fs::read(shared("wikipedia/enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"))
+        .unwrap();
     let p = tmp.path().join("cut.xml.bz2");
     std::fs::write(&p, &full[..full.len() * 2 / 3]).unwrap();
     let summary = ingest_bad(&p, "truncated", "truncated");
     assert!(summary["documents"].as_u64().unwrap() >= 20, "{summary}");
-    assert!(
-        summary["problems"][0]["locator"]
-            .as_str()
-            .unwrap()
-            .starts_with("after page"),
-        "{summary}"
-    );
+    assert!(summary["problems"][0]["locator"].as_str().unwrap().starts_with("after page"), "{summary}");
 }
 
 #[test]
@@ -113,13 +81,7 @@ fn malformed_xml_names_the_page() {
     )
     .unwrap();
     let summary = ingest_bad(&p, "malformed", "malformed XML");
-    assert!(
-        summary["problems"][0]["locator"]
-            .as_str()
-            .unwrap()
-            .contains("page 1 \"First\""),
-        "{summary}"
-    );
+    assert!(summary["problems"][0]["locator"].as_str().unwrap().contains("page 1 \"First\""), "{summary}");
 }
 
 #[test]
@@ -146,11 +108,7 @@ fn fifty_megabytes_on_one_line() {
 #[test]
 fn missing_path() {
     let tmp = tempfile::tempdir().unwrap();
-    ingest_bad(
-        &tmp.path().join("no-such-file.txt"),
-        "not_found",
-        "no such file",
-    );
+    ingest_bad(&tmp.path().join("no-such-file.txt"), "not_found", "no such file");
 }
 
 #[test]
@@ -158,11 +116,7 @@ fn symlink_loop_in_a_directory() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("looped");
     std::fs::create_dir_all(dir.join("sub")).unwrap();
-    std::fs::write(
-        dir.join("sub/note.txt"),
-        "A short note about candles and wax.\n",
-    )
-    .unwrap();
+    std::fs::write(dir.join("sub/note.txt"), "A short note about candles and wax.\n").unwrap();
     std::os::unix::fs::symlink(&dir, dir.join("sub/back")).unwrap();
     let summary = ingest_bad(&dir, "unreadable", "symlink loop");
     // The real file in the directory is still read.
@@ -173,7 +127,11 @@ fn symlink_loop_in_a_directory() {
 fn malformed_jsonl_line_names_the_line() {
     let tmp = tempfile::tempdir().unwrap();
     let p = tmp.path().join("docs.jsonl");
-    std::fs::write(&p, "{\"id\": \"a\", \"text\": \"Alpha text.\"}\n{not json\n{\"id\": \"c\", \"text\": \"Gamma text.\"}\n").unwrap();
+    std::fs::write(
+        &p,
+        "{\"id\": \"a\", \"text\": \"Alpha text.\"}\n{not json\n{\"id\": \"c\", \"text\": \"Gamma text.\"}\n",
+    )
+    .unwrap();
     let summary = ingest_bad(&p, "malformed", "line 2");
     assert_eq!(summary["documents"], 3, "{summary}");
 }
@@ -195,18 +153,10 @@ fn nothing_ingested_exits_1() {
 fn output_directory_that_is_not_a_store_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("precious.txt"), "mine").unwrap();
-    let o = run([
-        "ingest".as_ref(),
-        repo("corpora").as_os_str(),
-        "--out".as_ref(),
-        tmp.path().as_os_str(),
-    ]);
+    let o = run(["ingest".as_ref(), repo("corpora").as_os_str(), "--out".as_ref(), tmp.path().as_os_str()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("not a quarry store"), "{}", stderr(&o));
-    assert_eq!(
-        std::fs::read_to_string(tmp.path().join("precious.txt")).unwrap(),
-        "mine"
-    );
+    assert_eq!(std::fs::read_to_string(tmp.path().join("precious.txt")).unwrap(), "mine");
 }
 
 #[test]
@@ -222,10 +172,6 @@ fn other_chunker_settings_are_refused() {
         "300".as_ref(),
     ]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("other chunker settings"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("other chunker settings"), "{}", stderr(&o));
     assert_eq!(inspect(&out).raw, before);
 }

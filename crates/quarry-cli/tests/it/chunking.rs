@@ -11,8 +11,7 @@ use quarry_ingest::sections::{DocBuilder, build_sections};
 
 static CHUNKER: LazyLock<Chunker> = LazyLock::new(|| {
     let path = quarry_ingest::chunker::default_tokenizer_path();
-    Chunker::from_file(&path, 40, 50, 0)
-        .unwrap_or_else(|e| panic!("{e}: run scripts/setup.sh --tests first"))
+    Chunker::from_file(&path, 40, 50, 0).unwrap_or_else(|e| panic!("{e}: run scripts/setup.sh --tests first"))
 });
 
 fn doc(text: String, sections: Vec<quarry_core::Section>) -> Document {
@@ -32,36 +31,18 @@ fn check(d: &Document) -> Result<(), TestCaseError> {
     let chunks = CHUNKER.chunk(d);
     let mut last = 0;
     for (i, c) in chunks.iter().enumerate() {
-        prop_assert!(
-            d.check_chunk(c),
-            "chunk {i} text != document text at its span"
-        );
-        prop_assert!(
-            c.span.start() >= last,
-            "chunk {i} overlaps the previous one"
-        );
+        prop_assert!(d.check_chunk(c), "chunk {i} text != document text at its span");
+        prop_assert!(c.span.start() >= last, "chunk {i} overlaps the previous one");
         prop_assert!(!c.text.trim().is_empty());
-        prop_assert!(
-            c.token_count as usize <= 50 + 2,
-            "chunk {i} has {} tokens",
-            c.token_count
-        );
-        prop_assert!(
-            d.sections
-                .iter()
-                .any(|s| s.span.contains(c.span) && s.heading_path == c.heading_path)
-        );
+        prop_assert!(c.token_count as usize <= 50 + 2, "chunk {i} has {} tokens", c.token_count);
+        prop_assert!(d.sections.iter().any(|s| s.span.contains(c.span) && s.heading_path == c.heading_path));
         prop_assert_eq!(c.id.ordinal() as usize, i);
         last = c.span.end();
     }
     // Nothing but whitespace is left out (a word longer than a chunk may be cut).
     let squash = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
     let covered: String = chunks.iter().map(|c| squash(&c.text)).collect();
-    let all: String = d
-        .sections
-        .iter()
-        .map(|s| squash(s.span.slice(&d.text).unwrap()))
-        .collect();
+    let all: String = d.sections.iter().map(|s| squash(s.span.slice(&d.text).unwrap())).collect();
     prop_assert_eq!(covered, all);
     Ok(())
 }
@@ -88,17 +69,11 @@ proptest! {
 
 #[test]
 fn long_books_are_chunked_near_the_target() {
-    let text = std::fs::read_to_string(crate::util::repo(
-        "corpora/faraday-chemical-history-of-a-candle.txt",
-    ))
-    .unwrap();
+    let text = std::fs::read_to_string(crate::util::repo("corpora/faraday-chemical-history-of-a-candle.txt")).unwrap();
     let sections = build_sections(&text, "T", &[]);
     let d = doc(text, sections);
     let chunks = CHUNKER.chunk(&d);
     let avg = chunks.iter().map(|c| c.token_count as f64).sum::<f64>() / chunks.len() as f64;
-    assert!(
-        (30.0..=50.0).contains(&avg),
-        "average chunk is {avg} tokens"
-    );
+    assert!((30.0..=50.0).contains(&avg), "average chunk is {avg} tokens");
     assert!(chunks.iter().all(|c| c.token_count <= 50));
 }

@@ -14,11 +14,7 @@ fn markdown_headings_become_heading_paths() {
     assert_eq!(d.docs[0]["title"], "Combustion");
     assert_eq!(
         heading_paths(&d, &d.docs[0]),
-        [
-            "Combustion › Combustion",
-            "Combustion › Combustion › Products",
-            "Combustion › Combustion › Products › Water"
-        ]
+        ["Combustion › Combustion", "Combustion › Combustion › Products", "Combustion › Combustion › Products › Water"]
     );
 }
 
@@ -38,15 +34,9 @@ fn html_readable_text_and_headings() {
     let d = inspect(&out);
     check_spans(&d);
     let text = d.docs[0]["text"].as_str().unwrap();
-    assert!(
-        !text.contains("var x") && !text.contains("Home") && !text.contains('<'),
-        "{text}"
-    );
+    assert!(!text.contains("var x") && !text.contains("Home") && !text.contains('<'), "{text}");
     assert!(text.contains("Priestley & Scheele found it."));
-    assert_eq!(
-        heading_paths(&d, &d.docs[0]),
-        ["Oxygen › Oxygen", "Oxygen › Oxygen › Discovery"]
-    );
+    assert_eq!(heading_paths(&d, &d.docs[0]), ["Oxygen › Oxygen", "Oxygen › Oxygen › Discovery"]);
 }
 
 #[test]
@@ -65,15 +55,11 @@ fn epub_chapters_in_spine_order_with_titles() {
     assert!(first < second, "chapters out of spine order");
     let paths = heading_paths(&d, doc);
     assert!(
-        paths.contains(
-            &"The Chemical History of a Candle › Lecture I. A Candle: The Flame".to_owned()
-        ),
+        paths.contains(&"The Chemical History of a Candle › Lecture I. A Candle: The Flame".to_owned()),
         "{paths:?}"
     );
     assert!(
-        paths.contains(
-            &"The Chemical History of a Candle › Lecture II. Brightness of the Flame".to_owned()
-        ),
+        paths.contains(&"The Chemical History of a Candle › Lecture II. Brightness of the Flame".to_owned()),
         "{paths:?}"
     );
 }
@@ -103,11 +89,7 @@ fn jsonl_and_beir_corpus() {
 }
 
 fn stderr_free(summary: &serde_json::Value) -> bool {
-    summary["problems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|p| p["locator"] == "line 4")
+    summary["problems"].as_array().unwrap().iter().all(|p| p["locator"] == "line 4")
 }
 
 #[test]
@@ -125,11 +107,7 @@ fn directories_with_include_and_exclude() {
     assert_eq!(summary["documents"], 2, "{summary}");
     assert_eq!(summary["skipped"]["unsupported_format"], 1, "{summary}");
     let d = inspect(&out);
-    let sources: Vec<&str> = d
-        .docs
-        .iter()
-        .map(|x| x["source"].as_str().unwrap())
-        .collect();
+    let sources: Vec<&str> = d.docs.iter().map(|x| x["source"].as_str().unwrap()).collect();
     assert_eq!(sources, ["docs/a/b/two.md", "docs/a/one.txt"]);
     let out2 = tmp.path().join("store2");
     let summary = ingest(&[&root], &out2, &["--include", "*.md"]);
@@ -146,11 +124,7 @@ fn prune_removes_sources_that_are_gone() {
     let out = tmp.path().join("store");
     ingest(&[&root], &out, &[]);
     std::fs::remove_file(root.join("gone.txt")).unwrap();
-    std::fs::write(
-        root.join("keep.txt"),
-        "Keep this changed text about salt.\n",
-    )
-    .unwrap();
+    std::fs::write(root.join("keep.txt"), "Keep this changed text about salt.\n").unwrap();
     let s = ingest(&[&root], &out, &["--prune"]);
     assert_eq!(s["sources_pruned"], 1, "{s}");
     assert_eq!(s["documents"], 1, "{s}");

@@ -40,12 +40,7 @@ fn topics(dir: &Path) -> std::path::PathBuf {
 #[track_caller]
 fn index(paths: &[&Path], out: &Path, extra: &[&str]) -> Value {
     let mut cmd = quarry();
-    cmd.arg("index")
-        .args(paths)
-        .arg("--out")
-        .arg(out)
-        .arg("--json")
-        .args(extra);
+    cmd.arg("index").args(paths).arg("--out").arg(out).arg("--json").args(extra);
     let o = cmd.output().unwrap();
     ok(&o);
     let v: Value = serde_json::from_str(stdout(&o).trim()).expect("summary JSON");
@@ -54,22 +49,13 @@ fn index(paths: &[&Path], out: &Path, extra: &[&str]) -> Value {
 
 #[track_caller]
 fn search(index: &Path, query: &str, extra: &[&str]) -> Value {
-    let o = quarry()
-        .args(["search", query, "--index"])
-        .arg(index)
-        .arg("--json")
-        .args(extra)
-        .output()
-        .unwrap();
+    let o = quarry().args(["search", query, "--index"]).arg(index).arg("--json").args(extra).output().unwrap();
     ok(&o);
     serde_json::from_str(&stdout(&o)).expect("search JSON")
 }
 
 fn top_title(v: &Value) -> String {
-    v["hits"][0]["heading_path"][0]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
+    v["hits"][0]["heading_path"][0].as_str().unwrap_or_default().to_owned()
 }
 
 #[test]
@@ -83,65 +69,30 @@ fn index_and_search_in_every_mode() {
     assert_eq!(s["update"]["chunks_embedded"], 4);
     assert_eq!(s["embedder"]["dim"], 384);
     for mode in ["bm25", "dense", "hybrid"] {
-        let v = search(
-            &out,
-            "why is the albedo of fresh snow so high",
-            &["--mode", mode, "--k", "3"],
-        );
+        let v = search(&out, "why is the albedo of fresh snow so high", &["--mode", mode, "--k", "3"]);
         assert_eq!(top_title(&v), "Albedo", "{mode}: {v}");
         let hit = &v["hits"][0];
         assert_eq!(hit["rank"], 1);
-        let span = (
-            hit["span"][0].as_u64().unwrap(),
-            hit["span"][1].as_u64().unwrap(),
-        );
+        let span = (hit["span"][0].as_u64().unwrap(), hit["span"][1].as_u64().unwrap());
         assert!(span.0 < span.1);
         assert!(hit["text"].as_str().unwrap().contains("ninety percent"));
     }
     // Dense retrieval finds a paraphrase that shares no words with the text.
-    let v = search(
-        &out,
-        "molten rock coming out of a mountain",
-        &["--mode", "dense", "--k", "1"],
-    );
+    let v = search(&out, "molten rock coming out of a mountain", &["--mode", "dense", "--k", "1"]);
     assert_eq!(top_title(&v), "Volcanoes", "{v}");
     // Hybrid hits carry both components' ranks.
     let v = search(&out, "candle flame oxygen", &["--mode", "hybrid"]);
-    assert!(
-        v["hits"][0]["bm25"]["rank"].is_u64() && v["hits"][0]["dense"]["rank"].is_u64(),
-        "{v}"
-    );
+    assert!(v["hits"][0]["bm25"]["rank"].is_u64() && v["hits"][0]["dense"]["rank"].is_u64(), "{v}");
     // A document filter keeps only that document's chunks.
-    let finches = v["hits"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|h| h["heading_path"][0] == "Finches")
-        .unwrap()["doc_id"]
-        .clone();
-    let v = search(
-        &out,
-        "candle flame oxygen",
-        &["--doc", finches.as_str().unwrap()],
-    );
-    assert!(
-        v["hits"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|h| h["doc_id"] == finches),
-        "{v}"
-    );
+    let finches =
+        v["hits"].as_array().unwrap().iter().find(|h| h["heading_path"][0] == "Finches").unwrap()["doc_id"].clone();
+    let v = search(&out, "candle flame oxygen", &["--doc", finches.as_str().unwrap()]);
+    assert!(v["hits"].as_array().unwrap().iter().all(|h| h["doc_id"] == finches), "{v}");
     // inspect and show work on an index directory as on a store.
     let d = inspect(&out);
     assert_eq!(d.docs.len(), 4);
     check_spans(&d);
-    let o = run([
-        "show",
-        d.chunks[0]["id"].as_str().unwrap(),
-        "--in",
-        out.to_str().unwrap(),
-    ]);
+    let o = run(["show", d.chunks[0]["id"].as_str().unwrap(), "--in", out.to_str().unwrap()]);
     ok(&o);
 }
 
@@ -149,33 +100,18 @@ fn index_and_search_in_every_mode() {
 fn mmr_and_neighbour_expansion() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("idx");
-    index(
-        &[&repo("corpora/faraday-chemical-history-of-a-candle.txt")],
-        &out,
-        &[],
-    );
+    index(&[&repo("corpora/faraday-chemical-history-of-a-candle.txt")], &out, &[]);
     let plain = search(&out, "the flame of a candle and the air", &["--k", "5"]);
-    let diverse = search(
-        &out,
-        "the flame of a candle and the air",
-        &["--k", "5", "--mmr", "0.3"],
-    );
+    let diverse = search(&out, "the flame of a candle and the air", &["--k", "5", "--mmr", "0.3"]);
     assert_eq!(diverse["hits"].as_array().unwrap().len(), 5);
     assert_ne!(plain["hits"], diverse["hits"], "MMR changed nothing");
-    let v = search(
-        &out,
-        "the flame of a candle and the air",
-        &["--k", "2", "--expand", "1"],
-    );
+    let v = search(&out, "the flame of a candle and the air", &["--k", "2", "--expand", "1"]);
     for h in v["hits"].as_array().unwrap() {
         let n = h["neighbours"].as_array().unwrap();
         assert!(!n.is_empty(), "{h}");
         for x in n {
             assert!(x["offset"] == -1 || x["offset"] == 1);
-            assert_eq!(
-                x["chunk_id"].as_str().unwrap()[..16],
-                h["chunk_id"].as_str().unwrap()[..16]
-            );
+            assert_eq!(x["chunk_id"].as_str().unwrap()[..16], h["chunk_id"].as_str().unwrap()[..16]);
         }
     }
 }
@@ -187,44 +123,24 @@ fn incremental_add_skip_and_prune() {
     let out = tmp.path().join("idx");
     index(&[&root], &out, &[]);
     // Unchanged input: no embedding work, and it says so.
-    let o = quarry()
-        .args(["index"])
-        .arg(&root)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let o = quarry().args(["index"]).arg(&root).arg("--out").arg(&out).output().unwrap();
     ok(&o);
-    assert!(
-        stderr(&o).contains("nothing changed") && stderr(&o).contains("no embedding work"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("nothing changed") && stderr(&o).contains("no embedding work"), "{}", stderr(&o));
     // One new file, one changed: only those are embedded.
     std::fs::write(
         root.join("tides.md"),
         "# Tides\n\nTides rise and fall twice a day because of the pull of the Moon.\n",
     )
     .unwrap();
-    std::fs::write(
-        root.join("candle.md"),
-        "# Candles\n\nA candle burns stearin; its flame is a chemical factory.\n",
-    )
-    .unwrap();
+    std::fs::write(root.join("candle.md"), "# Candles\n\nA candle burns stearin; its flame is a chemical factory.\n")
+        .unwrap();
     let s = index(&[&root], &out, &[]);
     assert_eq!(s["update"]["documents_indexed"], 2, "{s}");
     assert_eq!(s["update"]["documents_unchanged"], 3, "{s}");
     assert_eq!(s["update"]["chunks_embedded"], 2, "{s}");
-    assert_eq!(
-        top_title(&search(&out, "why do tides rise", &["--k", "1"])),
-        "Tides"
-    );
+    assert_eq!(top_title(&search(&out, "why do tides rise", &["--k", "1"])), "Tides");
     let v = search(&out, "stearin", &["--mode", "bm25"]);
-    assert_eq!(
-        v["hits"].as_array().unwrap().len(),
-        1,
-        "old candle text still indexed: {v}"
-    );
+    assert_eq!(v["hits"].as_array().unwrap().len(), 1, "old candle text still indexed: {v}");
     // Prune: a removed file's chunks leave BM25 and the vectors.
     std::fs::remove_file(root.join("volcano.md")).unwrap();
     let s = index(&[&root], &out, &["--prune"]);
@@ -232,14 +148,7 @@ fn incremental_add_skip_and_prune() {
     assert_eq!(s["counts"]["documents"], 4);
     assert_eq!(s["counts"]["vectors"], s["counts"]["chunks"]);
     let v = search(&out, "magma lava volcano", &["--mode", "dense", "--k", "4"]);
-    assert!(
-        v["hits"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|h| h["heading_path"][0] != "Volcanoes"),
-        "{v}"
-    );
+    assert!(v["hits"].as_array().unwrap().iter().all(|h| h["heading_path"][0] != "Volcanoes"), "{v}");
 }
 
 #[test]
@@ -248,28 +157,12 @@ fn another_embedder_is_a_clear_error() {
     let root = topics(tmp.path());
     let out = tmp.path().join("idx");
     index(&[&root], &out, &["--precision", "int8"]);
-    let o = quarry()
-        .arg("index")
-        .arg(&root)
-        .arg("--out")
-        .arg(&out)
-        .args(["--precision", "fp32"])
-        .output()
-        .unwrap();
+    let o = quarry().arg("index").arg(&root).arg("--out").arg(&out).args(["--precision", "fp32"]).output().unwrap();
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
-    assert!(
-        err.contains("was built with embedder") && err.contains("int8") && err.contains("fp32"),
-        "{err}"
-    );
+    assert!(err.contains("was built with embedder") && err.contains("int8") && err.contains("fp32"), "{err}");
     let fp32_dir = quarry_index::embed::default_model_dir();
-    let o = quarry()
-        .args(["search", "snow", "--index"])
-        .arg(&out)
-        .arg("--model")
-        .arg(&fp32_dir)
-        .output()
-        .unwrap();
+    let o = quarry().args(["search", "snow", "--index"]).arg(&out).arg("--model").arg(&fp32_dir).output().unwrap();
     // Same directory, same precision recorded: fine. A different model directory is refused.
     ok(&o);
     let other = tmp.path().join("other-model");
@@ -285,19 +178,9 @@ fn another_embedder_is_a_clear_error() {
         std::fs::copy(fp32_dir.join(f), other.join(f)).unwrap();
     }
     std::fs::copy(fp32_dir.join("model.onnx"), other.join("model_int8.onnx")).unwrap();
-    let o = quarry()
-        .args(["search", "snow", "--index"])
-        .arg(&out)
-        .arg("--model")
-        .arg(&other)
-        .output()
-        .unwrap();
+    let o = quarry().args(["search", "snow", "--index"]).arg(&out).arg("--model").arg(&other).output().unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("was built with embedder"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("was built with embedder"), "{}", stderr(&o));
 }
 
 #[test]
@@ -305,14 +188,7 @@ fn kill_9_during_indexing_then_rerun() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("idx");
     let corpus = repo("corpora");
-    let mut child = quarry()
-        .arg("index")
-        .arg(&corpus)
-        .arg("--out")
-        .arg(&out)
-        .arg("--quiet")
-        .spawn()
-        .unwrap();
+    let mut child = quarry().arg("index").arg(&corpus).arg("--out").arg(&out).arg("--quiet").spawn().unwrap();
     // Wait until at least one batch is recorded, then kill mid-run.
     let started = std::time::Instant::now();
     while started.elapsed() < Duration::from_secs(120) && child.try_wait().unwrap().is_none() {
@@ -329,15 +205,8 @@ fn kill_9_during_indexing_then_rerun() {
     let s = index(&[&corpus], &out, &[]);
     assert_eq!(s["counts"]["chunks"], s["counts"]["vectors"], "{s}");
     let d = inspect(&out);
-    assert_eq!(
-        s["counts"]["chunks"].as_u64().unwrap() as usize,
-        d.chunks.len(),
-        "{s}"
-    );
-    assert_eq!(
-        s["counts"]["documents"].as_u64().unwrap() as usize,
-        d.docs.len()
-    );
+    assert_eq!(s["counts"]["chunks"].as_u64().unwrap() as usize, d.chunks.len(), "{s}");
+    assert_eq!(s["counts"]["documents"].as_u64().unwrap() as usize, d.docs.len());
     let again = index(&[&corpus], &out, &[]);
     assert_eq!(again["update"]["chunks_embedded"], 0);
 }
@@ -358,11 +227,7 @@ fn eval_retrieval_on_a_tiny_beir_folder() {
     )
     .unwrap();
     std::fs::write(beir.join("queries.jsonl"), "{\"_id\": \"q1\", \"text\": \"what does a candle burn\"}\n{\"_id\": \"q2\", \"text\": \"albedo of snow\"}\n{\"_id\": \"q3\", \"text\": \"no judgement\"}\n").unwrap();
-    std::fs::write(
-        beir.join("qrels/test.tsv"),
-        "query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\n",
-    )
-    .unwrap();
+    std::fs::write(beir.join("qrels/test.tsv"), "query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\n").unwrap();
     let run_out = tmp.path().join("run.trec");
     let o = quarry()
         .args(["eval", "retrieval"])
@@ -382,20 +247,11 @@ fn eval_retrieval_on_a_tiny_beir_folder() {
         let trec = std::fs::read_to_string(run_out.with_extension(format!("{mode}.trec"))).unwrap();
         let first = trec.lines().next().unwrap();
         let cols: Vec<&str> = first.split(' ').collect();
-        assert_eq!(
-            (cols[0], cols[1], cols[2], cols[3]),
-            ("q1", "Q0", "d1", "1"),
-            "{first}"
-        );
+        assert_eq!((cols[0], cols[1], cols[2], cols[3]), ("q1", "Q0", "d1", "1"), "{first}");
         assert_eq!(cols[5], format!("quarry-{mode}"));
     }
     // The index is cached beside the folder: a second run embeds nothing.
-    let o = quarry()
-        .args(["eval", "retrieval"])
-        .arg(&beir)
-        .args(["--mode", "bm25"])
-        .output()
-        .unwrap();
+    let o = quarry().args(["eval", "retrieval"]).arg(&beir).args(["--mode", "bm25"]).output().unwrap();
     ok(&o);
     assert!(beir.join("quarry-index-int8/manifest.json").exists());
 }
@@ -403,12 +259,8 @@ fn eval_retrieval_on_a_tiny_beir_folder() {
 #[test]
 fn qdrant_server_backend() {
     let Ok(url) = std::env::var("QUARRY_TEST_QDRANT_URL") else {
-        println!(
-            "skipped: no server (set QUARRY_TEST_QDRANT_URL=qdrant://host:6334 to run the Qdrant server tests)"
-        );
-        eprintln!(
-            "skipped: no server (set QUARRY_TEST_QDRANT_URL=qdrant://host:6334 to run the Qdrant server tests)"
-        );
+        println!("skipped: no server (set QUARRY_TEST_QDRANT_URL=qdrant://host:6334 to run the Qdrant server tests)");
+        eprintln!("skipped: no server (set QUARRY_TEST_QDRANT_URL=qdrant://host:6334 to run the Qdrant server tests)");
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
@@ -419,18 +271,13 @@ fn qdrant_server_backend() {
     let s = index(&[&root], &out, &["--vectors", &vectors]);
     assert_eq!(s["counts"]["vectors"], 4, "{s}");
     assert_eq!(s["vectors"]["kind"], "server");
-    let v = search(
-        &out,
-        "why is the albedo of fresh snow so high",
-        &["--mode", "dense", "--k", "1"],
-    );
+    let v = search(&out, "why is the albedo of fresh snow so high", &["--mode", "dense", "--k", "1"]);
     assert_eq!(top_title(&v), "Albedo");
     let again = index(&[&root], &out, &["--vectors", &vectors]);
     assert_eq!(again["update"]["chunks_embedded"], 0);
     // A collection of another dimension is refused with a clear message.
     let small = format!("{collection}_dim3");
-    let Backend::Server { url: base, .. } =
-        Backend::parse(&format!("{}/{small}", url.trim_end_matches('/'))).unwrap()
+    let Backend::Server { url: base, .. } = Backend::parse(&format!("{}/{small}", url.trim_end_matches('/'))).unwrap()
     else {
         panic!("not a server URL: {url}");
     };
@@ -440,10 +287,7 @@ fn qdrant_server_backend() {
         .arg(&root)
         .arg("--out")
         .arg(tmp.path().join("idx-bad"))
-        .args([
-            "--vectors",
-            &format!("{}/{small}", url.trim_end_matches('/')),
-        ])
+        .args(["--vectors", &format!("{}/{small}", url.trim_end_matches('/'))])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
@@ -463,9 +307,5 @@ fn qdrant_server_down_is_a_clear_error() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("cannot reach the server"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("cannot reach the server"), "{}", stderr(&o));
 }

@@ -8,10 +8,7 @@ use crate::util::*;
 /// A corpus big enough that ingest takes a while: the shared dump and books,
 /// with commits every 256 KiB so kills land between and inside commits.
 fn inputs() -> Vec<std::path::PathBuf> {
-    vec![
-        shared("wikipedia/enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"),
-        shared("books"),
-    ]
+    vec![shared("wikipedia/enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"), shared("books")]
 }
 
 #[test]
@@ -38,18 +35,11 @@ fn kill_9_at_any_moment_loses_nothing_committed() {
             // Kill as soon as a commit has recorded a half-read source, so at
             // least one kill lands mid-source whatever the machine's speed.
             let started = std::time::Instant::now();
-            while started.elapsed() < Duration::from_secs(60) && child.try_wait().unwrap().is_none()
-            {
+            while started.elapsed() < Duration::from_secs(60) && child.try_wait().unwrap().is_none() {
                 let half_done = std::fs::read(out.join("manifest.json"))
                     .ok()
                     .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-                    .is_some_and(|m| {
-                        m["sources"]
-                            .as_object()
-                            .unwrap()
-                            .values()
-                            .any(|s| s["complete"] == false)
-                    });
+                    .is_some_and(|m| m["sources"].as_object().unwrap().values().any(|s| s["complete"] == false));
                 if half_done {
                     break;
                 }
@@ -70,23 +60,12 @@ fn kill_9_at_any_moment_loses_nothing_committed() {
             );
             let m: serde_json::Value =
                 serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
-            resumed_any |= m["sources"]
-                .as_object()
-                .unwrap()
-                .values()
-                .any(|s| s["complete"] == false);
+            resumed_any |= m["sources"].as_object().unwrap().values().any(|s| s["complete"] == false);
         }
     }
     let last = ingest(&paths, &out, &["--commit-bytes", "262144"]);
-    assert_eq!(
-        inspect(&out).raw,
-        expected,
-        "resumed store differs from an uninterrupted run: {last}"
-    );
-    assert!(
-        resumed_any,
-        "no kill landed mid-source; the test did not exercise resume"
-    );
+    assert_eq!(inspect(&out).raw, expected, "resumed store differs from an uninterrupted run: {last}");
+    assert!(resumed_any, "no kill landed mid-source; the test did not exercise resume");
     // No temporary files are left behind.
     for e in std::fs::read_dir(out.join("segments")).unwrap() {
         let name = e.unwrap().file_name().to_string_lossy().into_owned();

@@ -34,12 +34,7 @@ pub fn stdout(o: &Output) -> String {
 /// Asserts a zero exit status, showing stderr otherwise.
 #[track_caller]
 pub fn ok(o: &Output) {
-    assert!(
-        o.status.success(),
-        "quarry failed ({:?}):\n{}",
-        o.status,
-        stderr(o)
-    );
+    assert!(o.status.success(), "quarry failed ({:?}):\n{}", o.status, stderr(o));
 }
 
 /// The shared test data folder beside the clone (`../shared/data`), or
@@ -49,31 +44,20 @@ pub fn shared(rel: &str) -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
     let p = base.join(rel);
-    assert!(
-        p.exists(),
-        "test data {} is missing: the shared data folder must sit beside the clone",
-        p.display()
-    );
+    assert!(p.exists(), "test data {} is missing: the shared data folder must sit beside the clone", p.display());
     p
 }
 
 /// The repo root.
 pub fn repo(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel)
 }
 
 /// Ingests `paths` into `out` and returns the run's JSON summary.
 #[track_caller]
 pub fn ingest(paths: &[&Path], out: &Path, extra: &[&str]) -> Value {
     let mut cmd = quarry();
-    cmd.arg("ingest")
-        .args(paths)
-        .arg("--out")
-        .arg(out)
-        .arg("--json")
-        .args(extra);
+    cmd.arg("ingest").args(paths).arg("--out").arg(out).arg("--json").args(extra);
     let o = cmd.output().expect("quarry runs");
     ok(&o);
     let v: Value = serde_json::from_str(stdout(&o).trim()).expect("summary is JSON");
@@ -123,33 +107,20 @@ pub fn inspect(dir: &Path) -> Dump {
 /// not overlap and come in order, and every chunk lies inside one section.
 #[track_caller]
 pub fn check_spans(d: &Dump) {
-    let docs: HashMap<&str, &Value> = d
-        .docs
-        .iter()
-        .map(|doc| (doc["id"].as_str().unwrap(), doc))
-        .collect();
+    let docs: HashMap<&str, &Value> = d.docs.iter().map(|doc| (doc["id"].as_str().unwrap(), doc)).collect();
     let mut last_end: HashMap<&str, u64> = HashMap::new();
     for c in &d.chunks {
         let doc = docs[c["doc_id"].as_str().unwrap()];
         let text = doc["text"].as_str().unwrap().as_bytes();
-        let (s, e) = (
-            c["span"][0].as_u64().unwrap(),
-            c["span"][1].as_u64().unwrap(),
-        );
-        assert!(
-            s < e && e as usize <= text.len(),
-            "chunk {} span out of range",
-            c["id"]
-        );
+        let (s, e) = (c["span"][0].as_u64().unwrap(), c["span"][1].as_u64().unwrap());
+        assert!(s < e && e as usize <= text.len(), "chunk {} span out of range", c["id"]);
         assert_eq!(
             &text[s as usize..e as usize],
             c["text"].as_str().unwrap().as_bytes(),
             "chunk {} text != document text at span",
             c["id"]
         );
-        let prev = last_end
-            .insert(c["doc_id"].as_str().unwrap(), e)
-            .unwrap_or(0);
+        let prev = last_end.insert(c["doc_id"].as_str().unwrap(), e).unwrap_or(0);
         assert!(s >= prev, "chunk {} overlaps or is out of order", c["id"]);
         let in_section = doc["sections"].as_array().unwrap().iter().any(|sec| {
             sec["span"][0].as_u64().unwrap() <= s
@@ -157,11 +128,7 @@ pub fn check_spans(d: &Dump) {
                 && sec["heading_path"] == c["heading_path"]
         });
         assert!(in_section, "chunk {} crosses a section boundary", c["id"]);
-        assert!(
-            c["token_count"].as_u64().unwrap() <= 256 + 8,
-            "chunk {} too long",
-            c["id"]
-        );
+        assert!(c["token_count"].as_u64().unwrap() <= 256 + 8, "chunk {} too long", c["id"]);
     }
 }
 
@@ -169,12 +136,7 @@ pub fn check_spans(d: &Dump) {
 pub fn heading_paths(d: &Dump, doc: &Value) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for c in d.chunks_of(doc) {
-        let p: Vec<&str> = c["heading_path"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| s.as_str().unwrap())
-            .collect();
+        let p: Vec<&str> = c["heading_path"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
         let p = p.join(" › ");
         if !out.contains(&p) {
             out.push(p);

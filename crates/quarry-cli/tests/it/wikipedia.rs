@@ -10,29 +10,15 @@ fn shared_dumps_become_clean_prose() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("store");
     let dumps = [
-        (
-            "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2",
-            90,
-            100,
-        ),
+        ("enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2", 90, 100),
         ("enwiki-table-markup.xml.bz2", 5, 0),
         ("tiny_dump.xml.bz2", 6, 64),
     ];
     for (file, min_docs, redirects) in dumps {
         let summary = ingest(&[&shared(&format!("wikipedia/{file}"))], &out, &[]);
-        assert!(
-            summary["documents"].as_u64().unwrap() >= min_docs,
-            "{file}: {summary}"
-        );
-        assert_eq!(
-            summary["skipped"]["redirect"].as_u64().unwrap_or(0),
-            redirects,
-            "{file}: {summary}"
-        );
-        assert!(
-            summary["problems"].as_array().unwrap().is_empty(),
-            "{file}: {summary}"
-        );
+        assert!(summary["documents"].as_u64().unwrap() >= min_docs, "{file}: {summary}");
+        assert_eq!(summary["skipped"]["redirect"].as_u64().unwrap_or(0), redirects, "{file}: {summary}");
+        assert!(summary["problems"].as_array().unwrap().is_empty(), "{file}: {summary}");
     }
     let d = inspect(&out);
     check_spans(&d);
@@ -45,48 +31,22 @@ fn shared_dumps_become_clean_prose() {
     for doc in &d.docs {
         assert_eq!(doc["format"], "wikipedia");
         assert!(!doc["title"].as_str().unwrap().is_empty());
-        assert!(
-            doc["metadata"]["page_id"]
-                .as_str()
-                .unwrap()
-                .parse::<u64>()
-                .is_ok()
-        );
+        assert!(doc["metadata"]["page_id"].as_str().unwrap().parse::<u64>().is_ok());
     }
     let albedo = d
         .docs
         .iter()
-        .find(|doc| {
-            doc["title"] == "Albedo" && doc["source"].as_str().unwrap().contains("shortened")
-        })
+        .find(|doc| doc["title"] == "Albedo" && doc["source"].as_str().unwrap().contains("shortened"))
         .unwrap();
-    assert!(
-        albedo["text"].as_str().unwrap().starts_with("Albedo"),
-        "{}",
-        &albedo["text"].as_str().unwrap()[..200]
-    );
+    assert!(albedo["text"].as_str().unwrap().starts_with("Albedo"), "{}", &albedo["text"].as_str().unwrap()[..200]);
     let paths = heading_paths(&d, albedo);
-    assert!(
-        paths.iter().any(|p| p.starts_with("Albedo › ")),
-        "{paths:?}"
-    );
-    let einstein = d
-        .docs
-        .iter()
-        .find(|doc| doc["title"] == "Albert Einstein")
-        .unwrap();
+    assert!(paths.iter().any(|p| p.starts_with("Albedo › ")), "{paths:?}");
+    let einstein = d.docs.iter().find(|doc| doc["title"] == "Albert Einstein").unwrap();
     let paths = heading_paths(&d, einstein);
     // Article › Section › Subsection.
-    assert!(
-        paths.iter().any(|p| p.matches(" › ").count() >= 2),
-        "{paths:?}"
-    );
+    assert!(paths.iter().any(|p| p.matches(" › ").count() >= 2), "{paths:?}");
     // Tables are dropped, not rendered as cell soup.
-    let estonia = d
-        .docs
-        .iter()
-        .find(|doc| doc["title"] == "Economy of Estonia")
-        .unwrap();
+    let estonia = d.docs.iter().find(|doc| doc["title"] == "Economy of Estonia").unwrap();
     assert!(!estonia["text"].as_str().unwrap().contains("||"));
 }
 
@@ -118,8 +78,5 @@ fn plain_xml_dumps_are_read_too() {
         d.docs[0]["text"],
         "The ampere is the SI unit of electric current.\n\nHistory\n\nNamed after André-Marie Ampère."
     );
-    assert_eq!(
-        heading_paths(&d, &d.docs[0]),
-        ["Ampere", "Ampere › History"]
-    );
+    assert_eq!(heading_paths(&d, &d.docs[0]), ["Ampere", "Ampere › History"]);
 }

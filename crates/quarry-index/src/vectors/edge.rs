@@ -3,11 +3,10 @@
 use std::path::{Path, PathBuf};
 
 use qdrant_edge::{
-    Condition, CreateIndex, Distance, EdgeConfigBuilder, EdgeShard, EdgeVectorParamsBuilder,
-    FieldCondition, FieldIndexOperations, Filter, JsonPath, Match, NamedQuery, PayloadFieldSchema,
-    PayloadSchemaType, PointId, PointInsertOperations, PointOperations, PointStructPersisted,
-    QueryEnum, QueryRequest, ScoringQuery, UpdateOperation, VectorInternal, VectorStructInternal,
-    WithPayloadInterface, WithVector,
+    Condition, CreateIndex, Distance, EdgeConfigBuilder, EdgeShard, EdgeVectorParamsBuilder, FieldCondition,
+    FieldIndexOperations, Filter, JsonPath, Match, NamedQuery, PayloadFieldSchema, PayloadSchemaType, PointId,
+    PointInsertOperations, PointOperations, PointStructPersisted, QueryEnum, QueryRequest, ScoringQuery,
+    UpdateOperation, VectorInternal, VectorStructInternal, WithPayloadInterface, WithVector,
 };
 use quarry_core::{ChunkId, DocId};
 
@@ -24,9 +23,7 @@ pub struct EdgeStore {
 
 impl std::fmt::Debug for EdgeStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EdgeStore")
-            .field("path", &self.path)
-            .finish()
+        f.debug_struct("EdgeStore").field("path", &self.path).finish()
     }
 }
 
@@ -40,33 +37,19 @@ impl EdgeStore {
         } else {
             std::fs::create_dir_all(path).map_err(|e| IndexError::io(path, e))?;
             let config = EdgeConfigBuilder::new()
-                .vector(
-                    VECTOR,
-                    EdgeVectorParamsBuilder::new(dim, Distance::Cosine)
-                        .on_disk(true)
-                        .build(),
-                )
+                .vector(VECTOR, EdgeVectorParamsBuilder::new(dim, Distance::Cosine).on_disk(true).build())
                 .build();
             let shard = EdgeShard::new(path, config).map_err(|e| IndexError::vectors(&loc, e))?;
-            let field: JsonPath = "doc_id"
-                .parse()
-                .map_err(|_| IndexError::vectors(&loc, "bad field name"))?;
+            let field: JsonPath = "doc_id".parse().map_err(|_| IndexError::vectors(&loc, "bad field name"))?;
             shard
-                .update(UpdateOperation::FieldIndexOperation(
-                    FieldIndexOperations::CreateIndex(CreateIndex {
-                        field_name: field,
-                        field_schema: Some(PayloadFieldSchema::FieldType(
-                            PayloadSchemaType::Keyword,
-                        )),
-                    }),
-                ))
+                .update(UpdateOperation::FieldIndexOperation(FieldIndexOperations::CreateIndex(CreateIndex {
+                    field_name: field,
+                    field_schema: Some(PayloadFieldSchema::FieldType(PayloadSchemaType::Keyword)),
+                })))
                 .map_err(|e| IndexError::vectors(&loc, e))?;
             shard
         };
-        Ok(EdgeStore {
-            path: path.to_owned(),
-            shard,
-        })
+        Ok(EdgeStore { path: path.to_owned(), shard })
     }
 
     fn err(&self, e: impl ToString) -> IndexError {
@@ -80,9 +63,7 @@ fn doc_filter(docs: &[DocId]) -> Option<Filter> {
     }
     let key: JsonPath = "doc_id".parse().ok()?;
     let values: Vec<String> = docs.iter().map(|d| d.as_str().to_owned()).collect();
-    Some(Filter::new_must(Condition::Field(
-        FieldCondition::new_match(key, Match::from(values)),
-    )))
+    Some(Filter::new_must(Condition::Field(FieldCondition::new_match(key, Match::from(values)))))
 }
 
 fn chunk_id_of(payload: Option<&qdrant_edge::Payload>) -> Option<ChunkId> {
@@ -97,15 +78,21 @@ impl VectorStore for EdgeStore {
         let list: Vec<PointStructPersisted> = points
             .into_iter()
             .map(|p| {
-                let payload = serde_json::json!({"chunk_id": p.chunk_id.as_str(), "doc_id": p.chunk_id.doc_id().as_str()});
+                let payload =
+                    serde_json::json!({"chunk_id": p.chunk_id.as_str(), "doc_id": p.chunk_id.doc_id().as_str()});
                 let named = std::collections::HashMap::from([(VECTOR.to_owned(), VectorInternal::Dense(p.vector))]);
-                qdrant_edge::PointStruct::new(PointId::NumId(point_id(&p.chunk_id)), qdrant_edge::Vectors(VectorStructInternal::Named(named)), payload).into()
+                qdrant_edge::PointStruct::new(
+                    PointId::NumId(point_id(&p.chunk_id)),
+                    qdrant_edge::Vectors(VectorStructInternal::Named(named)),
+                    payload,
+                )
+                .into()
             })
             .collect();
         self.shard
-            .update(UpdateOperation::PointOperation(
-                PointOperations::UpsertPoints(PointInsertOperations::PointsList(list)),
-            ))
+            .update(UpdateOperation::PointOperation(PointOperations::UpsertPoints(PointInsertOperations::PointsList(
+                list,
+            ))))
             .map_err(|e| self.err(e))
     }
 
@@ -114,9 +101,7 @@ impl VectorStore for EdgeStore {
             return Ok(());
         };
         self.shard
-            .update(UpdateOperation::PointOperation(
-                PointOperations::DeletePointsByFilter(filter),
-            ))
+            .update(UpdateOperation::PointOperation(PointOperations::DeletePointsByFilter(filter)))
             .map_err(|e| self.err(e))
     }
 
@@ -136,21 +121,14 @@ impl VectorStore for EdgeStore {
             with_payload: WithPayloadInterface::Bool(true),
         };
         let hits = self.shard.query(request).map_err(|e| self.err(e))?;
-        Ok(hits
-            .into_iter()
-            .filter_map(|h| Some((chunk_id_of(h.payload.as_ref())?, h.score)))
-            .collect())
+        Ok(hits.into_iter().filter_map(|h| Some((chunk_id_of(h.payload.as_ref())?, h.score))).collect())
     }
 
     fn vectors(&self, ids: &[ChunkId]) -> Result<Vec<(ChunkId, Vec<f32>)>> {
         let pids: Vec<PointId> = ids.iter().map(|i| PointId::NumId(point_id(i))).collect();
         let records = self
             .shard
-            .retrieve(
-                &pids,
-                Some(WithPayloadInterface::Bool(true)),
-                Some(WithVector::Bool(true)),
-            )
+            .retrieve(&pids, Some(WithPayloadInterface::Bool(true)), Some(WithVector::Bool(true)))
             .map_err(|e| self.err(e))?;
         Ok(records
             .into_iter()
@@ -179,13 +157,7 @@ impl VectorStore for EdgeStore {
     }
 
     fn count(&self) -> Result<u64> {
-        let n = self
-            .shard
-            .count(qdrant_edge::CountRequest {
-                filter: None,
-                exact: true,
-            })
-            .map_err(|e| self.err(e))?;
+        let n = self.shard.count(qdrant_edge::CountRequest { filter: None, exact: true }).map_err(|e| self.err(e))?;
         Ok(n as u64)
     }
 }

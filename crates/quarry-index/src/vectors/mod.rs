@@ -68,15 +68,8 @@ impl Backend {
         let (host, collection) = rest
             .split_once('/')
             .filter(|(h, c)| !h.is_empty() && !c.is_empty() && !c.contains('/'))
-            .ok_or_else(|| {
-                IndexError::Usage(format!(
-                    "--vectors {s:?}: expected qdrant://host:6334/collection"
-                ))
-            })?;
-        Ok(Backend::Server {
-            url: format!("{scheme}://{host}"),
-            collection: collection.to_owned(),
-        })
+            .ok_or_else(|| IndexError::Usage(format!("--vectors {s:?}: expected qdrant://host:6334/collection")))?;
+        Ok(Backend::Server { url: format!("{scheme}://{host}"), collection: collection.to_owned() })
     }
 
     /// For people: `embedded Qdrant` or the server URL and collection.
@@ -106,10 +99,7 @@ mod tests {
         assert_eq!(Backend::parse("edge").unwrap(), Backend::Edge);
         assert_eq!(
             Backend::parse("qdrant://localhost:6334/books").unwrap(),
-            Backend::Server {
-                url: "http://localhost:6334".into(),
-                collection: "books".into()
-            }
+            Backend::Server { url: "http://localhost:6334".into(), collection: "books".into() }
         );
         assert!(Backend::parse("qdrant://localhost:6334").is_err());
         assert!(Backend::parse("http://x/y").is_err());

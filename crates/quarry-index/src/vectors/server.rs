@@ -3,10 +3,9 @@
 
 use qdrant_client::qdrant::vector_output::Vector;
 use qdrant_client::qdrant::{
-    Condition, CountPointsBuilder, CreateCollectionBuilder, CreateFieldIndexCollectionBuilder,
-    DeletePointsBuilder, Distance, FieldType, Filter, GetPointsBuilder, PointId, PointStruct,
-    Query, QueryPointsBuilder, UpsertPointsBuilder, Value, VectorParamsBuilder,
-    point_id::PointIdOptions, vectors_config::Config,
+    Condition, CountPointsBuilder, CreateCollectionBuilder, CreateFieldIndexCollectionBuilder, DeletePointsBuilder,
+    Distance, FieldType, Filter, GetPointsBuilder, PointId, PointStruct, Query, QueryPointsBuilder,
+    UpsertPointsBuilder, Value, VectorParamsBuilder, point_id::PointIdOptions, vectors_config::Config,
 };
 use qdrant_client::{Payload, Qdrant};
 use quarry_core::{ChunkId, DocId};
@@ -27,9 +26,7 @@ pub struct ServerStore {
 
 impl std::fmt::Debug for ServerStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServerStore")
-            .field("location", &self.location)
-            .finish()
+        f.debug_struct("ServerStore").field("location", &self.location).finish()
     }
 }
 
@@ -37,17 +34,10 @@ impl ServerStore {
     /// Connects and makes sure the collection exists with `dim`-wide cosine
     /// vectors and a keyword index on `doc_id`. `api_key` comes from
     /// QDRANT_API_KEY when `None`.
-    pub fn open(
-        url: &str,
-        collection: &str,
-        dim: usize,
-        api_key: Option<String>,
-    ) -> Result<ServerStore> {
+    pub fn open(url: &str, collection: &str, dim: usize, api_key: Option<String>) -> Result<ServerStore> {
         let location = format!("{url}/{collection}");
         let err = |m: String| IndexError::vectors(&location, m);
-        let key = api_key
-            .or_else(|| std::env::var("QDRANT_API_KEY").ok())
-            .filter(|k| !k.is_empty());
+        let key = api_key.or_else(|| std::env::var("QDRANT_API_KEY").ok()).filter(|k| !k.is_empty());
         let client = Qdrant::from_url(url)
             .api_key(key)
             .skip_compatibility_check()
@@ -59,12 +49,7 @@ impl ServerStore {
             .enable_all()
             .build()
             .map_err(|e| err(format!("cannot start a runtime: {e}")))?;
-        let store = ServerStore {
-            client,
-            collection: collection.to_owned(),
-            location: location.clone(),
-            rt,
-        };
+        let store = ServerStore { client, collection: collection.to_owned(), location: location.clone(), rt };
         store.ensure_collection(dim)?;
         Ok(store)
     }
@@ -78,10 +63,7 @@ impl ServerStore {
             self.err(format!("cannot reach the server ({e}); is Qdrant running and is its gRPC port (6334) right?"))
         })?;
         if exists {
-            let info = self
-                .rt
-                .block_on(self.client.collection_info(&self.collection))
-                .map_err(|e| self.err(e))?;
+            let info = self.rt.block_on(self.client.collection_info(&self.collection)).map_err(|e| self.err(e))?;
             let size = info
                 .result
                 .and_then(|r| r.config)
@@ -109,16 +91,9 @@ impl ServerStore {
                 )
                 .map_err(|e| self.err(e))?;
             self.rt
-                .block_on(
-                    self.client.create_field_index(
-                        CreateFieldIndexCollectionBuilder::new(
-                            &self.collection,
-                            "doc_id",
-                            FieldType::Keyword,
-                        )
-                        .wait(true),
-                    ),
-                )
+                .block_on(self.client.create_field_index(
+                    CreateFieldIndexCollectionBuilder::new(&self.collection, "doc_id", FieldType::Keyword).wait(true),
+                ))
                 .map_err(|e| self.err(e))?;
             Ok(())
         }
@@ -150,9 +125,9 @@ impl VectorStore for ServerStore {
         }
         for batch in structs.chunks(UPSERT_BATCH) {
             self.rt
-                .block_on(self.client.upsert_points(
-                    UpsertPointsBuilder::new(&self.collection, batch.to_vec()).wait(true),
-                ))
+                .block_on(
+                    self.client.upsert_points(UpsertPointsBuilder::new(&self.collection, batch.to_vec()).wait(true)),
+                )
                 .map_err(|e| self.err(e))?;
         }
         Ok(())
@@ -163,13 +138,7 @@ impl VectorStore for ServerStore {
             return Ok(());
         };
         self.rt
-            .block_on(
-                self.client.delete_points(
-                    DeletePointsBuilder::new(&self.collection)
-                        .points(filter)
-                        .wait(true),
-                ),
-            )
+            .block_on(self.client.delete_points(DeletePointsBuilder::new(&self.collection).points(filter).wait(true)))
             .map_err(|e| self.err(e))?;
         Ok(())
     }
@@ -182,32 +151,18 @@ impl VectorStore for ServerStore {
         if let Some(f) = doc_filter(docs) {
             q = q.filter(f);
         }
-        let res = self
-            .rt
-            .block_on(self.client.query(q))
-            .map_err(|e| self.err(e))?;
-        Ok(res
-            .result
-            .into_iter()
-            .filter_map(|p| Some((chunk_id_of(&p.payload)?, p.score)))
-            .collect())
+        let res = self.rt.block_on(self.client.query(q)).map_err(|e| self.err(e))?;
+        Ok(res.result.into_iter().filter_map(|p| Some((chunk_id_of(&p.payload)?, p.score))).collect())
     }
 
     fn vectors(&self, ids: &[ChunkId]) -> Result<Vec<(ChunkId, Vec<f32>)>> {
-        let pids: Vec<PointId> = ids
-            .iter()
-            .map(|i| PointId {
-                point_id_options: Some(PointIdOptions::Num(point_id(i))),
-            })
-            .collect();
+        let pids: Vec<PointId> =
+            ids.iter().map(|i| PointId { point_id_options: Some(PointIdOptions::Num(point_id(i))) }).collect();
         let res = self
             .rt
             .block_on(
-                self.client.get_points(
-                    GetPointsBuilder::new(&self.collection, pids)
-                        .with_vectors(true)
-                        .with_payload(true),
-                ),
+                self.client
+                    .get_points(GetPointsBuilder::new(&self.collection, pids).with_vectors(true).with_payload(true)),
             )
             .map_err(|e| self.err(e))?;
         Ok(res
@@ -236,10 +191,7 @@ impl VectorStore for ServerStore {
     fn count(&self) -> Result<u64> {
         let res = self
             .rt
-            .block_on(
-                self.client
-                    .count(CountPointsBuilder::new(&self.collection).exact(true)),
-            )
+            .block_on(self.client.count(CountPointsBuilder::new(&self.collection).exact(true)))
             .map_err(|e| self.err(e))?;
         Ok(res.result.map_or(0, |r| r.count))
     }
