@@ -12,7 +12,7 @@
 //! - `build`: index the five shared books and the SQuAD dev paragraphs (int8),
 //!   then re-index the unchanged input;
 //! - `latency`: query latency per mode at about 10k and 100k chunks (100k =
-//!   the 10k corpus repeated under new ids; repeated texts are embedded once).
+//!   the 10k corpus repeated 12 times under new ids; repeated texts are embedded once).
 //!
 //! Needs `QUARRY_SHARED_DATA` (default ../shared/data), `QUARRY_BENCH_SQUAD`
 //! (a BEIR folder made by scripts/make-beir.py; scripts/bench-index.sh makes
@@ -225,7 +225,7 @@ fn latency() -> Value {
         .map(|l| serde_json::from_str::<Value>(l).expect("json")["text"].as_str().unwrap_or_default().to_owned())
         .collect();
     let mut out = serde_json::Map::new();
-    for copies in [1usize, 10] {
+    for copies in [1usize, 12] {
         let root = tmp.path().join(format!("x{copies}"));
         let mut paths = Vec::new();
         for i in 0..copies {
