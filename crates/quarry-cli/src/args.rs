@@ -61,6 +61,37 @@ pub struct ChunkArgs {
     pub exclude: Vec<String>,
 }
 
+/// How hybrid search fuses its two rankings.
+#[derive(Debug, Args, Clone)]
+pub struct FusionArgs {
+    /// How hybrid fuses: zscore (weighted sum of z-normalised scores) or rrf
+    /// (reciprocal rank fusion with --rrf-k).
+    #[arg(long, default_value = "zscore", value_parser = ["zscore", "rrf"])]
+    pub fusion: String,
+    /// Reciprocal rank fusion constant.
+    #[arg(long, default_value_t = 60.0)]
+    pub rrf_k: f32,
+    /// Weight of BM25 in fusion.
+    #[arg(long, default_value_t = 1.0)]
+    pub bm25_weight: f32,
+    /// Weight of dense retrieval in fusion.
+    #[arg(long, default_value_t = 1.0)]
+    pub dense_weight: f32,
+}
+
+impl FusionArgs {
+    /// These settings on top of `base`.
+    pub fn apply(&self, base: quarry_index::SearchOptions) -> anyhow::Result<quarry_index::SearchOptions> {
+        Ok(quarry_index::SearchOptions {
+            fusion: self.fusion.parse()?,
+            rrf_k: self.rrf_k,
+            bm25_weight: self.bm25_weight,
+            dense_weight: self.dense_weight,
+            ..base
+        })
+    }
+}
+
 /// The embedding model.
 #[derive(Debug, Args, Clone)]
 pub struct ModelArgs {
@@ -134,25 +165,14 @@ pub struct SearchArgs {
     /// bm25, dense or hybrid (both, fused).
     #[arg(long, default_value = "hybrid", value_parser = ["bm25", "dense", "hybrid"])]
     pub mode: String,
-    /// How hybrid fuses: zscore (weighted sum of z-normalised scores) or rrf
-    /// (reciprocal rank fusion with --rrf-k).
-    #[arg(long, default_value = "zscore", value_parser = ["zscore", "rrf"])]
-    pub fusion: String,
+    #[command(flatten)]
+    pub fusion: FusionArgs,
     /// Number of results.
     #[arg(long, short, default_value_t = 10)]
     pub k: usize,
     /// Only chunks of this document id (repeatable).
     #[arg(long = "doc", value_name = "DOC_ID")]
     pub docs: Vec<String>,
-    /// Reciprocal rank fusion constant.
-    #[arg(long, default_value_t = 60.0)]
-    pub rrf_k: f32,
-    /// Weight of BM25 in fusion.
-    #[arg(long, default_value_t = 1.0)]
-    pub bm25_weight: f32,
-    /// Weight of dense retrieval in fusion.
-    #[arg(long, default_value_t = 1.0)]
-    pub dense_weight: f32,
     /// Diversify with maximal marginal relevance (1.0 = relevance only, 0.0 = diversity only).
     #[arg(long, value_name = "LAMBDA")]
     pub mmr: Option<f32>,
@@ -200,18 +220,8 @@ pub struct EvalRetrievalArgs {
     /// Evaluate only the first N queries.
     #[arg(long)]
     pub limit: Option<usize>,
-    /// How hybrid fuses: zscore or rrf.
-    #[arg(long, default_value = "zscore", value_parser = ["zscore", "rrf"])]
-    pub fusion: String,
-    /// Reciprocal rank fusion constant.
-    #[arg(long, default_value_t = 60.0)]
-    pub rrf_k: f32,
-    /// Weight of BM25 in fusion.
-    #[arg(long, default_value_t = 1.0)]
-    pub bm25_weight: f32,
-    /// Weight of dense retrieval in fusion.
-    #[arg(long, default_value_t = 1.0)]
-    pub dense_weight: f32,
+    #[command(flatten)]
+    pub fusion: FusionArgs,
     #[command(flatten)]
     pub model: ModelArgs,
 }

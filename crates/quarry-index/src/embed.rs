@@ -314,8 +314,9 @@ impl Embedder {
             let keys: Vec<[u8; 32]> = texts.iter().map(|t| *blake3::hash(t.as_ref().as_bytes()).as_bytes()).collect();
             let mut missing: Vec<&str> = Vec::new();
             let mut missing_keys: Vec<[u8; 32]> = Vec::new();
+            let mut queued: std::collections::HashSet<[u8; 32]> = std::collections::HashSet::new();
             for (t, k) in texts.iter().zip(&keys) {
-                if !memo.contains_key(k) && !missing_keys.contains(k) {
+                if !memo.contains_key(k) && queued.insert(*k) {
                     missing.push(t.as_ref());
                     missing_keys.push(*k);
                 }

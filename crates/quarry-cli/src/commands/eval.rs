@@ -68,16 +68,12 @@ fn retrieval(a: EvalRetrievalArgs, quiet: bool) -> Result<u8> {
         let bar = Bar::items(quiet, "queries");
         let started = Instant::now();
         let mut run: BTreeMap<String, Vec<(String, f32)>> = BTreeMap::new();
-        let opts = SearchOptions {
+        let opts = a.fusion.apply(SearchOptions {
             mode,
-            fusion: a.fusion.parse()?,
-            rrf_k: a.rrf_k,
-            bm25_weight: a.bm25_weight,
-            dense_weight: a.dense_weight,
             k: a.depth * 2,
             candidates: (a.depth * 2).max(100),
             ..SearchOptions::default()
-        };
+        })?;
         for (i, (qid, text)) in queries.iter().enumerate() {
             let hits = index.search(text, &opts)?;
             let mut ranked: Vec<(String, f32)> = Vec::new();

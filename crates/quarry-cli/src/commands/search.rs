@@ -24,18 +24,14 @@ pub fn open_index(dir: &std::path::Path, model: Option<&str>) -> Result<Index> {
 pub fn run(a: SearchArgs) -> Result<u8> {
     let index = open_index(&a.index, a.model.as_deref())?;
     let docs = a.docs.iter().map(|d| d.parse::<DocId>()).collect::<Result<Vec<_>, _>>()?;
-    let opts = SearchOptions {
+    let opts = a.fusion.apply(SearchOptions {
         mode: a.mode.parse()?,
-        fusion: a.fusion.parse()?,
         k: a.k,
         docs,
-        rrf_k: a.rrf_k,
-        bm25_weight: a.bm25_weight,
-        dense_weight: a.dense_weight,
         mmr: a.mmr,
         expand: a.expand,
         ..SearchOptions::default()
-    };
+    })?;
     let hits = index.search(&a.query, &opts)?;
     if a.json {
         println!("{}", serde_json::to_string(&serde_json::json!({"query": a.query, "mode": opts.mode, "hits": hits}))?);
