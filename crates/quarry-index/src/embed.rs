@@ -55,14 +55,7 @@ pub fn default_model_dir() -> PathBuf {
     cache_dir().join("models/all-MiniLM-L6-v2")
 }
 
-/// quarry's cache root: `$QUARRY_CACHE`, else `~/.cache/quarry`.
-pub fn cache_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("QUARRY_CACHE").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
-    home.join(".cache/quarry")
-}
+pub use quarry_core::cache_dir;
 
 /// What an index records about its embedder; querying with another is an error.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -18,18 +18,9 @@ pub mod store;
 pub mod text;
 pub mod wiki;
 
-use std::path::PathBuf;
-
 pub use chunker::{Chunker, ChunkerSettings};
 pub use error::{IngestError, Skip, SkipReason};
 pub use ingest::{IngestOptions, NoProgress, Progress, Summary, ingest};
 pub use store::{Store, StoreWriter};
 
-/// quarry's cache root: `$QUARRY_CACHE`, else `~/.cache/quarry`.
-pub fn cache_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("QUARRY_CACHE").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
-    home.join(".cache/quarry")
-}
+pub use quarry_core::cache_dir;

@@ -76,6 +76,9 @@ pub struct ChatRequest {
     pub temperature: f32,
     pub top_p: f32,
     pub max_tokens: u32,
+    /// Keep only the k most likely tokens (the embedded backend and servers that take it).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub top_k: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
@@ -94,6 +97,7 @@ impl ChatRequest {
             temperature: s.temperature,
             top_p: s.top_p,
             max_tokens: s.max_tokens,
+            top_k: None,
             seed: None,
             stop: Vec::new(),
             schema: None,
@@ -167,4 +171,83 @@ pub trait ChatModel: Send + Sync {
     fn model(&self) -> String;
     /// One chat call.
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError>;
+
+    /// `n` independent replies to one request. The default makes `n` calls with seeds
+    /// `seed, seed+1, ...`; backends that can do better (one request with `n`, or one batch)
+    /// override it.
+    async fn chat_n(&self, request: &ChatRequest, n: u32) -> Result<Vec<ChatResponse>, LlmError> {
+        separate_calls(self, request, n).await
+    }
+}
+
+#[async_trait::async_trait]
+impl<T: ChatModel + ?Sized> ChatModel for std::sync::Arc<T> {
+    fn backend(&self) -> String {
+        (**self).backend()
+    }
+    fn model(&self) -> String {
+        (**self).model()
+    }
+    async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
+        (**self).chat(request).await
+    }
+    async fn chat_n(&self, request: &ChatRequest, n: u32) -> Result<Vec<ChatResponse>, LlmError> {
+        (**self).chat_n(request, n).await
+    }
+}
+
+/// `n` replies as `n` calls with seeds `seed, seed+1, ...`, run concurrently.
+pub async fn separate_calls<M: ChatModel + ?Sized>(
+    model: &M,
+    request: &ChatRequest,
+    n: u32,
+) -> Result<Vec<ChatResponse>, LlmError> {
+    let requests: Vec<ChatRequest> = (0..n as u64)
+        .map(|i| {
+            let mut r = request.clone();
+            r.seed = Some(request.seed.unwrap_or(0).wrapping_add(i));
+            r
+        })
+        .collect();
+    let calls = requests.iter().map(|r| model.chat(r));
+    futures::future::join_all(calls).await.into_iter().collect()
+}
+
+/// A backend's single unvalidated completion; [`validated`] adds the schema check and
+/// the one repair attempt that every backend shares.
+#[async_trait::async_trait]
+pub(crate) trait Complete: Send + Sync {
+    async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError>;
+}
+
+/// Runs `request`; when it carries a schema, parses and validates the reply, and on a
+/// mismatch shows the model its reply and the problem once. A reply that still fails is a
+/// [`LlmError::Schema`] with the raw text kept.
+pub(crate) async fn validated(backend: &dyn Complete, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
+    let mut response = backend.complete(request).await?;
+    let Some(schema) = &request.schema else { return Ok(response) };
+    match crate::schema::check(schema, &response.text) {
+        Ok(v) => response.json = Some(v),
+        Err(problem) => {
+            let mut repair = request.clone();
+            repair.messages.push(Message::assistant(response.text.clone()));
+            repair.messages.push(Message::user(format!(
+                "That reply is not valid: {problem}. Reply again with only the corrected JSON object."
+            )));
+            let fixed = backend.complete(&repair).await?;
+            response.usage.prompt_tokens += fixed.usage.prompt_tokens;
+            response.usage.completion_tokens += fixed.usage.completion_tokens;
+            response.timings.total_ms += fixed.timings.total_ms;
+            response.timings.attempts += fixed.timings.attempts;
+            match crate::schema::check(schema, &fixed.text) {
+                Ok(v) => {
+                    response.text = fixed.text;
+                    response.json = Some(v);
+                    response.finish_reason = fixed.finish_reason;
+                }
+                Err(problem) => return Err(LlmError::Schema { message: problem, raw: fixed.text }),
+            }
+        }
+    }
+    Ok(response)
 }

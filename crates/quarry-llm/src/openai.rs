@@ -8,10 +8,11 @@ use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER};
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
-use crate::chat::{ChatModel, ChatRequest, ChatResponse, FinishReason, Message, Timings, Usage};
+use crate::chat::{
+    ChatModel, ChatRequest, ChatResponse, Complete, FinishReason, Message, Timings, Usage, separate_calls, validated,
+};
 use crate::error::LlmError;
 use crate::key::ApiKey;
-use crate::schema;
 
 /// How replies are constrained to a JSON schema. Servers differ, so the first
 /// structured call finds out and the client remembers it.
@@ -105,6 +106,8 @@ pub struct OpenAiClient {
     mode: Mutex<Option<StructuredMode>>,
     window: tokio::sync::Mutex<Window>,
     totals: Mutex<Usage>,
+    /// The server was found not to give `n` choices in one request.
+    n_refused: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for OpenAiClient {
@@ -139,6 +142,7 @@ impl OpenAiClient {
             mode: Mutex::new(None),
             window: tokio::sync::Mutex::new(Window { started: Instant::now(), requests: 0, tokens: 0 }),
             totals: Mutex::new(Usage::default()),
+            n_refused: std::sync::atomic::AtomicBool::new(false),
             cfg,
         })
     }
@@ -184,6 +188,9 @@ impl OpenAiClient {
             "top_p": request.top_p,
             "max_tokens": request.max_tokens,
         });
+        if let Some(k) = request.top_k {
+            body["top_k"] = json!(k);
+        }
         if let Some(seed) = request.seed {
             body["seed"] = json!(seed);
         }
@@ -327,7 +334,7 @@ impl OpenAiClient {
     }
 
     /// One completion, structured-output detection included.
-    async fn complete(&self, request: &ChatRequest, started: Instant) -> Result<ChatResponse, LlmError> {
+    async fn complete_once(&self, request: &ChatRequest, started: Instant) -> Result<ChatResponse, LlmError> {
         let known = self.structured_mode();
         if request.schema.is_none() || known.is_some() {
             let (v, attempts) = self.send(&self.body(request, known), false).await?;
@@ -389,6 +396,66 @@ pub(crate) fn parse_retry_after(v: &str) -> Option<Duration> {
 }
 
 #[async_trait::async_trait]
+impl Complete for OpenAiClient {
+    async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
+        self.wait_for_budget(request.estimated_prompt_tokens() + request.max_tokens as u64).await;
+        let response = self.complete_once(request, Instant::now()).await?;
+        self.warn_if_truncated(request, &response);
+        Ok(response)
+    }
+}
+
+impl OpenAiClient {
+    fn warn_if_truncated(&self, request: &ChatRequest, response: &ChatResponse) {
+        let estimate = request.estimated_prompt_tokens();
+        if response.usage.prompt_tokens > 0 && response.usage.prompt_tokens * 2 < estimate {
+            tracing::warn!(
+                url = %self.url,
+                prompt_tokens = response.usage.prompt_tokens,
+                estimate,
+                "the server counted far fewer prompt tokens than were sent: it may be truncating prompts (check its context size)"
+            );
+        }
+    }
+
+    fn add_usage(&self, usage: Usage) {
+        let mut totals = self.totals.lock().unwrap_or_else(|p| p.into_inner());
+        totals.prompt_tokens += usage.prompt_tokens;
+        totals.completion_tokens += usage.completion_tokens;
+    }
+
+    /// `n` choices in one request, when the server gives them; `None` when it refuses or
+    /// answers with fewer (then the caller falls back to separate requests, for the run).
+    async fn one_request_n(&self, request: &ChatRequest, n: u32) -> Option<Vec<ChatResponse>> {
+        let _slot = self.slots.acquire().await.ok()?;
+        self.wait_for_budget(request.estimated_prompt_tokens() + request.max_tokens as u64 * n as u64).await;
+        let started = Instant::now();
+        let mut body = self.body(request, None);
+        body["n"] = json!(n);
+        let (v, attempts) = self.send(&body, false).await.ok()?;
+        let choices = v["choices"].as_array()?;
+        if choices.len() != n as usize {
+            return None;
+        }
+        let usage = self.parse(&v, attempts, started).usage;
+        self.add_usage(usage);
+        let out = (0..choices.len())
+            .map(|i| {
+                let mut one = v.clone();
+                one["choices"] = json!([choices[i].clone()]);
+                let mut r = self.parse(&one, attempts, started);
+                // The usage is the request's; count it once, on the first choice.
+                if i > 0 {
+                    r.usage = Usage::default();
+                }
+                r
+            })
+            .collect();
+        Some(out)
+    }
+}
+
+#[async_trait::async_trait]
 impl ChatModel for OpenAiClient {
     fn backend(&self) -> String {
         format!("openai:{}", self.cfg.base_url.trim_end_matches('/'))
@@ -400,47 +467,21 @@ impl ChatModel for OpenAiClient {
 
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
         let _slot = self.slots.acquire().await.map_err(|_| LlmError::Config("client closed".into()))?;
-        self.wait_for_budget(request.estimated_prompt_tokens() + request.max_tokens as u64).await;
-        let started = Instant::now();
-        let mut response = self.complete(request, started).await?;
-        let estimate = request.estimated_prompt_tokens();
-        if response.usage.prompt_tokens > 0 && response.usage.prompt_tokens * 2 < estimate {
-            tracing::warn!(
-                url = %self.url,
-                prompt_tokens = response.usage.prompt_tokens,
-                estimate,
-                "the server counted far fewer prompt tokens than were sent: it may be truncating prompts (check its context size)"
-            );
-        }
-        if let Some(schema) = &request.schema {
-            match schema::check(schema, &response.text) {
-                Ok(v) => response.json = Some(v),
-                Err(problem) => {
-                    // One repair attempt: show the model its reply and what is wrong.
-                    let mut repair = request.clone();
-                    repair.messages.push(Message::assistant(response.text.clone()));
-                    repair.messages.push(Message::user(format!(
-                        "That reply is not valid: {problem}. Reply again with only the corrected JSON object."
-                    )));
-                    let fixed = self.complete(&repair, started).await?;
-                    response.usage.prompt_tokens += fixed.usage.prompt_tokens;
-                    response.usage.completion_tokens += fixed.usage.completion_tokens;
-                    response.timings = fixed.timings;
-                    match schema::check(schema, &fixed.text) {
-                        Ok(v) => {
-                            response.text = fixed.text;
-                            response.json = Some(v);
-                            response.finish_reason = fixed.finish_reason;
-                        }
-                        Err(problem) => return Err(LlmError::Schema { message: problem, raw: fixed.text }),
-                    }
-                }
-            }
-        }
-        let mut totals = self.totals.lock().unwrap_or_else(|p| p.into_inner());
-        totals.prompt_tokens += response.usage.prompt_tokens;
-        totals.completion_tokens += response.usage.completion_tokens;
+        let response = validated(self, request).await?;
+        self.add_usage(response.usage);
         Ok(response)
+    }
+
+    async fn chat_n(&self, request: &ChatRequest, n: u32) -> Result<Vec<ChatResponse>, LlmError> {
+        // Structured replies are validated one by one, so they always go separately.
+        if n > 1 && request.schema.is_none() && !self.n_refused.load(std::sync::atomic::Ordering::Relaxed) {
+            if let Some(out) = self.one_request_n(request, n).await {
+                return Ok(out);
+            }
+            tracing::info!(url = %self.url, n, "the server does not give n choices in one request; sending separate requests");
+            self.n_refused.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        separate_calls(self, request, n).await
     }
 }
 

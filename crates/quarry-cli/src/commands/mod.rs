@@ -1,9 +1,12 @@
 //! One module per subcommand.
 
+pub mod audit;
 pub mod eval;
+pub mod generate;
 pub mod index;
 pub mod ingest;
 pub mod inspect;
+pub mod llm;
 pub mod search;
 pub mod show;
 

@@ -1,0 +1,618 @@
+//! Whether an answer is supported by its evidence: per answer sentence, a lexical score
+//! (question-aware for short answers) and optionally a semantic one.
+
+use std::collections::HashSet;
+
+use quarry_core::{SentenceSupport, Verdict};
+
+use crate::text::{ContentWord, content_tokens, is_stopword, split_sentences, stem};
+
+/// An embedding function: one vector per input text, in order.
+pub type Embed<'a> = &'a dyn Fn(&[&str]) -> Vec<Vec<f32>>;
+
+/// Thresholds and weights of the support scorer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SupportConfig {
+    /// A sentence is supported when its combined score is at least this.
+    pub threshold: f32,
+    /// A one-sentence answer with at most this many content words is a phrase ("Denver
+    /// Broncos", "1887"): it is judged together with the question.
+    pub phrase_max_words: usize,
+    /// Question words at most this many content words away from the answer in the evidence
+    /// count fully; farther ones count `near_distance / distance`.
+    pub near_distance: f32,
+    /// Extra distance (in content words) between words of two adjacent evidence sentences.
+    pub sentence_gap: f32,
+    /// For a one-sentence, full-sentence answer: the share of its score that does not depend on
+    /// the question's words being in the evidence (the rest scales with their share).
+    pub sentence_question_floor: f32,
+    /// Factor applied to a phrase answer whose type does not fit the question (a "how many" or
+    /// "what year" question answered without a number, a "when" question without a number or
+    /// time word, a "who" or "where" question answered with only a date or number).
+    pub type_mismatch_factor: f32,
+    /// The raw phrase score (answer coverage × weighted, proximity-discounted question coverage)
+    /// that is mapped to 0.5; the map is piecewise linear and monotonic, so `threshold` 0.5
+    /// means this raw score. Tuned on SQuAD (best F1).
+    pub phrase_calibration: f32,
+    /// The same for full sentences (share of content words found, scaled for the question).
+    pub sentence_calibration: f32,
+    /// Weight of the lexical score when a semantic score is computed too (the semantic score
+    /// gets the rest).
+    pub lexical_weight: f32,
+    /// At most this many evidence sentences are named as a claim's support.
+    pub max_support_sentences: usize,
+}
+
+impl Default for SupportConfig {
+    fn default() -> Self {
+        SupportConfig {
+            threshold: 0.5,
+            phrase_max_words: 8,
+            near_distance: 3.0,
+            sentence_gap: 32.0,
+            sentence_question_floor: 0.3,
+            type_mismatch_factor: 0.15,
+            phrase_calibration: 0.225,
+            sentence_calibration: 0.7,
+            lexical_weight: 0.6,
+            max_support_sentences: 3,
+        }
+    }
+}
+
+/// The support of an answer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SupportResult {
+    /// Supported when every sentence is, Partial when some are, Unsupported otherwise.
+    pub verdict: Verdict,
+    /// The mean of the sentences' combined scores (0..1).
+    pub support: f32,
+    /// Per answer sentence.
+    pub sentences: Vec<SentenceSupport>,
+    /// Why sentences are not supported, in words.
+    pub reasons: Vec<String>,
+}
+
+/// One evidence sentence: which evidence text it is from and its content words.
+struct EvSentence {
+    group: usize,
+    index: usize,
+    text: String,
+    words: Vec<ContentWord>,
+}
+
+/// One or two adjacent evidence sentences with their content words at positions (two
+/// sentences are `sentence_gap` apart).
+struct Window {
+    sentences: Vec<usize>,
+    words: Vec<(String, f32)>,
+}
+
+fn windows(ev: &[EvSentence], gap: f32) -> Vec<Window> {
+    let mut out = Vec::with_capacity(ev.len() * 2);
+    for (i, s) in ev.iter().enumerate() {
+        let one: Vec<(String, f32)> = s.words.iter().enumerate().map(|(p, w)| (w.stem.clone(), p as f32)).collect();
+        if let Some(next) = ev.get(i + 1).filter(|n| n.group == s.group) {
+            let base = s.words.len() as f32 + gap;
+            let mut two = one.clone();
+            two.extend(next.words.iter().enumerate().map(|(p, w)| (w.stem.clone(), base + p as f32)));
+            out.push(Window { sentences: vec![i, i + 1], words: two });
+        }
+        out.push(Window { sentences: vec![i], words: one });
+    }
+    out
+}
+
+/// A claim's words: the new ones (not in the question) and the question's.
+struct Claim<'a> {
+    /// Unique stems of the claim, with a surface form for messages.
+    words: Vec<(String, &'a str)>,
+    /// Judged with the question (a short phrase answer).
+    phrase: bool,
+    /// Whether the phrase fits the answer type the question asks for.
+    fits: bool,
+}
+
+struct QuestionWords<'a> {
+    words: Vec<(String, &'a str)>,
+    /// Per word: its weight, higher for words found in fewer evidence sentences.
+    weights: Vec<f32>,
+    expects: Expect,
+    /// The question offers a choice ("X or Y?"): an answer may repeat one of its words.
+    choice: bool,
+}
+
+impl<'a> QuestionWords<'a> {
+    fn new(question: &'a str, toks: &[ContentWord], ev: &[EvSentence]) -> QuestionWords<'a> {
+        let framing: Vec<ContentWord> =
+            toks.iter().filter(|t| !QUESTION_FRAMING.iter().any(|w| stem(w) == t.stem)).cloned().collect();
+        let words = unique(question, &framing);
+        let n = ev.len().max(1) as f32;
+        let weights = words
+            .iter()
+            .map(|(s, _)| {
+                let df = ev.iter().filter(|e| e.words.iter().any(|w| &w.stem == s)).count().max(1) as f32;
+                (1.0 + n / df).ln()
+            })
+            .collect();
+        let choice = question.to_lowercase().split_whitespace().any(|w| w == "or");
+        QuestionWords { words, weights, expects: expected_answer(question), choice }
+    }
+}
+
+/// Stems of words that frame a question rather than say what it is about ("what is one example
+/// of ...", "specifically").
+const QUESTION_FRAMING: &[&str] =
+    &["one", "thing", "something", "example", "specifically", "particular", "regarding", "sort", "term"];
+
+/// What kind of answer a question asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Expect {
+    Number,
+    Time,
+    Person,
+    Place,
+    Any,
+}
+
+const MONTHS_AND_DAYS: &[&str] = &[
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
+const TIME_WORDS: &[&str] = &[
+    "century",
+    "centuries",
+    "decade",
+    "decades",
+    "year",
+    "years",
+    "era",
+    "age",
+    "period",
+    "season",
+    "spring",
+    "summer",
+    "autumn",
+    "fall",
+    "winter",
+    "morning",
+    "afternoon",
+    "evening",
+    "night",
+    "dawn",
+    "dusk",
+    "ago",
+    "later",
+    "earlier",
+    "after",
+    "before",
+    "during",
+    "since",
+    "until",
+    "when",
+    "while",
+    "once",
+    "today",
+    "yesterday",
+    "now",
+    "then",
+    "bc",
+    "ad",
+    "bce",
+    "ce",
+];
+const MAGNITUDES: &[&str] = &[
+    "hundred",
+    "hundreds",
+    "thousand",
+    "thousands",
+    "million",
+    "millions",
+    "billion",
+    "billions",
+    "trillion",
+    "dozen",
+    "dozens",
+    "half",
+    "quarter",
+    "twice",
+    "once",
+    "several",
+    "few",
+    "no",
+    "none",
+    "all",
+    "both",
+];
+
+impl Expect {
+    fn describe(self) -> &'static str {
+        match self {
+            Expect::Number => "a number",
+            Expect::Time => "a time or date",
+            Expect::Person => "someone, not a date or number",
+            Expect::Place => "a place, not a date or number",
+            Expect::Any => "something else",
+        }
+    }
+}
+
+/// The answer type a question asks for, from its question word.
+fn expected_answer(question: &str) -> Expect {
+    let q = question.to_lowercase();
+    let ws: Vec<&str> = q.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    for (i, w) in ws.iter().enumerate() {
+        let next = ws.get(i + 1).copied().unwrap_or("");
+        match *w {
+            "how"
+                if matches!(
+                    next,
+                    "many"
+                        | "much"
+                        | "long"
+                        | "old"
+                        | "far"
+                        | "large"
+                        | "big"
+                        | "tall"
+                        | "high"
+                        | "wide"
+                        | "deep"
+                        | "often"
+                        | "fast"
+                ) =>
+            {
+                return Expect::Number;
+            }
+            "what" | "which" if matches!(next, "year" | "years" | "percentage" | "percent" | "decade" | "century") => {
+                return Expect::Number;
+            }
+            "what" | "which" if matches!(next, "date" | "day" | "month" | "time" | "period" | "era") => {
+                return Expect::Time;
+            }
+            "when" => return Expect::Time,
+            "who" | "whom" => return Expect::Person,
+            "where" => return Expect::Place,
+            "what" | "which" | "why" | "how" | "whose" => return Expect::Any,
+            _ => {}
+        }
+    }
+    Expect::Any
+}
+
+/// Whether a phrase answer fits the answer type its question asks for.
+fn fits(expects: Expect, answer: &str) -> bool {
+    let lower = answer.to_lowercase();
+    let ws: Vec<&str> = lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    let number = |w: &str| {
+        w.bytes().next().is_some_and(|b| b.is_ascii_digit())
+            || stem(w).bytes().all(|b| b.is_ascii_digit())
+            || MAGNITUDES.contains(&w)
+    };
+    let has_number = ws.iter().any(|w| number(w));
+    let timeish = |w: &str| MONTHS_AND_DAYS.contains(&w) || TIME_WORDS.contains(&w);
+    let content: Vec<&str> = ws.iter().copied().filter(|w| !is_stopword(w)).collect();
+    let only_date = !content.is_empty() && content.iter().all(|w| number(w) || timeish(w)) && has_number;
+    match expects {
+        Expect::Number => has_number,
+        Expect::Time => has_number || ws.iter().any(|w| timeish(w)),
+        Expect::Person | Expect::Place => !only_date,
+        Expect::Any => true,
+    }
+}
+
+fn unique<'a>(text: &'a str, toks: &[ContentWord]) -> Vec<(String, &'a str)> {
+    let mut seen = HashSet::new();
+    toks.iter().filter(|t| seen.insert(t.stem.clone())).map(|t| (t.stem.clone(), &text[t.range.clone()])).collect()
+}
+
+/// The lexical score of a claim against a window, and the words that kept it from 1.
+struct WindowScore {
+    score: f32,
+    missing_claim: Vec<String>,
+    missing_question: Vec<String>,
+}
+
+fn score_window(claim: &Claim, q: &QuestionWords, only_sentence: bool, w: &Window, cfg: &SupportConfig) -> WindowScore {
+    let has = |stem: &str| w.words.iter().any(|(s, _)| s == stem);
+    let qset: HashSet<&str> = q.words.iter().map(|(s, _)| s.as_str()).collect();
+    if claim.phrase {
+        // The answer's new words must be in the window, near the question's words.
+        let new: Vec<&(String, &str)> = claim.words.iter().filter(|(s, _)| !qset.contains(s.as_str())).collect();
+        if new.is_empty() && !claim.words.is_empty() && !q.choice {
+            // The answer only repeats the question.
+            return WindowScore { score: 0.0, missing_claim: Vec::new(), missing_question: Vec::new() };
+        }
+        let missing_claim: Vec<String> = new.iter().filter(|(s, _)| !has(s)).map(|(_, o)| o.to_string()).collect();
+        let a = if new.is_empty() { 1.0 } else { 1.0 - missing_claim.len() as f32 / new.len() as f32 };
+        let anchors: Vec<f32> =
+            w.words.iter().filter(|(s, _)| new.iter().any(|(n, _)| n == s)).map(|&(_, p)| p).collect();
+        let mut qsum = 0.0;
+        let mut missing_question = Vec::new();
+        for ((stem, orig), &weight) in q.words.iter().zip(&q.weights) {
+            let d = w
+                .words
+                .iter()
+                .filter(|(s, _)| s == stem)
+                .map(|&(_, p)| anchors.iter().map(|&x| (x - p).abs()).fold(f32::INFINITY, f32::min))
+                .fold(f32::INFINITY, f32::min);
+            let found = w.words.iter().any(|(s, _)| s == stem);
+            if !found {
+                missing_question.push(orig.to_string());
+                continue;
+            }
+            qsum += weight * if anchors.is_empty() || d <= cfg.near_distance { 1.0 } else { cfg.near_distance / d };
+        }
+        let total: f32 = q.weights.iter().sum();
+        let qs = if q.words.is_empty() || total <= 0.0 { 1.0 } else { qsum / total };
+        let fit = if claim.fits { 1.0 } else { cfg.type_mismatch_factor };
+        let score = calibrate(a * qs * fit, cfg.phrase_calibration);
+        return WindowScore { score, missing_claim, missing_question };
+    }
+    let missing_claim: Vec<String> = claim.words.iter().filter(|(s, _)| !has(s)).map(|(_, o)| o.to_string()).collect();
+    let c = if claim.words.is_empty() { 1.0 } else { 1.0 - missing_claim.len() as f32 / claim.words.len() as f32 };
+    let mut missing_question = Vec::new();
+    let mut score = c;
+    if only_sentence && !q.words.is_empty() {
+        missing_question = q.words.iter().filter(|(s, _)| !has(s)).map(|(_, o)| o.to_string()).collect();
+        let qcov = 1.0 - missing_question.len() as f32 / q.words.len() as f32;
+        score = c * (cfg.sentence_question_floor + (1.0 - cfg.sentence_question_floor) * qcov);
+    }
+    WindowScore { score: calibrate(score, cfg.sentence_calibration), missing_claim, missing_question }
+}
+
+/// Maps `raw` in 0..1 to 0..1, piecewise linearly, with `mid` going to 0.5.
+fn calibrate(raw: f32, mid: f32) -> f32 {
+    let mid = mid.clamp(1e-3, 1.0 - 1e-3);
+    let raw = raw.clamp(0.0, 1.0);
+    if raw <= mid { 0.5 * raw / mid } else { 0.5 + 0.5 * (raw - mid) / (1.0 - mid) }
+}
+
+fn best_window(
+    claim: &Claim,
+    q: &QuestionWords,
+    only_sentence: bool,
+    wins: &[Window],
+    cfg: &SupportConfig,
+) -> Option<(usize, WindowScore)> {
+    let mut best: Option<(usize, WindowScore)> = None;
+    for (i, w) in wins.iter().enumerate() {
+        let s = score_window(claim, q, only_sentence, w, cfg);
+        // Prefer the single sentence on ties (it comes after its pair).
+        if best.as_ref().is_none_or(|(_, b)| s.score >= b.score) {
+            best = Some((i, s));
+        }
+    }
+    best
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let (mut dot, mut na, mut nb) = (0.0f32, 0.0f32, 0.0f32);
+    for (x, y) in a.iter().zip(b) {
+        dot += x * y;
+        na += x * x;
+        nb += y * y;
+    }
+    if na == 0.0 || nb == 0.0 { 0.0 } else { dot / (na.sqrt() * nb.sqrt()) }
+}
+
+fn quoted(words: &[String]) -> String {
+    words.iter().map(|w| format!("'{w}'")).collect::<Vec<_>>().join(", ")
+}
+
+fn evidence_sentences(evidence: &[&str]) -> Vec<EvSentence> {
+    let mut ev = Vec::new();
+    for (g, text) in evidence.iter().enumerate() {
+        for (i, r) in split_sentences(text).into_iter().enumerate() {
+            let t = &text[r];
+            ev.push(EvSentence { group: g, index: i, text: t.to_owned(), words: content_tokens(t) });
+        }
+    }
+    ev
+}
+
+/// The answer's claims: its sentences, each with its unique content words; a short one-sentence
+/// answer is one phrase claim.
+fn claims<'a>(answer: &'a str, expects: Expect, cfg: &SupportConfig) -> Vec<(&'a str, Claim<'a>)> {
+    let sents = split_sentences(answer);
+    let n = sents.len();
+    sents
+        .into_iter()
+        .map(|r| {
+            let s = &answer[r];
+            let toks = content_tokens(s);
+            let words = unique(s, &toks);
+            let terminal = s.ends_with(['.', '!', '?']);
+            let phrase = n == 1
+                && (words.len() <= cfg.phrase_max_words.min(2) || (!terminal && words.len() <= cfg.phrase_max_words));
+            (s, Claim { words, phrase, fits: !phrase || fits(expects, s) })
+        })
+        .collect()
+}
+
+/// How well `evidence` supports `answer` as an answer to `question`.
+///
+/// The answer is split into sentences, each a claim. A short one-sentence answer (a phrase such
+/// as "Denver Broncos") is judged with the question: its words that are not in the question must
+/// be in one or two adjacent evidence sentences, and the question's words must be there too, near
+/// them, so that the right answer to another question about the same text scores low. A full
+/// sentence scores the share of its content words found in the best window of one or two adjacent
+/// evidence sentences; when it is the whole answer, that share is scaled down by the share of the
+/// question's words missing from the window (see [`SupportConfig::sentence_question_floor`]).
+/// With `embed`, each claim's lexical score is mixed with its cosine similarity to the closest
+/// evidence sentence.
+pub fn support(
+    question: &str,
+    answer: &str,
+    evidence: &[&str],
+    embed: Option<Embed<'_>>,
+    cfg: &SupportConfig,
+) -> SupportResult {
+    let ev = evidence_sentences(evidence);
+    let wins = windows(&ev, cfg.sentence_gap);
+    let qtoks = content_tokens(question);
+    let q = QuestionWords::new(question, &qtoks, &ev);
+    let claims = claims(answer, q.expects, cfg);
+    let only = claims.len() == 1;
+
+    let semantic: Vec<f32> = match embed {
+        Some(f) if !ev.is_empty() && !claims.is_empty() => {
+            let mut texts: Vec<String> = claims
+                .iter()
+                .map(|(s, c)| if c.phrase { format!("{question} {s}") } else { (*s).to_owned() })
+                .collect();
+            texts.extend(ev.iter().map(|e| e.text.clone()));
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let v = f(&refs);
+            let (cv, ev_v) = v.split_at(claims.len().min(v.len()));
+            cv.iter().map(|c| ev_v.iter().map(|e| cosine(c, e)).fold(0.0f32, f32::max).clamp(0.0, 1.0)).collect()
+        }
+        _ => Vec::new(),
+    };
+
+    let mut sentences = Vec::with_capacity(claims.len());
+    let mut reasons = Vec::new();
+    let mut total = 0.0;
+    for (i, (text, claim)) in claims.iter().enumerate() {
+        let best = best_window(claim, &q, only, &wins, cfg);
+        let lexical = best.as_ref().map_or(0.0, |(_, s)| s.score);
+        let sem = semantic.get(i).copied();
+        let combined = match sem {
+            Some(s) => cfg.lexical_weight * lexical + (1.0 - cfg.lexical_weight) * s,
+            None => lexical,
+        };
+        let supported = combined >= cfg.threshold;
+        if !supported {
+            let n = i + 1;
+            match &best {
+                None => reasons.push(format!("sentence {n} has no support: the cited text is empty")),
+                Some(_) if !claim.fits => {
+                    reasons.push(format!("sentence {n} has no support: the question asks for {}", q.expects.describe()))
+                }
+                Some((_, s)) if s.score == 0.0 && s.missing_claim.is_empty() && s.missing_question.is_empty() => {
+                    reasons.push(format!("sentence {n} has no support: it only repeats the question"));
+                }
+                Some((_, s)) if !s.missing_claim.is_empty() => reasons.push(format!(
+                    "sentence {n} has no support: {} {} not in the cited text",
+                    if s.missing_claim.len() == 1 { "word" } else { "words" },
+                    quoted(&s.missing_claim)
+                )),
+                Some((_, s)) if !s.missing_question.is_empty() => reasons.push(format!(
+                    "sentence {n} has no support: the cited text does not tie it to the question \
+                     (question words {} are not there)",
+                    quoted(&s.missing_question)
+                )),
+                Some(_) => reasons.push(format!(
+                    "sentence {n} has no support: the question's words are too far from it in the cited text"
+                )),
+            }
+        }
+        total += combined;
+        sentences.push(SentenceSupport {
+            sentence: (*text).to_owned(),
+            lexical,
+            semantic: sem.unwrap_or(-1.0),
+            supported,
+        });
+    }
+    let n_sup = sentences.iter().filter(|s| s.supported).count();
+    let verdict = if sentences.is_empty() || n_sup == 0 {
+        Verdict::Unsupported
+    } else if n_sup == sentences.len() {
+        Verdict::Supported
+    } else {
+        Verdict::Partial
+    };
+    if sentences.is_empty() {
+        reasons.push("the answer has no sentences".to_owned());
+    }
+    let support = if sentences.is_empty() { 0.0 } else { total / sentences.len() as f32 };
+    SupportResult { verdict, support: support.clamp(0.0, 1.0), sentences, reasons }
+}
+
+/// The evidence sentences that support `claim` as an answer to `question`, as (passage index,
+/// sentence index) pairs into `passages` (each passage given as its sentences).
+///
+/// The best window of one or two adjacent sentences for the claim comes first (its sentences that
+/// share words with the claim or the question); then, greedily, the sentences that cover most of
+/// the question's and claim's words still uncovered (at least two, or one number or name), the
+/// bridges of a multi-hop question; at most [`SupportConfig::max_support_sentences`] in all.
+pub fn supporting_sentences(
+    question: &str,
+    claim: &str,
+    passages: &[Vec<&str>],
+    cfg: &SupportConfig,
+) -> Vec<(usize, usize)> {
+    let mut ev = Vec::new();
+    for (g, p) in passages.iter().enumerate() {
+        for (i, s) in p.iter().enumerate() {
+            ev.push(EvSentence { group: g, index: i, text: (*s).to_owned(), words: content_tokens(s) });
+        }
+    }
+    let wins = windows(&ev, cfg.sentence_gap);
+    let qtoks = content_tokens(question);
+    let q = QuestionWords::new(question, &qtoks, &ev);
+    let ctoks = content_tokens(claim);
+    let words = unique(claim, &ctoks);
+    let phrase = words.len() <= cfg.phrase_max_words;
+    let c = Claim { phrase, fits: !phrase || fits(q.expects, claim), words };
+    let Some((wi, best)) = best_window(&c, &q, true, &wins, cfg) else { return Vec::new() };
+    if best.score <= 0.0 {
+        return Vec::new();
+    }
+    let mut wanted: HashSet<&str> = q.words.iter().chain(&c.words).map(|(s, _)| s.as_str()).collect();
+    let mut chosen: Vec<usize> = Vec::new();
+    for &si in &wins[wi].sentences {
+        if ev[si].words.iter().any(|w| wanted.contains(w.stem.as_str())) {
+            chosen.push(si);
+        }
+    }
+    for &si in &chosen {
+        for w in &ev[si].words {
+            wanted.remove(w.stem.as_str());
+        }
+    }
+    while chosen.len() < cfg.max_support_sentences && !wanted.is_empty() {
+        let pick = ev
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !chosen.contains(i))
+            .map(|(i, s)| {
+                let hits: HashSet<&str> =
+                    s.words.iter().map(|w| w.stem.as_str()).filter(|w| wanted.contains(w)).collect();
+                let strong = hits.iter().any(|w| w.bytes().next().is_some_and(|b| b.is_ascii_digit()))
+                    || s.words.iter().any(|w| {
+                        wanted.contains(w.stem.as_str())
+                            && s.text[w.range.clone()].chars().next().is_some_and(char::is_uppercase)
+                    });
+                (i, hits.len(), strong)
+            })
+            .filter(|&(_, n, strong)| n >= 2 || (n == 1 && strong))
+            .max_by_key(|&(i, n, _)| (n, std::cmp::Reverse(i)));
+        let Some((si, _, _)) = pick else { break };
+        for w in &ev[si].words {
+            wanted.remove(w.stem.as_str());
+        }
+        chosen.push(si);
+    }
+    let mut out: Vec<(usize, usize)> = chosen.iter().map(|&i| (ev[i].group, ev[i].index)).collect();
+    out.sort_unstable();
+    out
+}

@@ -1,0 +1,497 @@
+//! Text helpers shared by the quote locator and the support scorer: sentence splitting,
+//! word tokenising and content words (lower-cased, stopwords dropped, lightly stemmed).
+
+use std::ops::Range;
+
+/// Words that carry no content of their own: function words, auxiliaries and question words.
+const STOPWORDS: &[&str] = &[
+    "a",
+    "about",
+    "above",
+    "after",
+    "again",
+    "against",
+    "all",
+    "also",
+    "am",
+    "an",
+    "and",
+    "any",
+    "are",
+    "as",
+    "at",
+    "be",
+    "because",
+    "been",
+    "before",
+    "being",
+    "below",
+    "between",
+    "both",
+    "but",
+    "by",
+    "can",
+    "could",
+    "did",
+    "do",
+    "does",
+    "doing",
+    "down",
+    "during",
+    "each",
+    "either",
+    "else",
+    "ever",
+    "few",
+    "for",
+    "from",
+    "further",
+    "had",
+    "has",
+    "have",
+    "having",
+    "he",
+    "her",
+    "here",
+    "hers",
+    "herself",
+    "him",
+    "himself",
+    "his",
+    "how",
+    "however",
+    "i",
+    "if",
+    "in",
+    "into",
+    "is",
+    "it",
+    "its",
+    "itself",
+    "just",
+    "least",
+    "let",
+    "like",
+    "may",
+    "me",
+    "might",
+    "more",
+    "most",
+    "much",
+    "must",
+    "my",
+    "myself",
+    "neither",
+    "no",
+    "nor",
+    "not",
+    "of",
+    "off",
+    "on",
+    "once",
+    "only",
+    "or",
+    "other",
+    "our",
+    "ours",
+    "ourselves",
+    "out",
+    "over",
+    "own",
+    "per",
+    "quite",
+    "rather",
+    "same",
+    "shall",
+    "she",
+    "should",
+    "so",
+    "some",
+    "such",
+    "than",
+    "that",
+    "the",
+    "their",
+    "theirs",
+    "them",
+    "themselves",
+    "then",
+    "there",
+    "these",
+    "they",
+    "this",
+    "those",
+    "through",
+    "thus",
+    "to",
+    "too",
+    "under",
+    "until",
+    "up",
+    "upon",
+    "us",
+    "very",
+    "was",
+    "we",
+    "were",
+    "what",
+    "whatever",
+    "when",
+    "where",
+    "whereas",
+    "whether",
+    "which",
+    "while",
+    "who",
+    "whom",
+    "whose",
+    "why",
+    "will",
+    "with",
+    "within",
+    "without",
+    "would",
+    "yes",
+    "yet",
+    "you",
+    "your",
+    "yours",
+    "yourself",
+    "yourselves",
+    "s",
+    "t",
+    "d",
+    "ll",
+    "re",
+    "ve",
+    "m",
+    "according",
+    "called",
+    "name",
+    "named",
+    "kind",
+    "type",
+    "many",
+];
+
+/// Cardinal number words and the digits they become.
+const NUMBER_WORDS: &[(&str, &str)] = &[
+    ("zero", "0"),
+    ("one", "1"),
+    ("two", "2"),
+    ("three", "3"),
+    ("four", "4"),
+    ("five", "5"),
+    ("six", "6"),
+    ("seven", "7"),
+    ("eight", "8"),
+    ("nine", "9"),
+    ("ten", "10"),
+    ("eleven", "11"),
+    ("twelve", "12"),
+    ("thirteen", "13"),
+    ("fourteen", "14"),
+    ("fifteen", "15"),
+    ("sixteen", "16"),
+    ("seventeen", "17"),
+    ("eighteen", "18"),
+    ("nineteen", "19"),
+    ("twenty", "20"),
+    ("thirty", "30"),
+    ("forty", "40"),
+    ("fifty", "50"),
+    ("sixty", "60"),
+    ("seventy", "70"),
+    ("eighty", "80"),
+    ("ninety", "90"),
+];
+
+/// Abbreviations whose final period does not end a sentence (lower case, without the period).
+const ABBREVIATIONS: &[&str] = &[
+    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "mt", "ft", "vs", "etc", "e.g", "i.e", "cf", "al", "fig", "no",
+    "vol", "pp", "p", "ed", "eds", "approx", "ca", "c", "inc", "ltd", "co", "corp", "jan", "feb", "mar", "apr", "jun",
+    "jul", "aug", "sep", "sept", "oct", "nov", "dec", "gen", "col", "capt", "lt", "sgt", "rev", "hon", "gov", "sen",
+    "rep", "u.s", "u.k", "a.m", "p.m", "op", "cit", "ibid",
+];
+
+/// Whether `w` (lower case) is a stopword.
+pub fn is_stopword(w: &str) -> bool {
+    STOPWORDS.contains(&w)
+}
+
+/// A word of a text: its byte range and its lower-cased form.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Word {
+    /// Byte range in the text.
+    pub range: Range<usize>,
+    /// The word, lower-cased; digit groups lose their thousands separators (`2,000` → `2000`).
+    pub lower: String,
+}
+
+/// Splits `text` into words: runs of letters and digits. A number keeps its decimal point and
+/// thousands separators (`3.5`, `2,000`); apostrophes and hyphens split words.
+pub fn words(text: &str) -> Vec<Word> {
+    let mut out = Vec::new();
+    let mut it = text.char_indices().peekable();
+    while let Some((start, c)) = it.next() {
+        if !c.is_alphanumeric() {
+            continue;
+        }
+        let mut end = start + c.len_utf8();
+        let mut lower = String::new();
+        lower.extend(c.to_lowercase());
+        let mut last_digit = c.is_ascii_digit();
+        while let Some(&(i, d)) = it.peek() {
+            if d.is_alphanumeric() {
+                lower.extend(d.to_lowercase());
+                last_digit = d.is_ascii_digit();
+                end = i + d.len_utf8();
+                it.next();
+            } else if (d == '.' || d == ',') && last_digit {
+                // A separator inside a number: keep going only when a digit follows.
+                let next = text[i + 1..].chars().next();
+                if next.is_some_and(|n| n.is_ascii_digit()) {
+                    if d == '.' {
+                        lower.push('.');
+                    }
+                    it.next();
+                } else {
+                    break;
+                }
+            } else if (d == '\'' || d == '\u{2019}') && !last_digit {
+                // A possessive "'s" is dropped: "Levi's" is the word "levi".
+                let mut rest = text[i + d.len_utf8()..].chars();
+                if matches!(rest.next(), Some('s' | 'S')) && !rest.next().is_some_and(char::is_alphanumeric) {
+                    it.next();
+                    it.next();
+                }
+                break;
+            } else {
+                break;
+            }
+        }
+        out.push(Word { range: start..end, lower });
+    }
+    out
+}
+
+/// A light, rule-based stemmer: strips plural `-s`/`-es`/`-ies`, `-ing`, `-ed` and `-ly`, and
+/// maps number words and ordinals (`three`, `3rd`) to digits. The same word always gets the same
+/// stem, which is all the support scorer needs.
+pub fn stem(w: &str) -> String {
+    if let Some(&(_, d)) = NUMBER_WORDS.iter().find(|(n, _)| *n == w) {
+        return d.to_owned();
+    }
+    let bytes = w.as_bytes();
+    if bytes.first().is_some_and(u8::is_ascii_digit) {
+        // 50th, 3rd, 1990s → the number.
+        for suf in ["th", "st", "nd", "rd", "s"] {
+            if let Some(n) = w.strip_suffix(suf)
+                && !n.is_empty()
+                && n.bytes().all(|b| b.is_ascii_digit())
+            {
+                return n.to_owned();
+            }
+        }
+        return w.to_owned();
+    }
+    let n = w.chars().count();
+    let mut s: &str = w;
+    if n > 4 && s.ends_with("ies") {
+        return format!("{}y", &s[..s.len() - 3]);
+    }
+    if n > 4 && (s.ends_with("sses") || s.ends_with("shes") || s.ends_with("ches") || s.ends_with("xes")) {
+        s = &s[..s.len() - 2];
+    } else if n > 3 && s.ends_with('s') && !s.ends_with("ss") && !s.ends_with("us") && !s.ends_with("is") {
+        s = &s[..s.len() - 1];
+    } else if n > 5 && s.ends_with("ing") {
+        s = &s[..s.len() - 3];
+    } else if (n > 4 && s.ends_with("ed") && !s.ends_with("eed")) || (n > 5 && s.ends_with("ly")) {
+        s = &s[..s.len() - 2];
+    }
+    // "stopped" → "stopp" → "stop"; "running" → "runn" → "run".
+    let b = s.as_bytes();
+    if s.len() != w.len() && b.len() >= 4 && b[b.len() - 1] == b[b.len() - 2] && !b"lsz".contains(&b[b.len() - 1]) {
+        s = &s[..s.len() - 1];
+    }
+    // "located" → "locat", "location" stays; "made" vs "make" are left alone.
+    let t = s.trim_end_matches('e');
+    if t.len() >= 2 { t.to_owned() } else { s.to_owned() }
+}
+
+/// A content word of a text: its stem and the byte range of the word it came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContentWord {
+    /// The stem (see [`stem`]).
+    pub stem: String,
+    /// Byte range of the word in the text.
+    pub range: Range<usize>,
+}
+
+/// The content words of `text` with their positions: lower-cased, stopwords and single letters
+/// dropped, stemmed; numbers are kept (number words become digits).
+pub fn content_tokens(text: &str) -> Vec<ContentWord> {
+    words(text)
+        .into_iter()
+        .filter(|w| {
+            let digit = w.lower.bytes().next().is_some_and(|b| b.is_ascii_digit());
+            digit || (w.lower.chars().count() > 1 && !is_stopword(&w.lower))
+        })
+        .map(|w| ContentWord { stem: stem(&w.lower), range: w.range })
+        .collect()
+}
+
+/// The content words of `text`, in order (see [`content_tokens`]).
+///
+/// ```
+/// assert_eq!(quarry_audit::content_words("The three Broncos played in 2,000 games."), ["3", "bronco", "play", "2000", "gam"]);
+/// ```
+pub fn content_words(text: &str) -> Vec<String> {
+    content_tokens(text).into_iter().map(|c| c.stem).collect()
+}
+
+fn is_closer(c: char) -> bool {
+    matches!(c, '"' | '\'' | ')' | ']' | '}' | '»' | '”' | '’')
+}
+
+fn is_opener(c: char) -> bool {
+    matches!(c, '"' | '\'' | '(' | '[' | '«' | '“' | '‘')
+}
+
+/// Splits `text` into sentences, returned as byte ranges with surrounding whitespace trimmed.
+///
+/// A sentence ends at `.`, `!` or `?` (plus closing quotes or brackets) followed by whitespace and
+/// an upper-case letter, a digit or an opening quote, and at blank lines. A period does not end a
+/// sentence after a known abbreviation (`e.g.`, `Mr.`, `U.S.`), an initial (`J. K. Rowling`) or
+/// inside a number (`3.5`).
+pub fn split_sentences(text: &str) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let (pos, c) = chars[i];
+        // Paragraph break.
+        if c == '\n' {
+            let mut j = i + 1;
+            let mut newlines = 1;
+            while j < chars.len() && chars[j].1.is_whitespace() {
+                newlines += usize::from(chars[j].1 == '\n');
+                j += 1;
+            }
+            if newlines >= 2 {
+                push_trimmed(text, start..pos, &mut out);
+                start = chars.get(j).map_or(text.len(), |x| x.0);
+                i = j;
+                continue;
+            }
+        }
+        if matches!(c, '.' | '!' | '?' | '…') {
+            let mut j = i + 1;
+            while j < chars.len() && (matches!(chars[j].1, '.' | '!' | '?') || is_closer(chars[j].1)) {
+                j += 1;
+            }
+            let end = chars.get(j).map_or(text.len(), |x| x.0);
+            if j >= chars.len() {
+                break;
+            }
+            if !chars[j].1.is_whitespace() {
+                i = j;
+                continue;
+            }
+            let mut k = j;
+            while k < chars.len() && chars[k].1.is_whitespace() {
+                k += 1;
+            }
+            let Some(&(_, next)) = chars.get(k) else { break };
+            let starts_sentence = next.is_uppercase() || next.is_ascii_digit() || is_opener(next);
+            if starts_sentence && !(c == '.' && is_abbreviation(text, pos)) {
+                push_trimmed(text, start..end, &mut out);
+                start = chars[k].0;
+            }
+            i = k;
+            continue;
+        }
+        i += 1;
+    }
+    push_trimmed(text, start..text.len(), &mut out);
+    out
+}
+
+/// Whether the period at byte `dot` closes an abbreviation or an initial.
+fn is_abbreviation(text: &str, dot: usize) -> bool {
+    let before = &text[..dot];
+    let word_start = before
+        .char_indices()
+        .rev()
+        .find(|&(_, c)| c.is_whitespace() || is_opener(c))
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    let word = &before[word_start..];
+    if word.is_empty() {
+        return false;
+    }
+    let mut chars = word.chars();
+    let first = chars.next().unwrap_or(' ');
+    // A single capital: an initial.
+    if first.is_uppercase() && chars.next().is_none() {
+        return true;
+    }
+    let lower = word.to_lowercase();
+    ABBREVIATIONS.contains(&lower.as_str())
+        // Dotted forms such as "Ph.D" or "U.S.A".
+        || (word.contains('.') && word.split('.').all(|p| p.chars().count() <= 2 && !p.is_empty()))
+}
+
+fn push_trimmed(text: &str, range: Range<usize>, out: &mut Vec<Range<usize>>) {
+    let s = &text[range.clone()];
+    let lead = s.len() - s.trim_start().len();
+    let trimmed = s.trim();
+    if !trimmed.is_empty() {
+        let start = range.start + lead;
+        out.push(start..start + trimmed.len());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sents(t: &str) -> Vec<&str> {
+        split_sentences(t).into_iter().map(|r| &t[r]).collect()
+    }
+
+    #[test]
+    fn splits_sentences_around_abbreviations_and_numbers() {
+        assert_eq!(
+            sents("He said \u{201C}St. Paul.\u{201D} Then \u{201C}x.\u{201D} Ok"),
+            ["He said \u{201C}St. Paul.\u{201D}", "Then \u{201C}x.\u{201D}", "Ok"]
+        );
+        let t = "Mr. Smith paid $3.5 million, e.g. for land. J. K. Rowling wrote it! Did she? \"Yes.\" Then (in the U.S. Army) he left.\n\nNew paragraph";
+        assert_eq!(
+            sents(t),
+            [
+                "Mr. Smith paid $3.5 million, e.g. for land.",
+                "J. K. Rowling wrote it!",
+                "Did she?",
+                "\"Yes.\"",
+                "Then (in the U.S. Army) he left.",
+                "New paragraph"
+            ]
+        );
+        assert_eq!(sents("  "), Vec::<&str>::new());
+        assert_eq!(sents("one. two. Three"), ["one. two.", "Three"]);
+    }
+
+    #[test]
+    fn content_words_stem_and_drop_stopwords() {
+        assert_eq!(content_words("Which teams were playing at Levi's Stadium?"), ["team", "play", "levi", "stadium"]);
+        assert_eq!(
+            content_words("It cost 24,000 dollars in the 1990s, three times more"),
+            ["cost", "24000", "dollar", "1990", "3", "tim"]
+        );
+        assert_eq!(stem("stopped"), stem("stops"));
+        assert_eq!(stem("located"), stem("locate"));
+        assert_eq!(stem("cities"), "city");
+        assert_eq!(content_words("3.5 km"), ["3.5", "km"]);
+    }
+}

@@ -1,0 +1,200 @@
+//! Verifying a generated answer: its citations against the passages shown to the model, and
+//! its support by the cited text.
+
+use quarry_core::{Citation, SentenceSupport, Span, Verdict};
+use serde::{Deserialize, Serialize};
+
+use crate::locate::{DEFAULT_MIN_FUZZY, locate_quote};
+use crate::support::{Embed, SupportConfig, support};
+use crate::text::split_sentences;
+
+/// Reason code: a citation names a passage number that was not shown.
+pub const CITATION_UNKNOWN_PASSAGE: &str = "citation_unknown_passage";
+/// Reason code: a citation's quote is not in its passage.
+pub const QUOTE_NOT_FOUND: &str = "quote_not_found";
+/// Reason code: no citation survived.
+pub const NO_VALID_CITATION: &str = "no_valid_citation";
+/// Reason code: no answer sentence is supported by the cited text.
+pub const UNSUPPORTED: &str = "unsupported";
+/// Reason code: some answer sentences are not supported by the cited text.
+pub const PARTIAL_SUPPORT: &str = "partial_support";
+
+/// A citation as the model wrote it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RawCitation {
+    /// The passage number shown in the prompt (1-based).
+    pub passage: u32,
+    /// The model's quote from that passage.
+    pub quote: String,
+}
+
+/// A passage as shown to the model: a chunk and where it lies in its document.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PassageView {
+    pub chunk_id: String,
+    pub doc_id: String,
+    pub doc_title: String,
+    pub heading_path: Vec<String>,
+    /// Byte offset of the chunk in its document's text.
+    pub chunk_start: usize,
+    /// The chunk's text.
+    pub text: String,
+}
+
+/// Settings of [`verify`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct VerifyConfig {
+    /// Lowest fuzzy alignment score at which a quote counts as found.
+    pub min_fuzzy: f32,
+    /// The support scorer's settings.
+    pub support: SupportConfig,
+}
+
+impl Default for VerifyConfig {
+    fn default() -> Self {
+        VerifyConfig { min_fuzzy: DEFAULT_MIN_FUZZY, support: SupportConfig::default() }
+    }
+}
+
+/// The verifier's judgement of one answer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Verification {
+    /// The located citations, deduplicated, in the model's order; spans are document bytes.
+    pub citations: Vec<Citation>,
+    /// Citations that were dropped, with their reason code ([`CITATION_UNKNOWN_PASSAGE`],
+    /// [`QUOTE_NOT_FOUND`]).
+    pub dropped: Vec<(RawCitation, String)>,
+    pub verdict: Verdict,
+    /// Mean support of the answer sentences (0..1).
+    pub support: f32,
+    pub sentences: Vec<SentenceSupport>,
+    /// Lowest match score among the citations; 0 when there are none.
+    pub quote_match: f32,
+    /// Everything that is wrong, in words.
+    pub reasons: Vec<String>,
+    /// `None` when the answer is supported; otherwise [`NO_VALID_CITATION`], [`UNSUPPORTED`] or
+    /// [`PARTIAL_SUPPORT`].
+    pub reason_code: Option<String>,
+}
+
+/// Verifies `answer` to `question` against its citations `raw` of the `passages` shown (passage
+/// `n` is `passages[n - 1]`).
+///
+/// Each citation must name a shown passage and its quote must be found in that chunk (see
+/// [`locate_quote`]); it then becomes a [`Citation`] whose span is in document bytes and whose
+/// `quote` is the chunk's own text there. The evidence for [`support`] is, per cited chunk, the
+/// runs of its sentences that overlap the located quotes (models often quote fragments).
+pub fn verify(
+    question: &str,
+    answer: &str,
+    raw: &[RawCitation],
+    passages: &[PassageView],
+    embed: Option<Embed<'_>>,
+    cfg: &VerifyConfig,
+) -> Verification {
+    let mut citations: Vec<Citation> = Vec::new();
+    let mut dropped = Vec::new();
+    let mut reasons = Vec::new();
+    // Per cited passage index: the located local spans.
+    let mut located: Vec<(usize, usize, usize)> = Vec::new();
+    for rc in raw {
+        let Some(p) = (rc.passage as usize).checked_sub(1).and_then(|i| passages.get(i).map(|p| (i, p))) else {
+            reasons.push(format!("citation of passage {} names no passage shown (1..={})", rc.passage, passages.len()));
+            dropped.push((rc.clone(), CITATION_UNKNOWN_PASSAGE.to_owned()));
+            continue;
+        };
+        let (pi, pv) = p;
+        let Some(loc) = locate_quote(&pv.text, &rc.quote, cfg.min_fuzzy) else {
+            reasons.push(format!("quote not found in passage {}: \"{}\"", rc.passage, shorten(&rc.quote, 80)));
+            dropped.push((rc.clone(), QUOTE_NOT_FOUND.to_owned()));
+            continue;
+        };
+        let span = Span::new(pv.chunk_start + loc.start, pv.chunk_start + loc.end).expect("start < end");
+        if citations.iter().any(|c| c.chunk_id == pv.chunk_id && c.span == span) {
+            continue;
+        }
+        located.push((pi, loc.start, loc.end));
+        citations.push(Citation {
+            passage: rc.passage,
+            chunk_id: pv.chunk_id.clone(),
+            doc_id: pv.doc_id.clone(),
+            doc_title: pv.doc_title.clone(),
+            heading_path: pv.heading_path.clone(),
+            quote: pv.text[loc.start..loc.end].to_owned(),
+            model_quote: rc.quote.clone(),
+            span,
+            match_kind: loc.kind,
+            match_score: loc.score,
+        });
+    }
+    if citations.is_empty() {
+        reasons.push("no citation could be verified".to_owned());
+        return Verification {
+            citations,
+            dropped,
+            verdict: Verdict::Unsupported,
+            support: 0.0,
+            sentences: Vec::new(),
+            quote_match: 0.0,
+            reasons,
+            reason_code: Some(NO_VALID_CITATION.to_owned()),
+        };
+    }
+    let evidence = evidence_runs(passages, &located);
+    let ev_refs: Vec<&str> = evidence.iter().map(String::as_str).collect();
+    let sup = support(question, answer, &ev_refs, embed, &cfg.support);
+    reasons.extend(sup.reasons);
+    let quote_match = citations.iter().map(|c| c.match_score).fold(f32::INFINITY, f32::min);
+    let reason_code = match sup.verdict {
+        Verdict::Supported => None,
+        Verdict::Partial => Some(PARTIAL_SUPPORT.to_owned()),
+        Verdict::Unsupported => Some(UNSUPPORTED.to_owned()),
+    };
+    Verification {
+        citations,
+        dropped,
+        verdict: sup.verdict,
+        support: sup.support,
+        sentences: sup.sentences,
+        quote_match,
+        reasons,
+        reason_code,
+    }
+}
+
+/// Per cited passage (in passage order), the runs of consecutive sentences that overlap a located
+/// quote, each as one text.
+fn evidence_runs(passages: &[PassageView], located: &[(usize, usize, usize)]) -> Vec<String> {
+    let mut cited: Vec<usize> = located.iter().map(|l| l.0).collect();
+    cited.sort_unstable();
+    cited.dedup();
+    let mut out = Vec::new();
+    for pi in cited {
+        let text = &passages[pi].text;
+        let sents = split_sentences(text);
+        let hit: Vec<bool> =
+            sents.iter().map(|r| located.iter().any(|&(p, s, e)| p == pi && s < r.end && r.start < e)).collect();
+        let mut i = 0;
+        while i < sents.len() {
+            if !hit[i] {
+                i += 1;
+                continue;
+            }
+            let start = sents[i].start;
+            while i + 1 < sents.len() && hit[i + 1] {
+                i += 1;
+            }
+            out.push(text[start..sents[i].end].to_owned());
+            i += 1;
+        }
+        // A quote in the whitespace between sentences overlaps none: fall back to the quotes.
+        if !hit.iter().any(|&h| h) {
+            out.extend(located.iter().filter(|l| l.0 == pi).map(|&(_, s, e)| text[s..e].to_owned()));
+        }
+    }
+    out
+}
+
+fn shorten(s: &str, max: usize) -> String {
+    if s.chars().count() <= max { s.to_owned() } else { format!("{}…", s.chars().take(max).collect::<String>()) }
+}

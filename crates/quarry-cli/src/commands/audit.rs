@@ -1,0 +1,131 @@
+//! `quarry audit`, `quarry report` and `quarry export`: reading a run directory.
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use quarry_index::Index;
+use quarry_report::{CardInfo, ChunkView, ExportFormat, RunView};
+
+use crate::args::{AuditArgs, ExportArgs, ReportArgs};
+use crate::commands::search::open_index;
+use crate::exit;
+
+/// The chunks a run's records and rejects cite or show, from its index.
+fn chunk_views(index: &Index, ids: impl IntoIterator<Item = String>) -> Result<HashMap<String, ChunkView>> {
+    let mut out = HashMap::new();
+    for id in ids {
+        let Some(cid) = quarry_gen::qa::chunk_id(&id) else { continue };
+        if let Some(c) = index.chunk(&cid)? {
+            out.insert(
+                id.clone(),
+                ChunkView {
+                    chunk_id: id,
+                    doc_id: c.doc_id.to_string(),
+                    doc_title: c.title,
+                    heading_path: c.heading_path,
+                    chunk_start: c.span.start(),
+                    text: c.text,
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+fn load_view(run: &Path, index: &Index) -> Result<RunView> {
+    let (run_json, records, rejects) = quarry_gen::run_dir::read(run)?;
+    let chunks = chunk_views(index, quarry_report::needed_chunks(&records, &rejects))?;
+    Ok(RunView { run: run_json, records, rejects, chunks })
+}
+
+fn run_index(run: &Path) -> Result<Index> {
+    let (run_json, _, _) = quarry_gen::run_dir::read(run)?;
+    let Some(dir) = run_json["index"].as_str() else { bail!("{}/run.json names no index", run.display()) };
+    open_index(Path::new(dir), None).with_context(|| format!("open the run's index {dir}"))
+}
+
+/// Writes `<run>/report.html` and returns its path.
+pub fn write_report(run: &Path, index: &Index) -> Result<PathBuf> {
+    let view = load_view(run, index)?;
+    let path = run.join(quarry_gen::run_dir::REPORT);
+    quarry_report::write_html(&view, &path)?;
+    Ok(path)
+}
+
+pub fn report(a: ReportArgs) -> Result<u8> {
+    let index = run_index(&a.run)?;
+    let view = load_view(&a.run, &index)?;
+    let path = a.out.unwrap_or_else(|| a.run.join(quarry_gen::run_dir::REPORT));
+    quarry_report::write_html(&view, &path)?;
+    println!("{}", path.display());
+    Ok(exit::OK)
+}
+
+pub fn audit(a: AuditArgs) -> Result<u8> {
+    let (run_json, records, rejects) = quarry_gen::run_dir::read(&a.run)?;
+    let Some(id) = a.id else {
+        if a.json {
+            println!("{}", serde_json::to_string_pretty(&run_json)?);
+        } else {
+            println!(
+                "{}: {} records, {} rejects; verdicts {}; reject reasons {}",
+                a.run.display(),
+                records.len(),
+                rejects.len(),
+                run_json["counts_by_verdict"],
+                run_json["counts_by_reason"]
+            );
+            for r in &records {
+                println!("{}  {:<11} {:.2}  {}", r.id, r.verdict.as_str(), r.scores.support, r.question);
+            }
+        }
+        return Ok(exit::OK);
+    };
+    if let Some(r) = records.iter().find(|r| r.id == id) {
+        if a.json {
+            println!("{}", serde_json::to_string_pretty(r)?);
+        } else {
+            let index = run_index(&a.run)?;
+            let chunks = chunk_views(&index, r.citations.iter().map(|c| c.chunk_id.clone()))?;
+            print!("{}", quarry_report::render_terminal(r, &chunks, std::io::stdout().is_terminal()));
+        }
+        return Ok(exit::OK);
+    }
+    if let Some(r) = rejects.iter().find(|r| r.id == id) {
+        if a.json {
+            println!("{}", serde_json::to_string_pretty(r)?);
+        } else {
+            print!("{}", quarry_report::render_reject_terminal(r));
+        }
+        return Ok(exit::OK);
+    }
+    eprintln!("no record or reject {id} in {}", a.run.display());
+    Ok(exit::NOTHING)
+}
+
+pub fn export(a: ExportArgs) -> Result<u8> {
+    let (run_json, records, _) = quarry_gen::run_dir::read(&a.run)?;
+    let format: ExportFormat = a.format.parse()?;
+    let mut sources: Vec<String> =
+        records.iter().flat_map(|r| r.citations.iter().map(|c| c.doc_title.clone())).collect();
+    sources.sort();
+    sources.dedup();
+    let name = a.name.unwrap_or_else(|| {
+        a.run.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "quarry-dataset".into())
+    });
+    let card = CardInfo {
+        name,
+        license: a.license,
+        language: a.language.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(),
+        sources,
+        model: run_json["model"].as_str().unwrap_or_default().to_owned(),
+        backend: run_json["backend"].as_str().unwrap_or_default().to_owned(),
+        system_prompt: "Answer the question accurately and concisely.".into(),
+        run_id: run_json["run_id"].as_str().unwrap_or_default().to_owned(),
+    };
+    let s = quarry_report::export(&records, format, &a.out, &card)?;
+    println!("{} rows to {}; card {}", s.rows, s.path.display(), s.card_path.display());
+    Ok(if s.rows == 0 { exit::NOTHING } else { exit::OK })
+}

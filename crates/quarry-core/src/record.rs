@@ -1,0 +1,182 @@
+//! The records a generation run writes: `records.jsonl` (accepted), `rejects.jsonl`
+//! (everything that did not pass, with the reason) and their parts.
+//!
+//! Schema rules, so that Hugging Face `datasets` loads the files: every key is present
+//! in every row (no `skip_serializing_if`), and each key has one JSON type (strings are
+//! empty rather than null; numbers that may be missing use -1).
+
+use serde::{Deserialize, Serialize};
+
+use crate::Span;
+
+/// Version of the record schema; bump when a field changes meaning or type.
+pub const RECORD_SCHEMA_VERSION: u32 = 1;
+
+/// The verifier's judgement of an answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Every answer sentence is supported by its cited spans.
+    Supported,
+    /// Some answer sentences are supported, some are not.
+    Partial,
+    /// No answer sentence is supported.
+    Unsupported,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Supported => "supported",
+            Verdict::Partial => "partial",
+            Verdict::Unsupported => "unsupported",
+        }
+    }
+}
+
+/// How a quote was found in its cited chunk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuoteMatch {
+    /// Byte for byte.
+    Exact,
+    /// After normalising whitespace, case, quotes and dashes.
+    Normalized,
+    /// By fuzzy alignment; `match_score` says how close.
+    Fuzzy,
+}
+
+/// One verified citation: a span of a document that supports the answer.
+///
+/// Invariant: `quote == document(doc_id).text[span]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Citation {
+    /// The passage number the model cited (1-based, as shown in the prompt).
+    pub passage: u32,
+    pub chunk_id: String,
+    pub doc_id: String,
+    pub doc_title: String,
+    pub heading_path: Vec<String>,
+    /// The document's own text at `span`.
+    pub quote: String,
+    /// The model's wording of the quote (equal to `quote` for an exact match).
+    pub model_quote: String,
+    /// Byte span in the document's normalised text.
+    pub span: Span,
+    pub match_kind: QuoteMatch,
+    /// 1.0 for exact and normalised matches; the alignment score for fuzzy ones.
+    pub match_score: f32,
+}
+
+/// Support of one answer sentence.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SentenceSupport {
+    pub sentence: String,
+    /// Share of the sentence's content words found in the evidence (0..1).
+    pub lexical: f32,
+    /// Cosine similarity to the closest evidence sentence (0..1; -1 when not computed).
+    pub semantic: f32,
+    pub supported: bool,
+}
+
+/// The verifier's scores for one record.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Scores {
+    /// Overall support (0..1): the mean of the sentences' support scores.
+    pub support: f32,
+    /// Lowest quote match score among the citations.
+    pub quote_match: f32,
+    pub sentences: Vec<SentenceSupport>,
+    /// Rank (1-based) of the seed chunk when retrieving with the question; -1 when it
+    /// was not in the top k.
+    pub round_trip_rank: i64,
+    /// Whether the seed chunk was in the top k.
+    pub round_trip_hit: bool,
+}
+
+/// Sampling parameters as recorded.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SamplingRecord {
+    pub temperature: f32,
+    pub top_p: f32,
+    pub max_tokens: u32,
+    pub seed: u64,
+}
+
+/// Tokens spent on a record, every LLM call included (questions that were filtered out
+/// before it are not).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenUsage {
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+}
+
+/// Milliseconds spent per stage.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StageTimings {
+    pub question_ms: f64,
+    pub retrieval_ms: f64,
+    pub answer_ms: f64,
+    pub verify_ms: f64,
+}
+
+/// One accepted record of `records.jsonl`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub schema_version: u32,
+    /// `<run id>-<slot>`: derived from the run seed and the slot, so a resumed run
+    /// writes the same ids.
+    pub id: String,
+    /// `qa`.
+    pub task: String,
+    /// The slot (0-based) this record fills.
+    pub slot: u64,
+    pub question: String,
+    /// factual, explanatory, numerical, comparative or multi_hop.
+    pub question_type: String,
+    pub answer: String,
+    pub citations: Vec<Citation>,
+    pub verdict: Verdict,
+    /// Why the verdict is what it is (empty for a clean pass).
+    pub reasons: Vec<String>,
+    pub scores: Scores,
+    /// The chunk(s) the question was written from (two for multi-hop).
+    pub seed_chunks: Vec<String>,
+    /// The chunks shown to the answering model, in passage order (passage 1 first).
+    pub passages: Vec<String>,
+    pub model: String,
+    pub backend: String,
+    pub question_sampling: SamplingRecord,
+    pub answer_sampling: SamplingRecord,
+    /// BLAKE3 of the question and answer prompt templates (hex, 16 characters).
+    pub question_prompt_hash: String,
+    pub answer_prompt_hash: String,
+    pub usage: TokenUsage,
+    pub timings: StageTimings,
+}
+
+/// One line of `rejects.jsonl`: a candidate that did not become a record.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Reject {
+    pub schema_version: u32,
+    /// `<run id>-<slot>-<attempt>`.
+    pub id: String,
+    pub slot: u64,
+    pub attempt: u32,
+    /// question, answer, verify or llm.
+    pub stage: String,
+    /// A short machine-readable reason (`not_standalone`, `quote_not_found`, ...).
+    pub reason: String,
+    /// The reason in words.
+    pub detail: String,
+    pub question: String,
+    pub question_type: String,
+    pub answer: String,
+    /// The model's raw reply when it could not be used.
+    pub raw: String,
+    pub seed_chunks: Vec<String>,
+    /// The verdict when the verifier ran ("" otherwise).
+    pub verdict: String,
+    pub support: f32,
+    pub usage: TokenUsage,
+}

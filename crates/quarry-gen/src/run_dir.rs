@@ -1,0 +1,202 @@
+//! The run directory: `records.jsonl`, `rejects.jsonl`, `run.json` (and `report.html`,
+//! written by the caller).
+//!
+//! Every slot ends as exactly one line, in `records.jsonl` (accepted) or `rejects.jsonl`,
+//! appended in slot order and synced before the next. A kill -9 can only cut the last line
+//! short; opening the directory again drops such a torn tail and resumes after the last
+//! whole line, so no slot is written twice and none is lost. `run.json` holds the config;
+//! a different config for an existing directory is refused, never mixed.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use quarry_core::{Record, Reject};
+use serde_json::Value;
+
+use crate::GenError;
+
+pub const RECORDS: &str = "records.jsonl";
+pub const REJECTS: &str = "rejects.jsonl";
+pub const RUN_JSON: &str = "run.json";
+pub const REPORT: &str = "report.html";
+
+/// An open run directory.
+#[derive(Debug)]
+pub struct RunDir {
+    pub dir: PathBuf,
+    records: File,
+    rejects: File,
+    /// Accepted records so far (earlier sessions included).
+    pub records_so_far: Vec<Record>,
+    /// Rejects so far.
+    pub rejects_so_far: Vec<Reject>,
+    /// The first slot not yet written.
+    pub next_slot: u64,
+    /// run.json as found (earlier sessions), if any.
+    pub previous: Option<Value>,
+}
+
+fn io(path: &Path, e: std::io::Error) -> GenError {
+    GenError::Io(path.display().to_string(), e)
+}
+
+/// Reads a JSONL file of `T`, cutting a torn last line off the file.
+fn load<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>, GenError> {
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let bytes = std::fs::read(path).map_err(|e| io(path, e))?;
+    let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    if whole < bytes.len() {
+        tracing::warn!(file = %path.display(), bytes = bytes.len() - whole, "dropping a torn last line (the previous run was killed mid-write)");
+        let f = OpenOptions::new().write(true).open(path).map_err(|e| io(path, e))?;
+        f.set_len(whole as u64).map_err(|e| io(path, e))?;
+        f.sync_all().map_err(|e| io(path, e))?;
+    }
+    let mut out = Vec::new();
+    for (i, line) in BufReader::new(&bytes[..whole]).lines().enumerate() {
+        let line = line.map_err(|e| io(path, e))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let v = serde_json::from_str(&line)
+            .map_err(|e| GenError::Corrupt(format!("{} line {}: {e}", path.display(), i + 1)))?;
+        out.push(v);
+    }
+    Ok(out)
+}
+
+/// The keys of two configs that differ, with both values.
+fn differences(old: &Value, new: &Value) -> Vec<String> {
+    let (Some(o), Some(n)) = (old.as_object(), new.as_object()) else {
+        return vec!["config".into()];
+    };
+    let mut keys: Vec<&String> = o.keys().chain(n.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|k| o.get(*k) != n.get(*k))
+        .map(|k| {
+            format!(
+                "{k}: {} (run) vs {} (now)",
+                o.get(k).map_or("absent".into(), |v| v.to_string()),
+                n.get(k).map_or("absent".into(), |v| v.to_string())
+            )
+        })
+        .collect()
+}
+
+impl RunDir {
+    /// Opens (or creates) `dir` for a run with `config`.
+    pub fn open(dir: &Path, config: &Value) -> Result<RunDir, GenError> {
+        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        let run_json = dir.join(RUN_JSON);
+        let previous: Option<Value> = if run_json.exists() {
+            let bytes = std::fs::read(&run_json).map_err(|e| io(&run_json, e))?;
+            Some(
+                serde_json::from_slice(&bytes)
+                    .map_err(|e| GenError::Corrupt(format!("{}: {e}", run_json.display())))?,
+            )
+        } else {
+            None
+        };
+        if let Some(prev) = &previous {
+            let diff = differences(&prev["config"], config);
+            if !diff.is_empty() {
+                return Err(GenError::ConfigChanged(dir.display().to_string(), diff.join("; ")));
+            }
+        } else if dir.join(RECORDS).exists() || dir.join(REJECTS).exists() {
+            return Err(GenError::ConfigChanged(dir.display().to_string(), "it holds records but no run.json".into()));
+        }
+        let records_so_far: Vec<Record> = load(&dir.join(RECORDS))?;
+        let rejects_so_far: Vec<Reject> = load(&dir.join(REJECTS))?;
+        let next_slot = records_so_far
+            .iter()
+            .map(|r| r.slot)
+            .chain(rejects_so_far.iter().map(|r| r.slot))
+            .max()
+            .map_or(0, |m| m + 1);
+        let open = |name: &str| {
+            let p = dir.join(name);
+            OpenOptions::new().create(true).append(true).open(&p).map_err(|e| io(&p, e))
+        };
+        Ok(RunDir {
+            dir: dir.to_owned(),
+            records: open(RECORDS)?,
+            rejects: open(REJECTS)?,
+            records_so_far,
+            rejects_so_far,
+            next_slot,
+            previous,
+        })
+    }
+
+    fn append(file: &mut File, path: &Path, line: String) -> Result<(), GenError> {
+        let mut bytes = line.into_bytes();
+        bytes.push(b'\n');
+        file.write_all(&bytes).map_err(|e| io(path, e))?;
+        file.sync_data().map_err(|e| io(path, e))
+    }
+
+    /// Appends an accepted record (synced before it returns).
+    pub fn append_record(&mut self, r: Record) -> Result<(), GenError> {
+        let line = serde_json::to_string(&r).expect("serialisable");
+        Self::append(&mut self.records, &self.dir.join(RECORDS), line)?;
+        self.next_slot = self.next_slot.max(r.slot + 1);
+        self.records_so_far.push(r);
+        Ok(())
+    }
+
+    /// Appends a reject (synced before it returns).
+    pub fn append_reject(&mut self, r: Reject) -> Result<(), GenError> {
+        let line = serde_json::to_string(&r).expect("serialisable");
+        Self::append(&mut self.rejects, &self.dir.join(REJECTS), line)?;
+        self.next_slot = self.next_slot.max(r.slot + 1);
+        self.rejects_so_far.push(r);
+        Ok(())
+    }
+
+    /// Writes run.json atomically.
+    pub fn write_run_json(&self, v: &Value) -> Result<(), GenError> {
+        let path = self.dir.join(RUN_JSON);
+        let tmp = self.dir.join(".run.json.tmp");
+        let mut f = File::create(&tmp).map_err(|e| io(&tmp, e))?;
+        f.write_all(serde_json::to_string_pretty(v).expect("serialisable").as_bytes()).map_err(|e| io(&tmp, e))?;
+        f.sync_all().map_err(|e| io(&tmp, e))?;
+        std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))
+    }
+}
+
+/// Reads a finished (or interrupted) run directory: run.json, records and rejects.
+pub fn read(dir: &Path) -> Result<(Value, Vec<Record>, Vec<Reject>), GenError> {
+    let run_json = dir.join(RUN_JSON);
+    let bytes = std::fs::read(&run_json)
+        .map_err(|e| GenError::Io(format!("{} (is {} a run directory?)", run_json.display(), dir.display()), e))?;
+    let run: Value =
+        serde_json::from_slice(&bytes).map_err(|e| GenError::Corrupt(format!("{}: {e}", run_json.display())))?;
+    Ok((run, load(&dir.join(RECORDS))?, load(&dir.join(REJECTS))?))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn torn_tail_is_dropped_and_config_changes_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let cfg = json!({"seed": 1});
+        {
+            let rd = RunDir::open(d.path(), &cfg).unwrap();
+            rd.write_run_json(&json!({"config": cfg})).unwrap();
+        }
+        std::fs::write(d.path().join(REJECTS), b"{\"torn\": ").unwrap();
+        let rd = RunDir::open(d.path(), &cfg).unwrap();
+        assert_eq!(rd.next_slot, 0);
+        assert_eq!(std::fs::read(d.path().join(REJECTS)).unwrap().len(), 0);
+        let err = RunDir::open(d.path(), &json!({"seed": 2})).unwrap_err();
+        assert!(err.to_string().contains("seed: 1 (run) vs 2 (now)"), "{err}");
+    }
+}

@@ -1,0 +1,183 @@
+//! Seed selection that covers the corpus.
+//!
+//! Eligible chunks (long enough, prose: not a table of contents, an index, a table or
+//! licence text) are laid out in corpus order, documents one after another and each in
+//! text order, and cut into N equal strata, one per record slot. Slot `s` draws its seed
+//! from stratum `s mod N`, so a 200-chunk book gets questions from all of it in proportion
+//! to its size, never only from its first chapters. Draws are deterministic for a seed.
+
+use serde::Serialize;
+
+/// What seed selection needs of a chunk.
+#[derive(Clone, Debug)]
+pub struct ChunkInfo {
+    pub chunk_id: String,
+    pub doc_id: String,
+    pub title: String,
+    pub heading_path: Vec<String>,
+    pub token_count: u32,
+    pub text: String,
+}
+
+/// Why a chunk is not used as a seed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ineligible {
+    TooShort,
+    NotProse,
+    Contents,
+    Licence,
+}
+
+/// Minimum tokens of a seed chunk.
+pub const MIN_SEED_TOKENS: u32 = 40;
+
+/// Whether `c` can seed a question; `None` when it can.
+pub fn ineligible(c: &ChunkInfo) -> Option<Ineligible> {
+    if c.token_count < MIN_SEED_TOKENS {
+        return Some(Ineligible::TooShort);
+    }
+    let heading = c.heading_path.last().map(|h| h.to_lowercase()).unwrap_or_default();
+    if ["contents", "index", "table of contents", "list of illustrations"].iter().any(|h| heading.trim() == *h) {
+        return Some(Ineligible::Contents);
+    }
+    let lower = c.text.to_lowercase();
+    if (lower.contains("licen") && (lower.contains("copyright") || lower.contains("warrant")))
+        || lower.contains("project gutenberg")
+    {
+        return Some(Ineligible::Licence);
+    }
+    let non_space: Vec<char> = c.text.chars().filter(|ch| !ch.is_whitespace()).collect();
+    if non_space.is_empty() {
+        return Some(Ineligible::TooShort);
+    }
+    let letters = non_space.iter().filter(|ch| ch.is_alphabetic()).count() as f32 / non_space.len() as f32;
+    let digits = non_space.iter().filter(|ch| ch.is_ascii_digit()).count() as f32 / non_space.len() as f32;
+    if letters < 0.7 || digits > 0.15 {
+        return Some(Ineligible::NotProse);
+    }
+    let lines: Vec<&str> = c.text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let mean_line = lines.iter().map(|l| l.len()).sum::<usize>() as f32 / lines.len().max(1) as f32;
+    let sentence_ends =
+        c.text.matches(". ").count() + c.text.matches(".\n").count() + usize::from(c.text.ends_with('.'));
+    if (lines.len() >= 6 && mean_line < 40.0) || sentence_ends < 2 {
+        return Some(Ineligible::NotProse);
+    }
+    None
+}
+
+/// A deterministic 64-bit mix of the run seed and some values (SplitMix64 over BLAKE3).
+pub fn mix(seed: u64, parts: &[u64]) -> u64 {
+    let mut h = blake3::Hasher::new();
+    h.update(&seed.to_le_bytes());
+    for p in parts {
+        h.update(&p.to_le_bytes());
+    }
+    u64::from_le_bytes(h.finalize().as_bytes()[..8].try_into().expect("8 bytes"))
+}
+
+/// The seed plan of a run.
+#[derive(Debug)]
+pub struct Plan {
+    /// Eligible chunks in corpus order.
+    pub eligible: Vec<ChunkInfo>,
+    /// Chunks left out, by reason.
+    pub excluded: Vec<(Ineligible, usize)>,
+    strata: usize,
+    seed: u64,
+}
+
+impl Plan {
+    /// Plans `n` slots over `chunks` (in corpus order).
+    pub fn new(chunks: Vec<ChunkInfo>, n: usize, seed: u64) -> Plan {
+        let mut excluded: Vec<(Ineligible, usize)> = Vec::new();
+        let mut eligible = Vec::new();
+        for c in chunks {
+            match ineligible(&c) {
+                None => eligible.push(c),
+                Some(r) => match excluded.iter_mut().find(|(k, _)| *k == r) {
+                    Some((_, n)) => *n += 1,
+                    None => excluded.push((r, 1)),
+                },
+            }
+        }
+        Plan { eligible, excluded, strata: n.max(1), seed }
+    }
+
+    /// The stratum `[start, end)` of eligible chunks for slot `slot`.
+    pub fn stratum(&self, slot: u64) -> (usize, usize) {
+        let e = self.eligible.len();
+        let k = (slot % self.strata as u64) as usize;
+        let start = k * e / self.strata;
+        let end = ((k + 1) * e / self.strata).max(start + 1).min(e);
+        (start.min(e.saturating_sub(1)), end)
+    }
+
+    /// The seed chunk of `slot` (`None` when nothing is eligible).
+    pub fn seed_chunk(&self, slot: u64) -> Option<&ChunkInfo> {
+        if self.eligible.is_empty() {
+            return None;
+        }
+        let (start, end) = self.stratum(slot);
+        // Later rounds over the same stratum (slot >= N) draw again, so a slot that failed
+        // gets another chunk of the same part of the corpus.
+        let pick = start + (mix(self.seed, &[slot, 1]) % (end - start).max(1) as u64) as usize;
+        self.eligible.get(pick)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunk(doc: &str, i: usize, text: &str) -> ChunkInfo {
+        ChunkInfo {
+            chunk_id: format!("{doc}-{i}"),
+            doc_id: doc.into(),
+            title: doc.into(),
+            heading_path: vec![],
+            token_count: 120,
+            text: text.into(),
+        }
+    }
+
+    const PROSE: &str = "The flame of a candle is bright. It rises because hot air is lighter than cold air. \
+        Faraday showed this with a simple glass chimney and a little smoke.";
+
+    #[test]
+    fn filters_contents_licence_and_tables() {
+        assert_eq!(ineligible(&chunk("a", 0, PROSE)), None);
+        let toc = "Chapter I. The candle 1\nChapter II. The flame 9\nChapter III. Air 17\nChapter IV. Water 25\nChapter V. Oxygen 33\nChapter VI. Breath 41";
+        assert_eq!(ineligible(&chunk("a", 0, toc)), Some(Ineligible::NotProse));
+        let lic = "This eBook is for the use of anyone anywhere. It is under the Project Gutenberg License. Copyright laws apply.";
+        assert_eq!(ineligible(&chunk("a", 0, lic)), Some(Ineligible::Licence));
+        let table = "1820 1.5 2.3 4.5. 1821 1.7 2.9 4.1. 1822 1.9 3.3 4.0. 1823 2.0 3.4 4.4.";
+        assert_eq!(ineligible(&chunk("a", 0, table)), Some(Ineligible::NotProse));
+    }
+
+    #[test]
+    fn strata_cover_the_whole_corpus_in_proportion() {
+        // A 200-chunk book and a 20-chunk article; 22 slots.
+        let mut chunks: Vec<ChunkInfo> = (0..200).map(|i| chunk("book", i, PROSE)).collect();
+        chunks.extend((0..20).map(|i| chunk("article", i, PROSE)));
+        let plan = Plan::new(chunks, 22, 7);
+        let seeds: Vec<&ChunkInfo> = (0..22).map(|s| plan.seed_chunk(s).unwrap()).collect();
+        let book: Vec<usize> = seeds
+            .iter()
+            .filter(|c| c.doc_id == "book")
+            .map(|c| c.chunk_id.rsplit('-').next().unwrap().parse().unwrap())
+            .collect();
+        assert_eq!(book.len(), 20);
+        assert_eq!(seeds.len() - book.len(), 2);
+        // Every tenth of the book is drawn from.
+        for decile in 0..10 {
+            assert!(book.iter().any(|i| i / 20 == decile), "decile {decile} missing: {book:?}");
+        }
+        // Deterministic.
+        let again = Plan::new((0..220).map(|i| chunk("x", i, PROSE)).collect(), 22, 7);
+        let again2 = Plan::new((0..220).map(|i| chunk("x", i, PROSE)).collect(), 22, 7);
+        assert_eq!(again.seed_chunk(5).unwrap().chunk_id, again2.seed_chunk(5).unwrap().chunk_id);
+        // A second round draws from the same stratum.
+        assert_eq!(plan.stratum(3), plan.stratum(3 + 22));
+    }
+}

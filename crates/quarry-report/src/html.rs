@@ -1,0 +1,689 @@
+//! The self-contained HTML audit report.
+//!
+//! Everything is rendered server-side as static HTML, so a browser without JavaScript
+//! shows every record; a small inline script only adds the filters. All corpus and model
+//! text goes through [`escape::html`]; no data is ever written inside the `<script>`
+//! element.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt::Write as _;
+use std::path::Path;
+
+use quarry_core::{Citation, QuoteMatch, Record, Reject, heading_path_display};
+use serde_json::Value;
+
+use crate::escape::{html as esc, push_html};
+use crate::highlight::{Placement, place};
+use crate::summary::{BINS, DocRef, Summary, record_sources, reject_docs};
+use crate::{ChunkView, ReportError, RunView, fsutil};
+
+/// `write!` into a `String`, which cannot fail.
+macro_rules! w {
+    ($out:expr, $($arg:tt)*) => {{
+        let _ = write!($out, $($arg)*);
+    }};
+}
+
+const STYLE: &str = r#"
+:root{--fg:#1f2328;--muted:#656d76;--line:#d0d7de;--bg:#fff;--soft:#f6f8fa;--accent:#0969da;--ok:#1a7f37;--warn:#9a6700;--bad:#cf222e;--rej:#6e7781}
+*{box-sizing:border-box}
+[hidden]{display:none!important}
+body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",sans-serif;color:var(--fg);background:var(--soft)}
+main{max-width:1100px;margin:0 auto;padding:24px}
+h1{font-size:24px;margin:0 0 4px}
+h2{font-size:19px;margin:32px 0 12px;padding-bottom:6px;border-bottom:1px solid var(--line)}
+h3{font-size:14px;margin:0 0 8px;color:var(--muted);font-weight:600;text-transform:uppercase;letter-spacing:.03em}
+.sub{color:var(--muted);margin:0 0 10px}
+nav a{margin-right:14px;color:var(--accent);text-decoration:none}
+code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:13px}
+.tiles{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:10px}
+.tile{background:var(--bg);border:1px solid var(--line);border-radius:8px;padding:10px 12px}
+.tile .n{font-size:20px;font-weight:600;font-variant-numeric:tabular-nums}
+.tile .l{color:var(--muted);font-size:13px}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(330px,1fr));gap:12px;margin-top:12px}
+.card{background:var(--bg);border:1px solid var(--line);border-radius:8px;padding:12px 14px;min-width:0}
+.scroll{max-height:330px;overflow:auto}
+table{border-collapse:collapse;width:100%;font-size:14px}
+td,th{padding:3px 6px;text-align:left;vertical-align:top;border-bottom:1px solid var(--soft)}
+th{color:var(--muted);font-weight:500}
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.barcell{width:32%;vertical-align:middle}
+.bar{display:block;height:10px;background:var(--accent);border-radius:2px;opacity:.7}
+.badge{display:inline-block;padding:1px 9px;border-radius:10px;font-size:12px;font-weight:600;color:#fff;background:var(--rej)}
+.b-supported{background:var(--ok)}.b-partial{background:var(--warn)}.b-unsupported{background:var(--bad)}
+.tag{display:inline-block;padding:0 7px;border:1px solid var(--line);border-radius:10px;font-size:12px;color:var(--fg)}
+.filters{position:sticky;top:0;z-index:1;background:var(--soft);padding:8px 0;display:flex;gap:14px;flex-wrap:wrap;align-items:center;font-size:14px;border-bottom:1px solid var(--line)}
+select{font:inherit;padding:2px 4px;max-width:260px}
+.record,.reject{background:var(--bg);border:1px solid var(--line);border-left:4px solid var(--rej);border-radius:8px;padding:14px 16px;margin:12px 0}
+.record[data-verdict=supported]{border-left-color:var(--ok)}
+.record[data-verdict=partial]{border-left-color:var(--warn)}
+.record[data-verdict=unsupported]{border-left-color:var(--bad)}
+.head{display:flex;flex-wrap:wrap;gap:6px 14px;align-items:center;font-size:13px;color:var(--muted)}
+.head b{color:var(--fg)}
+.head a{color:var(--muted);text-decoration:none}
+.q{font-weight:600;font-size:16px;margin:10px 0 6px;white-space:pre-wrap}
+.a{white-space:pre-wrap;margin:0 0 8px}
+.label{font-size:12px;color:var(--muted);text-transform:uppercase;letter-spacing:.03em;margin:8px 0 2px}
+.reasons{margin:6px 0;padding-left:20px;color:var(--warn);font-size:14px}
+.cite{border-top:1px dashed var(--line);padding-top:8px;margin-top:10px}
+.cite-head{font-size:13px;color:var(--muted)}
+.cite-head b{color:var(--fg)}
+.chunk{white-space:pre-wrap;overflow-wrap:anywhere;background:var(--soft);border-radius:6px;padding:8px 10px;margin:6px 0;font-size:14px}
+mark{background:#fff1a8;color:inherit;padding:0 1px;border-radius:2px;box-shadow:0 0 0 1px #e3c94a}
+.note{font-size:13px;color:var(--bad);margin:4px 0}
+.mq{font-size:13px;color:var(--muted);margin:4px 0;white-space:pre-wrap}
+details{margin-top:8px}
+details>summary{cursor:pointer;color:var(--muted);font-size:13px}
+pre{white-space:pre-wrap;overflow-wrap:anywhere;font-size:12px;background:var(--soft);padding:8px;border-radius:6px;max-height:420px;overflow:auto}
+.kv td:first-child{color:var(--muted);white-space:nowrap;width:1%}
+.kv .kv{margin:0}
+svg{display:block;max-width:100%;height:auto}
+svg text{font-size:10px;fill:#656d76}
+.legend{font-size:12px;color:var(--muted)}
+.sw{display:inline-block;width:10px;height:10px;border-radius:2px;margin:0 4px 0 8px;vertical-align:-1px}
+.ok{color:var(--ok)}.bad{color:var(--bad)}
+"#;
+
+/// Toggles `hidden` on `.record` / `.reject` elements from the three selects. Holds no
+/// data: the filter values come from the elements' `data-` attributes.
+const SCRIPT: &str = r#"
+(function () {
+  var bar = document.getElementById('filters');
+  if (!bar) return;
+  var sels = bar.querySelectorAll('select[data-filter]');
+  var items = document.querySelectorAll('.record, .reject');
+  var shown = document.getElementById('shown');
+  function apply() {
+    var f = {};
+    sels.forEach(function (s) { f[s.getAttribute('data-filter')] = s.value; });
+    var n = 0;
+    items.forEach(function (el) {
+      var docs = ' ' + (el.getAttribute('data-docs') || '') + ' ';
+      var ok = (!f.verdict || el.getAttribute('data-verdict') === f.verdict) &&
+        (!f.qtype || el.getAttribute('data-qtype') === f.qtype) &&
+        (!f.doc || docs.indexOf(' ' + f.doc + ' ') >= 0);
+      el.hidden = !ok;
+      if (ok) n++;
+    });
+    if (shown) shown.textContent = n + ' of ' + items.length + ' shown';
+  }
+  sels.forEach(function (s) { s.addEventListener('change', apply); });
+  bar.hidden = false;
+  apply();
+})();
+"#;
+
+/// Renders a run as one self-contained HTML page (inline CSS, JS and SVG; works offline).
+pub fn render_html(view: &RunView) -> String {
+    let summary = Summary::of_run(&view.records, &view.rejects, &view.chunks);
+    let run = &view.run;
+    let run_id = json_text(run.get("run_id"));
+    let mut out = String::with_capacity(16 * 1024 + view.records.len() * 4096);
+
+    out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+    out.push_str("<meta name=\"generator\" content=\"quarry-report\">\n");
+    w!(out, "<title>quarry run {}</title>\n", esc(run_id.as_deref().unwrap_or("report")));
+    w!(out, "<style>{STYLE}</style>\n</head>\n<body>\n<main>\n");
+
+    header(&mut out, run, run_id.as_deref());
+    summary_section(&mut out, view, &summary);
+    filters(&mut out, view, &summary);
+
+    w!(out, "<h2 id=\"records\">Records ({})</h2>\n", view.records.len());
+    if view.records.is_empty() {
+        out.push_str("<p class=\"sub\">No accepted records.</p>\n");
+    }
+    for r in &view.records {
+        record(&mut out, r, &view.chunks);
+    }
+
+    w!(out, "<h2 id=\"rejects\">Rejects ({})</h2>\n", view.rejects.len());
+    if view.rejects.is_empty() {
+        out.push_str("<p class=\"sub\">No rejects.</p>\n");
+    }
+    for r in &view.rejects {
+        reject(&mut out, r, &view.chunks);
+    }
+
+    out.push_str("<h2 id=\"run\">Run</h2>\n<div class=\"card\">\n");
+    json_value(&mut out, run, 0);
+    out.push_str("</div>\n</main>\n");
+    w!(out, "<script>{SCRIPT}</script>\n</body>\n</html>\n");
+    out
+}
+
+/// Renders the report and writes it to `path` atomically.
+pub fn write_html(view: &RunView, path: &Path) -> Result<(), ReportError> {
+    fsutil::write_bytes_atomic(path, render_html(view).as_bytes())
+}
+
+// ---------------------------------------------------------------- header and summary
+
+fn header(out: &mut String, run: &Value, run_id: Option<&str>) {
+    w!(out, "<h1>quarry run <span class=\"mono\">{}</span></h1>\n", esc(run_id.unwrap_or("(no run id)")));
+    let parts: Vec<String> = ["task", "model", "backend", "index"]
+        .iter()
+        .filter_map(|k| json_text(run.get(*k)).filter(|v| !v.is_empty()).map(|v| format!("{k} <b>{}</b>", esc(&v))))
+        .collect();
+    if !parts.is_empty() {
+        w!(out, "<p class=\"sub\">{}</p>\n", parts.join(" · "));
+    }
+    out.push_str(
+        "<nav><a href=\"#summary\">Summary</a><a href=\"#records\">Records</a><a href=\"#rejects\">Rejects</a>\
+         <a href=\"#run\">Run</a></nav>\n",
+    );
+}
+
+fn summary_section(out: &mut String, view: &RunView, s: &Summary) {
+    let run = &view.run;
+    out.push_str("<h2 id=\"summary\">Summary</h2>\n<div class=\"tiles\">\n");
+    let accepted = run.get("accepted").and_then(Value::as_u64).unwrap_or(view.records.len() as u64);
+    let rejected = run.get("rejected").and_then(Value::as_u64).unwrap_or(view.rejects.len() as u64);
+    let usage = run.get("usage");
+    let prompt = usage.and_then(|u| u.get("prompt_tokens")).and_then(Value::as_u64).unwrap_or(s.prompt_tokens);
+    let completion =
+        usage.and_then(|u| u.get("completion_tokens")).and_then(Value::as_u64).unwrap_or(s.completion_tokens);
+    if let Some(t) = json_text(run.get("target")) {
+        tile(out, &t, "target");
+    }
+    tile(out, &accepted.to_string(), "accepted");
+    tile(out, &rejected.to_string(), "rejected");
+    if accepted + rejected > 0 {
+        tile(out, &format!("{:.0}%", 100.0 * accepted as f64 / (accepted + rejected) as f64), "acceptance rate");
+    }
+    tile(out, &thousands(prompt), "prompt tokens");
+    tile(out, &thousands(completion), "completion tokens");
+    if let Some(per) = (prompt + completion).checked_div(accepted) {
+        tile(out, &thousands(per), "tokens per accepted record");
+    }
+    if let Some(secs) = run.get("elapsed_s").and_then(Value::as_f64) {
+        tile(out, &duration(secs), "elapsed");
+        if accepted > 0 && secs > 0.0 {
+            tile(out, &format!("{:.1}", accepted as f64 * 60.0 / secs), "records per minute");
+        }
+    }
+    out.push_str("</div>\n<div class=\"cards\">\n");
+
+    count_card(out, "Verdicts", ("verdict", "records"), &s.by_verdict, run.get("counts_by_verdict"), true);
+    count_card(out, "Question types", ("type", "records"), &s.by_type, None, false);
+    histogram_card(out, s);
+    count_card(out, "Reject reasons", ("reason", "rejects"), &s.by_reason, run.get("counts_by_reason"), false);
+    if !s.by_stage.is_empty() {
+        count_card(out, "Rejects by stage", ("stage", "rejects"), &s.by_stage, None, false);
+    }
+    coverage_cards(out, s);
+    timing_card(out, view, s);
+    out.push_str("</div>\n");
+}
+
+fn tile(out: &mut String, value: &str, label: &str) {
+    w!(out, "<div class=\"tile\"><div class=\"n\">{}</div><div class=\"l\">{}</div></div>\n", esc(value), esc(label));
+}
+
+/// A table of counts with bars (`columns`: the key's and the count's headers). When
+/// `from_run` (a run.json object of counts) is given and differs from the computed
+/// counts, its numbers are shown in a second column. Verdicts are listed in their
+/// natural order, everything else by count.
+fn count_card(
+    out: &mut String,
+    title: &str,
+    (key, unit): (&str, &str),
+    computed: &BTreeMap<String, usize>,
+    from_run: Option<&Value>,
+    verdicts: bool,
+) {
+    let run_counts: BTreeMap<String, usize> = from_run
+        .and_then(Value::as_object)
+        .map(|m| m.iter().filter_map(|(k, v)| v.as_u64().map(|n| (k.clone(), n as usize))).collect())
+        .unwrap_or_default();
+    let differs = !run_counts.is_empty() && run_counts != *computed;
+    let count_of = |k: &str| computed.get(k).copied().unwrap_or(0).max(run_counts.get(k).copied().unwrap_or(0));
+    let mut keys: Vec<&String> =
+        computed.keys().chain(run_counts.keys()).collect::<BTreeSet<_>>().into_iter().collect();
+    w!(out, "<div class=\"card\"><h3>{}</h3>\n", esc(title));
+    if keys.is_empty() {
+        out.push_str("<p class=\"sub\">None.</p></div>\n");
+        return;
+    }
+    if verdicts {
+        keys.sort_by_key(|k| ["supported", "partial", "unsupported"].iter().position(|v| v == k).unwrap_or(3));
+    } else {
+        keys.sort_by_key(|k| std::cmp::Reverse(count_of(k)));
+    }
+    let max = keys.iter().map(|k| count_of(k)).max().unwrap_or(0);
+    w!(out, "<table><tr><th>{key}</th><th class=\"n\">{unit}{}</th>", if differs { " in report" } else { "" });
+    if differs {
+        out.push_str("<th class=\"n\">run.json</th>");
+    }
+    out.push_str("<th></th></tr>\n");
+    for k in keys {
+        let n = computed.get(k).copied().unwrap_or(0);
+        let label = if verdicts { format!("<span class=\"badge b-{0}\">{0}</span>", esc(k)) } else { esc(k) };
+        w!(out, "<tr><td>{label}</td><td class=\"n\">{n}</td>");
+        if differs {
+            w!(out, "<td class=\"n\">{}</td>", run_counts.get(k).map_or_else(|| "–".to_owned(), usize::to_string));
+        }
+        w!(out, "<td class=\"barcell\">{}</td></tr>\n", bar(count_of(k), max));
+    }
+    out.push_str("</table></div>\n");
+}
+
+fn bar(n: usize, max: usize) -> String {
+    let pct = if max == 0 { 0.0 } else { 100.0 * n as f64 / max as f64 };
+    format!("<span class=\"bar\" style=\"width:{pct:.1}%\"></span>")
+}
+
+/// The support-score histogram as an inline SVG: accepted records stacked with the
+/// rejects that reached the verifier.
+fn histogram_card(out: &mut String, s: &Summary) {
+    const W: f64 = 330.0;
+    const H: f64 = 150.0;
+    const LEFT: f64 = 8.0;
+    const BOTTOM: f64 = 20.0;
+    const TOP: f64 = 14.0;
+    let max = (0..BINS).map(|i| s.support_hist[i] + s.reject_hist[i]).max().unwrap_or(0).max(1);
+    let slot = (W - 2.0 * LEFT) / BINS as f64;
+    let scale = (H - BOTTOM - TOP) / max as f64;
+    out.push_str("<div class=\"card\"><h3>Support score</h3>\n");
+    w!(
+        out,
+        "<svg viewBox=\"0 0 {W} {H}\" width=\"{W}\" height=\"{H}\" role=\"img\" aria-label=\"support score histogram\">\n"
+    );
+    let base = H - BOTTOM;
+    for i in 0..BINS {
+        let (acc, rej) = (s.support_hist[i], s.reject_hist[i]);
+        let x = LEFT + i as f64 * slot + 2.0;
+        let bw = slot - 4.0;
+        let ha = acc as f64 * scale;
+        let hr = rej as f64 * scale;
+        let (lo, hi) = (i as f64 / BINS as f64, (i + 1) as f64 / BINS as f64);
+        let tip = format!("{lo:.1}–{hi:.1}: {acc} record(s), {rej} verified reject(s)");
+        w!(out, "<g><title>{tip}</title>");
+        if acc > 0 {
+            w!(
+                out,
+                "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{bw:.1}\" height=\"{ha:.1}\" fill=\"#0969da\" opacity=\".75\"/>",
+                base - ha
+            );
+        }
+        if rej > 0 {
+            w!(
+                out,
+                "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{bw:.1}\" height=\"{hr:.1}\" fill=\"#afb8c1\"/>",
+                base - ha - hr
+            );
+        }
+        if acc + rej > 0 {
+            w!(
+                out,
+                "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+                x + bw / 2.0,
+                base - ha - hr - 3.0,
+                acc + rej
+            );
+        }
+        out.push_str("</g>\n");
+    }
+    w!(out, "<line x1=\"{LEFT}\" y1=\"{base}\" x2=\"{}\" y2=\"{base}\" stroke=\"#d0d7de\"/>\n", W - LEFT);
+    for (i, label) in [(0, "0"), (BINS / 2, "0.5"), (BINS, "1")] {
+        let x = LEFT + i as f64 * slot;
+        w!(out, "<text x=\"{x:.1}\" y=\"{}\" text-anchor=\"middle\">{label}</text>\n", H - 6.0);
+    }
+    out.push_str(
+        "</svg>\n<div class=\"legend\"><span class=\"sw\" style=\"background:#0969da;opacity:.75\"></span>records",
+    );
+    out.push_str("<span class=\"sw\" style=\"background:#afb8c1\"></span>rejects scored by the verifier</div></div>\n");
+}
+
+fn coverage_cards(out: &mut String, s: &Summary) {
+    out.push_str("<div class=\"card\"><h3>Coverage by document</h3>\n");
+    if s.by_doc.is_empty() {
+        out.push_str("<p class=\"sub\">No records.</p>");
+    } else {
+        let max = s.by_doc.values().copied().max().unwrap_or(0);
+        let mut docs: Vec<_> = s.by_doc.iter().collect();
+        docs.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+        out.push_str("<div class=\"scroll\"><table><tr><th>document</th><th class=\"n\">records</th><th></th></tr>\n");
+        for (d, n) in docs {
+            w!(
+                out,
+                "<tr><td title=\"{}\">{}</td><td class=\"n\">{n}</td><td class=\"barcell\">{}</td></tr>\n",
+                esc(&d.doc_id),
+                esc(doc_label(d)),
+                bar(*n, max)
+            );
+        }
+        out.push_str("</table></div>");
+    }
+    out.push_str("</div>\n<div class=\"card\"><h3>Coverage by section</h3>\n");
+    if s.by_section.is_empty() {
+        out.push_str("<p class=\"sub\">No records.</p>");
+    } else {
+        let max = s.by_section.values().copied().max().unwrap_or(0);
+        let mut secs: Vec<_> = s.by_section.iter().collect();
+        secs.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+        out.push_str("<div class=\"scroll\"><table><tr><th>section</th><th class=\"n\">records</th><th></th></tr>\n");
+        for ((d, path), n) in secs {
+            let path = if path.is_empty() { String::new() } else { format!(" › {}", heading_path_display(path)) };
+            w!(
+                out,
+                "<tr><td><b>{}</b>{}</td><td class=\"n\">{n}</td><td class=\"barcell\">{}</td></tr>\n",
+                esc(doc_label(d)),
+                esc(&path),
+                bar(*n, max)
+            );
+        }
+        out.push_str("</table></div>");
+    }
+    out.push_str("</div>\n");
+}
+
+fn timing_card(out: &mut String, view: &RunView, s: &Summary) {
+    let n = view.records.len();
+    if n == 0 {
+        return;
+    }
+    out.push_str("<div class=\"card\"><h3>Time per record (mean)</h3>\n<table>\n");
+    let total: f64 = s.stage_ms.iter().sum();
+    let max = s.stage_ms.iter().copied().fold(0.0, f64::max);
+    for (name, ms) in ["question", "retrieval", "answer", "verify"].iter().zip(s.stage_ms) {
+        let pct = if max > 0.0 { 100.0 * ms / max } else { 0.0 };
+        w!(
+            out,
+            "<tr><td>{name}</td><td class=\"n\">{}</td><td class=\"barcell\"><span class=\"bar\" style=\"width:{pct:.1}%\"></span></td></tr>\n",
+            millis(ms / n as f64)
+        );
+    }
+    w!(out, "<tr><th>total</th><th class=\"n\">{}</th><th></th></tr>\n</table></div>\n", millis(total / n as f64));
+}
+
+fn filters(out: &mut String, view: &RunView, s: &Summary) {
+    out.push_str("<div id=\"filters\" class=\"filters\" hidden>\n");
+    let mut verdicts: Vec<(String, String)> = s.by_verdict.keys().map(|v| (v.clone(), v.clone())).collect();
+    verdicts.sort_by_key(|(v, _)| ["supported", "partial", "unsupported"].iter().position(|n| n == v).unwrap_or(3));
+    if !view.rejects.is_empty() {
+        verdicts.push(("rejected".into(), "rejected".into()));
+    }
+    select(out, "verdict", "Verdict", &verdicts);
+    let types: BTreeSet<&String> = s.by_type.keys().chain(s.reject_types.iter()).collect();
+    let types: Vec<(String, String)> = types.into_iter().map(|t| (t.clone(), t.clone())).collect();
+    select(out, "qtype", "Question type", &types);
+    let docs: BTreeSet<&DocRef> = s.by_doc.keys().chain(s.reject_docs.iter()).collect();
+    let mut docs: Vec<(String, String)> =
+        docs.into_iter().map(|d| (d.doc_id.clone(), doc_label(d).to_owned())).collect();
+    docs.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+    docs.dedup_by(|a, b| a.0 == b.0);
+    select(out, "doc", "Document", &docs);
+    out.push_str("<span id=\"shown\" class=\"sub\"></span>\n</div>\n");
+}
+
+fn select(out: &mut String, key: &str, label: &str, options: &[(String, String)]) {
+    w!(out, "<label>{label} <select data-filter=\"{key}\"><option value=\"\">all</option>");
+    for (value, text) in options {
+        w!(out, "<option value=\"{}\">{}</option>", esc(value), esc(text));
+    }
+    out.push_str("</select></label>\n");
+}
+
+// ---------------------------------------------------------------- records and rejects
+
+fn record(out: &mut String, r: &Record, chunks: &HashMap<String, ChunkView>) {
+    let (docs, _) = record_sources(r, chunks);
+    let doc_ids: Vec<&str> = docs.iter().map(|d| d.doc_id.as_str()).collect();
+    let verdict = r.verdict.as_str();
+    w!(
+        out,
+        "<article class=\"record\" id=\"rec-{}\" data-verdict=\"{verdict}\" data-qtype=\"{}\" data-docs=\"{}\">\n",
+        esc(&r.id),
+        esc(&r.question_type),
+        esc(&doc_ids.join(" "))
+    );
+    w!(out, "<div class=\"head\"><span class=\"badge b-{verdict}\">{verdict}</span>");
+    w!(out, "<span class=\"tag\">{}</span>", esc(&r.question_type));
+    w!(out, "<a class=\"mono\" href=\"#rec-{0}\">{0}</a>", esc(&r.id));
+    w!(out, "<span>support <b>{}</b></span>", score(r.scores.support));
+    w!(out, "<span>quote match <b>{}</b></span>", score(r.scores.quote_match));
+    if r.scores.round_trip_rank > 0 {
+        w!(out, "<span>round-trip rank <b>#{}</b></span>", r.scores.round_trip_rank);
+    } else {
+        out.push_str("<span>round-trip rank <b class=\"bad\">miss</b></span>");
+    }
+    out.push_str("</div>\n");
+    w!(out, "<p class=\"q\">{}</p>\n", esc(&r.question));
+    w!(out, "<div class=\"label\">answer</div><div class=\"a\">{}</div>\n", esc(&r.answer));
+    if !r.reasons.is_empty() {
+        out.push_str("<ul class=\"reasons\">");
+        for reason in &r.reasons {
+            w!(out, "<li>{}</li>", esc(reason));
+        }
+        out.push_str("</ul>\n");
+    }
+    if !r.scores.sentences.is_empty() {
+        w!(out, "<details><summary>Sentence support ({})</summary><table>", r.scores.sentences.len());
+        out.push_str("<tr><th>sentence</th><th class=\"n\">lexical</th><th class=\"n\">semantic</th><th></th></tr>\n");
+        for s in &r.scores.sentences {
+            let semantic = if s.semantic < 0.0 { "–".to_owned() } else { score(s.semantic) };
+            let mark = if s.supported { "<span class=\"ok\">✓</span>" } else { "<span class=\"bad\">✗</span>" };
+            w!(
+                out,
+                "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{semantic}</td><td>{mark}</td></tr>\n",
+                esc(&s.sentence),
+                score(s.lexical)
+            );
+        }
+        out.push_str("</table></details>\n");
+    }
+    if r.citations.is_empty() {
+        out.push_str("<p class=\"note\">No citations.</p>\n");
+    }
+    for c in &r.citations {
+        citation(out, c, chunks.get(&c.chunk_id));
+    }
+    out.push_str("<details><summary>Record JSON</summary><pre>");
+    push_html(out, &serde_json::to_string_pretty(r).unwrap_or_default());
+    out.push_str("</pre></details>\n</article>\n");
+}
+
+fn citation(out: &mut String, c: &Citation, chunk: Option<&ChunkView>) {
+    out.push_str("<section class=\"cite\">\n<div class=\"cite-head\">");
+    w!(out, "[{}] <b>{}</b>", c.passage, esc(if c.doc_title.is_empty() { &c.doc_id } else { &c.doc_title }));
+    if !c.heading_path.is_empty() {
+        w!(out, " › {}", esc(&heading_path_display(&c.heading_path)));
+    }
+    w!(
+        out,
+        " · <span class=\"mono\">bytes {}–{}</span> · {} {}</div>\n",
+        c.span.start(),
+        c.span.end(),
+        match_kind(c.match_kind),
+        score(c.match_score)
+    );
+    match place(c, chunk) {
+        Placement::InChunk { before, quote, after, by_span } => {
+            if !by_span {
+                out.push_str(
+                    "<p class=\"note\">The span does not fit this chunk; the quote was found by search.</p>\n",
+                );
+            }
+            w!(out, "<div class=\"chunk\">{}<mark>{}</mark>{}</div>\n", esc(before), esc(quote), esc(after));
+        }
+        Placement::Apart => {
+            let why = if chunk.is_some() { "The quote is not in the chunk text" } else { "The chunk is not available" };
+            w!(
+                out,
+                "<p class=\"note\">{why} (chunk <span class=\"mono\">{}</span>); the quote:</p>\n<div class=\"chunk\"><mark>{}</mark></div>\n",
+                esc(&c.chunk_id),
+                esc(&c.quote)
+            );
+        }
+    }
+    if c.model_quote != c.quote {
+        w!(out, "<p class=\"mq\">Model's wording: “{}”</p>\n", esc(&c.model_quote));
+    }
+    out.push_str("</section>\n");
+}
+
+fn reject(out: &mut String, r: &Reject, chunks: &HashMap<String, ChunkView>) {
+    let docs = reject_docs(r, chunks);
+    let doc_ids: Vec<&str> = docs.iter().map(|d| d.doc_id.as_str()).collect();
+    w!(
+        out,
+        "<article class=\"reject\" id=\"rej-{}\" data-verdict=\"rejected\" data-qtype=\"{}\" data-docs=\"{}\">\n",
+        esc(&r.id),
+        esc(&r.question_type),
+        esc(&doc_ids.join(" "))
+    );
+    out.push_str("<div class=\"head\"><span class=\"badge\">rejected</span>");
+    w!(out, "<span>stage <b>{}</b></span><span class=\"mono\">{}</span>", esc(&r.stage), esc(&r.reason));
+    if !r.question_type.is_empty() {
+        w!(out, "<span class=\"tag\">{}</span>", esc(&r.question_type));
+    }
+    w!(out, "<a class=\"mono\" href=\"#rej-{0}\">{0}</a>", esc(&r.id));
+    if !r.verdict.is_empty() {
+        w!(out, "<span>verdict <b>{}</b></span><span>support <b>{}</b></span>", esc(&r.verdict), score(r.support));
+    }
+    out.push_str("</div>\n");
+    if !r.detail.is_empty() {
+        w!(out, "<p class=\"note\">{}</p>\n", esc(&r.detail));
+    }
+    if !r.question.is_empty() {
+        w!(out, "<p class=\"q\">{}</p>\n", esc(&r.question));
+    }
+    if !r.answer.is_empty() {
+        w!(out, "<div class=\"label\">answer</div><div class=\"a\">{}</div>\n", esc(&r.answer));
+    }
+    if !r.raw.is_empty() {
+        w!(out, "<details><summary>Raw model reply</summary><pre>{}</pre></details>\n", esc(&r.raw));
+    }
+    if !docs.is_empty() {
+        let titles: Vec<&str> = docs.iter().map(doc_label).collect();
+        w!(out, "<p class=\"mq\">from {}</p>\n", esc(&titles.join(", ")));
+    }
+    out.push_str("</article>\n");
+}
+
+// ---------------------------------------------------------------- generic run.json
+
+/// Renders any JSON value: objects as nested key/value tables, arrays of scalars inline.
+fn json_value(out: &mut String, v: &Value, depth: usize) {
+    match v {
+        Value::Object(m) if depth < 8 => {
+            if m.is_empty() {
+                out.push_str("<span class=\"sub\">{}</span>");
+                return;
+            }
+            out.push_str("<table class=\"kv\">");
+            for (k, v) in m {
+                w!(out, "<tr><td>{}</td><td>", esc(k));
+                json_value(out, v, depth + 1);
+                out.push_str("</td></tr>\n");
+            }
+            out.push_str("</table>");
+        }
+        Value::Array(a) if depth < 8 && a.iter().all(|x| !x.is_object() && !x.is_array()) => {
+            let items: Vec<String> = a.iter().map(scalar_text).collect();
+            w!(out, "<span class=\"mono\">[{}]</span>", esc(&items.join(", ")));
+        }
+        Value::Array(a) if depth < 8 => {
+            out.push_str("<ol>");
+            for x in a {
+                out.push_str("<li>");
+                json_value(out, x, depth + 1);
+                out.push_str("</li>");
+            }
+            out.push_str("</ol>");
+        }
+        Value::Object(_) | Value::Array(_) => {
+            w!(out, "<code>{}</code>", esc(&v.to_string()));
+        }
+        _ => w!(out, "<span class=\"mono\">{}</span>", esc(&scalar_text(v))),
+    }
+}
+
+fn scalar_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "null".into(),
+        other => other.to_string(),
+    }
+}
+
+/// A run.json value as text, when it is a scalar.
+fn json_text(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::Null | Value::Object(_) | Value::Array(_) => None,
+        other => Some(scalar_text(other)),
+    }
+}
+
+// ---------------------------------------------------------------- formatting
+
+fn doc_label(d: &DocRef) -> &str {
+    if d.title.is_empty() { &d.doc_id } else { &d.title }
+}
+
+pub(crate) fn score(x: f32) -> String {
+    if x.is_finite() { format!("{x:.2}") } else { "–".into() }
+}
+
+pub(crate) fn match_kind(m: QuoteMatch) -> &'static str {
+    match m {
+        QuoteMatch::Exact => "exact",
+        QuoteMatch::Normalized => "normalized",
+        QuoteMatch::Fuzzy => "fuzzy",
+    }
+}
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn duration(secs: f64) -> String {
+    if !secs.is_finite() || secs < 0.0 {
+        return "–".into();
+    }
+    if secs < 60.0 {
+        return format!("{secs:.1} s");
+    }
+    let total = secs.round() as u64;
+    let (h, m, s) = (total / 3600, total / 60 % 60, total % 60);
+    if h > 0 { format!("{h} h {m:02} min") } else { format!("{m} min {s:02} s") }
+}
+
+fn millis(ms: f64) -> String {
+    if ms >= 1000.0 { format!("{:.2} s", ms / 1000.0) } else { format!("{ms:.0} ms") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_numbers() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!(thousands(100), "100");
+        assert_eq!(duration(12.34), "12.3 s");
+        assert_eq!(duration(125.0), "2 min 05 s");
+        assert_eq!(duration(3725.0), "1 h 02 min");
+        assert_eq!(millis(12.4), "12 ms");
+        assert_eq!(score(f32::NAN), "–");
+    }
+
+    #[test]
+    fn empty_view_renders() {
+        let html = render_html(&RunView::default());
+        assert!(html.starts_with("<!DOCTYPE html>"));
+        assert!(html.contains("No accepted records."));
+        assert_eq!(html.matches("<script").count(), 1);
+    }
+}
