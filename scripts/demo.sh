@@ -1,12 +1,25 @@
 #!/usr/bin/env bash
-# The main job on the embedded defaults: the sample corpus in corpora/ becomes an
-# index (documents, chunks, BM25 and vectors in embedded Qdrant) in indexes/sample,
-# and a hybrid search shows the passages and spans it retrieves.
+# The main job on the embedded defaults: the sample corpus in corpora/ becomes an index
+# (BM25 + vectors in embedded Qdrant) in indexes/sample; the embedded SmolLM2-135M model
+# writes questions and cited answers; every citation is verified down to the span; the
+# run directory runs/sample gets records.jsonl, rejects.jsonl, run.json and report.html;
+# the records are exported for OpenAI-style fine-tuning with a dataset card.
+#
+#   DEMO_N=20 scripts/demo.sh     (records wanted; the tiny default model accepts few
+#                                  candidates, so this takes a while; a real server:
+#                                  QUARRY_BASE_URL=http://host:8000/v1 scripts/demo.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export QUARRY_CACHE="${QUARRY_CACHE:-$HOME/.cache/quarry}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$QUARRY_CACHE/target}"
 quarry="$CARGO_TARGET_DIR/release/quarry"
+n="${DEMO_N:-20}"
 "$quarry" index corpora --exclude SOURCES.md --name sample
 "$quarry" search "What makes a candle flame bright?" --index indexes/sample --k 3
-"$quarry" search "Why is the albedo of fresh snow so high?" --index indexes/sample --k 3
+"$quarry" llm check
+# Exit status 1 means fewer than n records passed within the budget; the report is still written.
+status=0
+"$quarry" generate qa --index indexes/sample --n "$n" --budget "${DEMO_BUDGET:-20}" --out runs/sample || status=$?
+if [ "$status" -gt 1 ]; then exit "$status"; fi
+"$quarry" export runs/sample --format openai --out runs/sample/export-openai
+echo "report: $(pwd)/runs/sample/report.html"

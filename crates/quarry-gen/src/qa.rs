@@ -187,27 +187,61 @@ pub struct QaGenerator {
     verify: VerifyConfig,
 }
 
-fn answer_schema(k: usize) -> Value {
+/// The quotable sentences of a passage: each a substring of it, at most 300 bytes.
+fn quotable(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for r in quarry_audit::split_sentences(text) {
+        let s = text[r].trim();
+        if s.len() < 20 {
+            continue;
+        }
+        let mut end = s.len().min(300);
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        let s = s[..end].trim_end().to_owned();
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    if out.is_empty() {
+        let t = text.trim();
+        let mut end = t.len().min(300);
+        while !t.is_char_boundary(end) {
+            end -= 1;
+        }
+        out.push(t[..end].to_owned());
+    }
+    out
+}
+
+/// The answer's schema. Each citation is one of the shown passages with a quote drawn from
+/// that passage's own sentences (an enum): with a grammar-constrained backend the model
+/// cannot invent a quote. The verifier checks every citation all the same.
+fn answer_schema(passages: &[&str]) -> Value {
+    let choices: Vec<Value> = passages
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            json!({
+                "type": "object",
+                "properties": {
+                    "passage": {"const": i + 1},
+                    "quote": {"enum": quotable(text)}
+                },
+                "required": ["passage", "quote"],
+                "additionalProperties": false
+            })
+        })
+        .collect();
     json!({
         "type": "object",
         "properties": {
-            "answer": {"type": "string", "minLength": 1, "maxLength": 600},
-            "citations": {
-                "type": "array",
-                "minItems": 1,
-                "maxItems": 3,
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "passage": {"type": "integer", "minimum": 1, "maximum": k},
-                        "quote": {"type": "string", "minLength": 1, "maxLength": 400}
-                    },
-                    "required": ["passage", "quote"],
-                    "additionalProperties": false
-                }
-            }
+            "citations": {"type": "array", "minItems": 1, "maxItems": 2, "items": {"anyOf": choices}},
+            "answer": {"type": "string", "minLength": 1, "maxLength": 400}
         },
-        "required": ["answer", "citations"],
+        // Backends that generate in schema order follow `required`: evidence first.
+        "required": ["citations", "answer"],
         "additionalProperties": false
     })
 }
@@ -215,7 +249,8 @@ fn answer_schema(k: usize) -> Value {
 fn question_schema() -> Value {
     json!({
         "type": "object",
-        "properties": {"question": {"type": "string", "minLength": 10, "maxLength": 300}},
+        // A real question: a question word first, one question mark at the end.
+        "properties": {"question": {"type": "string", "pattern": "^(What|Which|Who|When|Where|Why|How) [^?\"\\\\\n]{10,200}[?]$"}},
         "required": ["question"],
         "additionalProperties": false
     })
@@ -475,7 +510,7 @@ impl QaGenerator {
         let (system, user) = self.prompts.answer.render(&[("passages", &passages_text), ("question", &question)]);
         let areq = self
             .request(system, user, Purpose::Factual, &self.cfg.answer_sampling, mix(self.cfg.seed, &[slot, 4]))
-            .with_schema(answer_schema(hits.len()));
+            .with_schema(answer_schema(&hits.iter().map(|h| h.text.as_str()).collect::<Vec<_>>()));
         let aresp = match self.model.chat(&areq).await {
             Ok(r) => r,
             Err(e) => return Ok((llm_reject(reject, e), totals)),

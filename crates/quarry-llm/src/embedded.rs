@@ -274,12 +274,10 @@ impl Engine<'_> {
     fn prompt(&self, request: &ChatRequest) -> Result<Vec<LlamaToken>, LlmError> {
         let mut messages = Vec::with_capacity(request.messages.len() + 1);
         let bad = |e: llama_cpp_2::NewLlamaChatMessageError| LlmError::Config(format!("bad message: {e}"));
-        if let Some(schema) = &request.schema {
-            let text = format!(
-                "Reply with only a JSON object that satisfies this JSON schema:\n{}",
-                serde_json::to_string(schema).expect("serialisable")
-            );
-            messages.push(LlamaChatMessage::new("system".into(), text).map_err(bad)?);
+        if request.schema.is_some() {
+            // The grammar enforces the schema; the prompt only says what kind of reply it is
+            // (a schema in the prompt would repeat the passages its enums hold).
+            messages.push(LlamaChatMessage::new("system".into(), "Reply with a JSON object.".into()).map_err(bad)?);
         }
         for m in &request.messages {
             let role = match m.role {
@@ -301,7 +299,7 @@ impl Engine<'_> {
     fn sampler(&self, request: &ChatRequest) -> Result<LlamaSampler, LlmError> {
         let mut chain = Vec::new();
         if let Some(schema) = &request.schema {
-            let grammar = llama_cpp_2::json_schema_to_grammar(&schema.to_string())
+            let grammar = llama_cpp_2::json_schema_to_grammar(&ordered(schema))
                 .map_err(|e| LlmError::Config(format!("cannot turn the JSON schema into a grammar: {e}")))?;
             chain.push(
                 LlamaSampler::grammar(self.model, &grammar, "root")
@@ -447,5 +445,57 @@ fn response(s: &Seq, model: &str) -> ChatResponse {
         timings: Timings { total_ms: s.started.elapsed().as_secs_f64() * 1e3, attempts: 1 },
         model: model.to_owned(),
         cached: false,
+    }
+}
+
+/// A schema as JSON text whose object properties come in the order of their `required` list
+/// (then the rest): llama.cpp generates properties in text order, and serde_json sorts keys.
+fn ordered(v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match v {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            let props_order: Vec<String> = map
+                .get("required")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
+                .unwrap_or_default();
+            keys.sort();
+            let body: Vec<String> = keys
+                .into_iter()
+                .map(|k| {
+                    let val = &map[k];
+                    let text = match (k.as_str(), val) {
+                        ("properties", Value::Object(props)) => {
+                            let mut names: Vec<&String> = props.keys().collect();
+                            names.sort_by_key(|n| props_order.iter().position(|r| r == *n).unwrap_or(usize::MAX));
+                            let inner: Vec<String> = names
+                                .into_iter()
+                                .map(|n| format!("{}:{}", Value::String(n.clone()), ordered(&props[n])))
+                                .collect();
+                            format!("{{{}}}", inner.join(","))
+                        }
+                        _ => ordered(val),
+                    };
+                    format!("{}:{}", Value::String(k.clone()), text)
+                })
+                .collect();
+            format!("{{{}}}", body.join(","))
+        }
+        Value::Array(items) => format!("[{}]", items.iter().map(ordered).collect::<Vec<_>>().join(",")),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn ordered_puts_required_properties_first() {
+        let s = json!({"type": "object", "properties": {"answer": {"type": "string"}, "citations": {"type": "array"}}, "required": ["citations", "answer"]});
+        let text = super::ordered(&s);
+        assert!(text.find("\"citations\":").unwrap() < text.find("\"answer\":").unwrap(), "{text}");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&text).unwrap(), s);
     }
 }
