@@ -110,6 +110,7 @@ impl RunDir {
             return Err(GenError::ConfigChanged(dir.display().to_string(), "it holds records but no run.json".into()));
         }
         let records_so_far: Vec<Record> = load(&dir.join(RECORDS))?;
+        // (A run directory is created with its run.json first; see below.)
         let rejects_so_far: Vec<Reject> = load(&dir.join(REJECTS))?;
         let next_slot = records_so_far
             .iter()
@@ -121,7 +122,7 @@ impl RunDir {
             let p = dir.join(name);
             OpenOptions::new().create(true).append(true).open(&p).map_err(|e| io(&p, e))
         };
-        Ok(RunDir {
+        let rd = RunDir {
             dir: dir.to_owned(),
             records: open(RECORDS)?,
             rejects: open(REJECTS)?,
@@ -129,7 +130,13 @@ impl RunDir {
             rejects_so_far,
             next_slot,
             previous,
-        })
+        };
+        // The config is on disk before the first line is, so a run killed at any moment
+        // can be resumed (and a different config refused).
+        if rd.previous.is_none() {
+            rd.write_run_json(&serde_json::json!({"status": "running", "config": config}))?;
+        }
+        Ok(rd)
     }
 
     fn append(file: &mut File, path: &Path, line: String) -> Result<(), GenError> {

@@ -12,7 +12,9 @@ use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use quarry_llm::{Cache, Cached, ChatModel, ChatRequest, LlamaChat, LlamaConfig, Message, OpenAiClient, OpenAiConfig, Purpose};
+use quarry_llm::{
+    Cache, Cached, ChatModel, ChatRequest, LlamaChat, LlamaConfig, Message, OpenAiClient, OpenAiConfig, Purpose,
+};
 use serde_json::{Value, json};
 
 fn req(text: &str, max_tokens: u32) -> ChatRequest {
@@ -23,7 +25,8 @@ fn req(text: &str, max_tokens: u32) -> ChatRequest {
 }
 
 async fn embedded() -> Value {
-    let m = LlamaChat::load(LlamaConfig::new(quarry_llm::default_gguf())).expect("the default GGUF (run scripts/setup.sh)");
+    let m =
+        LlamaChat::load(LlamaConfig::new(quarry_llm::default_gguf())).expect("the default GGUF (run scripts/setup.sh)");
     let long = "The candle flame is hollow; air rises around it and feeds it. ".repeat(40);
     // Prompt processing: a long prompt, one output token.
     let t = Instant::now();
@@ -89,9 +92,7 @@ async fn server() -> Value {
     let ours = OpenAiClient::new(OpenAiConfig::new(&base, "m")).unwrap();
     let bare = reqwest::Client::new();
     let url = format!("{base}/chat/completions");
-    let body = |i: u64| {
-        json!({"model": "m", "messages": [{"role": "user", "content": format!("Count to {i}.")}], "max_tokens": 8, "temperature": 0.0, "top_p": 0.9, "seed": i})
-    };
+    let body = |i: u64| json!({"model": "m", "messages": [{"role": "user", "content": format!("Count to {i}.")}], "max_tokens": 8, "temperature": 0.0, "top_p": 0.9, "seed": i});
     let ask = |i: u64| req(&format!("Count to {i}."), 8).with_seed(i);
     // Warm up.
     ours.chat(&ask(0)).await.unwrap();

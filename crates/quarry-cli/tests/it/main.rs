@@ -6,6 +6,7 @@ mod bad_input;
 mod books;
 mod chunking;
 mod formats;
+mod generate;
 mod index;
 mod resume;
 mod util;
