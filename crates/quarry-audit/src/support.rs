@@ -367,7 +367,8 @@ fn score_window(claim: &Claim, q: &QuestionWords, only_sentence: bool, w: &Windo
         return WindowScore { score, missing_claim, missing_question };
     }
     let missing_claim: Vec<String> = claim.words.iter().filter(|(s, _)| !has(s)).map(|(_, o)| o.to_string()).collect();
-    let c = if claim.words.is_empty() { 1.0 } else { 1.0 - missing_claim.len() as f32 / claim.words.len() as f32 };
+    // A sentence without a content word ("{", "Yes.") claims nothing the evidence could support.
+    let c = if claim.words.is_empty() { 0.0 } else { 1.0 - missing_claim.len() as f32 / claim.words.len() as f32 };
     let mut missing_question = Vec::new();
     let mut score = c;
     if only_sentence && !q.words.is_empty() {
@@ -492,9 +493,12 @@ pub fn support(
     let mut total = 0.0;
     for (i, (text, claim)) in claims.iter().enumerate() {
         let best = best_window(claim, &q, only, &wins, cfg);
-        let lexical = best.as_ref().map_or(0.0, |(_, s)| s.score);
+        // A sentence without a content word ("{", "Yes.") claims nothing evidence could support.
+        let empty = claim.words.is_empty();
+        let lexical = if empty { 0.0 } else { best.as_ref().map_or(0.0, |(_, s)| s.score) };
         let sem = semantic.get(i).copied();
         let combined = match sem {
+            _ if empty => 0.0,
             Some(s) => cfg.lexical_weight * lexical + (1.0 - cfg.lexical_weight) * s,
             None => lexical,
         };
@@ -502,6 +506,7 @@ pub fn support(
         if !supported {
             let n = i + 1;
             match &best {
+                _ if empty => reasons.push(format!("sentence {n} has no support: it has no content word")),
                 None => reasons.push(format!("sentence {n} has no support: the cited text is empty")),
                 Some(_) if !claim.fits => {
                     reasons.push(format!("sentence {n} has no support: the question asks for {}", q.expects.describe()))

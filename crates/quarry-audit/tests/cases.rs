@@ -204,3 +204,17 @@ fn supporting_sentences_name_answer_and_bridge() {
     assert_eq!(got, [(0, 0), (1, 0)]);
     assert_eq!(split_sentences("A b. C d.").len(), 2);
 }
+
+#[test]
+fn an_answer_without_content_words_is_not_supported() {
+    for answer in ["{", "Yes.", "1"] {
+        let r = quarry_audit::support(
+            "What is the actual meaning of the sentence?",
+            answer,
+            &["Since the distance from a number to the mean is signed, the deviations sum to zero."],
+            None,
+            &quarry_audit::SupportConfig::default(),
+        );
+        assert_ne!(r.verdict, quarry_core::Verdict::Supported, "{answer:?}: {r:?}");
+    }
+}

@@ -21,7 +21,7 @@ pub fn check_question(question: &str, passages: &[&str]) -> Result<(), (&'static
     static NOT_STANDALONE: OnceLock<Regex> = OnceLock::new();
     let re = NOT_STANDALONE.get_or_init(|| {
         Regex::new(
-            r"(?i)\b(according to (the|this) (passage|text|excerpt|article|author|book|chapter)|the (passage|excerpt|given text|above text|text above|author|writer)|(this|the following|above) (passage|text|excerpt|article|chapter|section)|in the text|mentioned above|described above)\b",
+            r"(?i)\b(according to (the|this) (passage|text|excerpt|article|author|book|chapter)|the (passages?|excerpts?|given text|above text|text above|texts?|author|writer|paragraph|context|document|subjects?|sentences?|questions?)|(this|these|the following|above) (passages?|texts?|excerpts?|articles?|chapters?|sections?|paragraphs?|documents?)|passage [ab12]\b|mentioned above|described above)\b",
         )
         .expect("valid regex")
     });
@@ -45,6 +45,37 @@ pub fn check_question(question: &str, passages: &[&str]) -> Result<(), (&'static
                 }
             }
         }
+    }
+    Ok(())
+}
+
+/// Why an answer is not worth verifying: (reason code, detail). Catches degenerate output
+/// (a run of one token, a number that never ends, a wall of digits), not wrong answers,
+/// which are the verifier's job.
+pub fn check_answer(answer: &str) -> Result<(), (&'static str, String)> {
+    let a = answer.trim();
+    let tokens: Vec<&str> = a.split_whitespace().collect();
+    if tokens.is_empty() {
+        return Err(("empty_answer", "the answer is empty".into()));
+    }
+    if a.split(|c: char| !c.is_alphabetic()).filter(|w| w.len() > 1).count() < 2 {
+        return Err(("empty_answer", "fewer than two words".into()));
+    }
+    if tokens.len() > 90 {
+        return Err(("answer_too_long", format!("{} words; at most 90", tokens.len())));
+    }
+    if let Some(t) = tokens.iter().find(|t| t.chars().count() > 40) {
+        let shown: String = t.chars().take(30).collect();
+        return Err(("degenerate_answer", format!("a {}-character token (\"{shown}…\")", t.chars().count())));
+    }
+    let numeric = tokens.iter().filter(|t| t.chars().all(|c| c.is_ascii_digit() || c.is_ascii_punctuation())).count();
+    if tokens.len() >= 6 && numeric * 2 > tokens.len() {
+        return Err(("degenerate_answer", "mostly bare numbers".into()));
+    }
+    let lower: Vec<String> = tokens.iter().map(|t| t.to_lowercase()).collect();
+    let unique: std::collections::HashSet<&String> = lower.iter().collect();
+    if tokens.len() >= 12 && (unique.len() as f32) < 0.4 * tokens.len() as f32 {
+        return Err(("degenerate_answer", format!("{} distinct words in {}", unique.len(), tokens.len())));
     }
     Ok(())
 }
@@ -76,5 +107,21 @@ mod tests {
             "copies_passage"
         );
         assert_eq!(check_question("Hot air rises from a flame", &[P]).unwrap_err().0, "not_a_question");
+        assert_eq!(check_question("What is the text about?", &[P]).unwrap_err().0, "not_standalone");
+        assert_eq!(check_question("What is the subject of passage A and B?", &[P]).unwrap_err().0, "not_standalone");
+    }
+
+    #[test]
+    fn degenerate_answers() {
+        assert!(check_answer("Hot air rises because it is lighter than the cold air around it.").is_ok());
+        assert_eq!(check_answer(&format!("The effect, 1{}", "0".repeat(80))).unwrap_err().0, "degenerate_answer");
+        assert_eq!(check_answer("2. 2. 3. 4. 5. 6. 7. 8.").unwrap_err().0, "degenerate_answer");
+        assert_eq!(check_answer(&"wax ".repeat(20)).unwrap_err().0, "degenerate_answer");
+        assert_eq!(check_answer("  ").unwrap_err().0, "empty_answer");
+        assert_eq!(check_answer("{").unwrap_err().0, "empty_answer");
+        assert_eq!(
+            check_question("What is the actual meaning of the sentence?", &[P]).unwrap_err().0,
+            "not_standalone"
+        );
     }
 }

@@ -537,6 +537,12 @@ impl QaGenerator {
             })
             .unwrap_or_default();
 
+        if let Err((reason, detail)) = filters::check_answer(&answer) {
+            let mut r = reject;
+            r.raw = aresp.text.clone();
+            return Ok((fail(r, "answer", reason, detail), totals));
+        }
+
         // 4. Verification, down to the span.
         let t0 = Instant::now();
         let mut views = Vec::with_capacity(hits.len());
