@@ -21,6 +21,10 @@ need_apt=()
 for pkg in pkg-config cmake libclang-dev; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
+# The tests open the HTML report in a real browser.
+if [ "$mode" = "--tests" ]; then
+  dpkg -s chromium >/dev/null 2>&1 || need_apt+=(chromium)
+fi
 # scripts/fetch-models.sh needs python3 with pip (downloads from PyPI) and venv (the
 # tools that build the ONNX model files).
 if ! command -v python3 >/dev/null 2>&1; then

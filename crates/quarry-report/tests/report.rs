@@ -505,3 +505,47 @@ fn card_has_front_matter_and_explains_citations() {
     assert!(yaml.contains("size_categories:\n- 1K<n<10K\n"));
     assert_eq!(size_category(1500), "1K<n<10K");
 }
+
+/// The report in a real browser (Debian's chromium, headless, started here): every record
+/// renders, the report's own filter script runs, and scripts planted in corpus and model text
+/// do not. scripts/setup.sh --tests installs chromium; without it this test fails.
+#[test]
+fn report_renders_in_headless_chromium_and_planted_scripts_do_not_run() {
+    let mut view = fixture();
+    let plant = "<script>document.body.setAttribute('data-pwned','1')</script>";
+    let close = "</script><script>document.title='pwned'</script>";
+    view.records[0].question = format!("Why {plant} does it burn?");
+    view.records[0].answer = format!("Because {close} it is hot.");
+    for c in view.chunks.values_mut() {
+        c.text.push_str(plant);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.html");
+    quarry_report::write_html(&view, &path).unwrap();
+    let browser = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| std::process::Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success()))
+        .expect("chromium is needed (scripts/setup.sh --tests installs it)");
+    let out = std::process::Command::new(browser)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--virtual-time-budget=2000"])
+        .arg(format!("--user-data-dir={}", dir.path().join("profile").display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", path.display()))
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && dom.contains("</html>"),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for r in &view.records {
+        assert!(dom.contains(&format!("id=\"rec-{}\"", r.id)), "record {} not rendered", r.id);
+    }
+    assert_eq!(dom.matches("class=\"record").count(), view.records.len());
+    // The report's own script ran (it reveals the filter bar) ...
+    assert!(!dom.contains("id=\"filters\" class=\"filters\" hidden"), "the filter script did not run");
+    // ... and the planted ones did not.
+    assert!(!dom.contains("<body data-pwned") && !dom.contains("data-pwned=\"1\""), "a planted script ran");
+    assert!(!dom.contains("<title>pwned</title>"), "a planted script ran");
+}
