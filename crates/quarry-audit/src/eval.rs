@@ -294,11 +294,16 @@ pub struct SquadReport {
 
 /// Runs [`support`] (lexical only) on `cases` and measures the Supported verdict.
 pub fn squad_eval(cases: &[SupportCase], cfg: &SupportConfig) -> SquadReport {
+    squad_eval_with(cases, cfg, None)
+}
+
+/// [`squad_eval`] with an embedder for the semantic score.
+pub fn squad_eval_with(cases: &[SupportCase], cfg: &SupportConfig, embed: Option<crate::Embed<'_>>) -> SquadReport {
     let t = std::time::Instant::now();
     let results: Vec<(bool, f32)> = cases
         .iter()
         .map(|c| {
-            let r = support(&c.question, &c.answer, &[c.evidence.as_str()], None, cfg);
+            let r = support(&c.question, &c.answer, &[c.evidence.as_str()], embed, cfg);
             (r.verdict == Verdict::Supported, r.support)
         })
         .collect();

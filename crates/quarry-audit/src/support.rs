@@ -41,6 +41,9 @@ pub struct SupportConfig {
     pub lexical_weight: f32,
     /// At most this many evidence sentences are named as a claim's support.
     pub max_support_sentences: usize,
+    /// Whether the semantic score (when an embedder is given) takes part in the verdict, or is
+    /// only recorded beside the lexical one.
+    pub semantic_in_verdict: bool,
 }
 
 impl Default for SupportConfig {
@@ -56,6 +59,7 @@ impl Default for SupportConfig {
             sentence_calibration: 0.7,
             lexical_weight: 0.6,
             max_support_sentences: 3,
+            semantic_in_verdict: false,
         }
     }
 }
@@ -499,8 +503,8 @@ pub fn support(
         let sem = semantic.get(i).copied();
         let combined = match sem {
             _ if empty => 0.0,
-            Some(s) => cfg.lexical_weight * lexical + (1.0 - cfg.lexical_weight) * s,
-            None => lexical,
+            Some(s) if cfg.semantic_in_verdict => cfg.lexical_weight * lexical + (1.0 - cfg.lexical_weight) * s,
+            _ => lexical,
         };
         let supported = combined >= cfg.threshold;
         if !supported {

@@ -201,6 +201,27 @@ pub struct SearchArgs {
 #[derive(Debug, Subcommand)]
 pub enum EvalCommand {
     Retrieval(EvalRetrievalArgs),
+    Verify(EvalVerifyArgs),
+}
+
+/// Measure the verifier on SQuAD dev: supported cases (question, gold answer, gold paragraph)
+/// against unsupported ones (another paragraph of the same article; the answer of another
+/// question of the same paragraph). Prints precision, recall and AUROC of the Supported
+/// verdict as JSON, lexical only and with the embedding similarity mixed in at several weights.
+#[derive(Debug, Args)]
+#[command(after_help = "Example:\n  quarry eval verify --squad ../shared/data/squad/dev-v1.1.json --per-kind 1000")]
+pub struct EvalVerifyArgs {
+    /// SQuAD v1.1 JSON (dev-v1.1.json).
+    #[arg(long)]
+    pub squad: PathBuf,
+    /// Cases of each kind (supported, other paragraph, other answer).
+    #[arg(long, default_value_t = 2000)]
+    pub per_kind: usize,
+    /// Seed of the case sample.
+    #[arg(long, default_value_t = 20240611)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub model: ModelArgs,
 }
 
 /// Evaluate retrieval on a BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv).

@@ -556,7 +556,11 @@ impl QaGenerator {
                 text: h.text.clone(),
             });
         }
-        let ver = quarry_audit::verify(&question, &answer, &raw, &views, None, &self.verify);
+        // The embedding similarity is recorded beside the lexical score; the verdict follows
+        // the lexical rule measured by `quarry eval verify` (see SupportConfig).
+        let embedder = self.index.embedder();
+        let embed = |texts: &[&str]| embedder.embed(texts).unwrap_or_default();
+        let ver = quarry_audit::verify(&question, &answer, &raw, &views, Some(&embed), &self.verify);
         let verify_ms = t0.elapsed().as_secs_f64() * 1e3;
         totals.other_ms += verify_ms;
         let accepted = match ver.verdict {

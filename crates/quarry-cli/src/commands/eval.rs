@@ -17,7 +17,27 @@ use crate::progress::Bar;
 pub fn run(c: EvalCommand, quiet: bool) -> Result<u8> {
     match c {
         EvalCommand::Retrieval(a) => retrieval(a, quiet),
+        EvalCommand::Verify(a) => verify(a),
     }
+}
+
+fn verify(a: crate::args::EvalVerifyArgs) -> Result<u8> {
+    use quarry_audit::SupportConfig;
+    use quarry_audit::eval::{squad_cases, squad_eval, squad_eval_with};
+    let cases = squad_cases(&a.squad, a.per_kind, a.seed).map_err(|e| anyhow::anyhow!("{}: {}", a.squad.display(), e.0))?;
+    let embedder = load_embedder(&a.model)?;
+    embedder.enable_memo();
+    let embed = |texts: &[&str]| embedder.embed(texts).unwrap_or_default();
+    let lexical = squad_eval(&cases, &SupportConfig::default());
+    let mut mixed = Vec::new();
+    for w in [0.8f32, 0.7, 0.6, 0.5, 0.4] {
+        let cfg = SupportConfig { semantic_in_verdict: true, lexical_weight: w, ..SupportConfig::default() };
+        let t = Instant::now();
+        let r = squad_eval_with(&cases, &cfg, Some(&embed));
+        mixed.push(json!({"lexical_weight": w, "seconds": t.elapsed().as_secs_f64(), "report": r}));
+    }
+    println!("{}", serde_json::to_string_pretty(&json!({"cases": cases.len(), "lexical": lexical, "with_embeddings": mixed}))?);
+    Ok(exit::OK)
 }
 
 fn retrieval(a: EvalRetrievalArgs, quiet: bool) -> Result<u8> {

@@ -47,20 +47,27 @@ fn generate_verify_report_export_and_resume() {
     let out = tmp.path().join("run");
     let cache = tmp.path().join("cache.redb");
 
-    // Kill -9 the run part-way (after the first slots are written), then resume.
-    let mut child = generate(&index, &out, &cache, "2").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-    let started = Instant::now();
-    while lines(&out.join("rejects.jsonl")).len() + lines(&out.join("records.jsonl")).len() < 2
-        && started.elapsed() < Duration::from_secs(240)
-    {
-        if child.try_wait().unwrap().is_some() {
-            break;
+    // Kill -9 the run at several points (as soon as it starts, after 1 slot, after 3), then
+    // let it finish.
+    let written = |out: &Path| lines(&out.join("rejects.jsonl")).len() + lines(&out.join("records.jsonl")).len();
+    let mut before = 0;
+    for at in [0, 1, 3] {
+        let mut child = generate(&index, &out, &cache, "2").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let started = Instant::now();
+        while written(&out) < at.max(before) + usize::from(at > 0) && started.elapsed() < Duration::from_secs(240) {
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
         }
-        std::thread::sleep(Duration::from_millis(100));
+        if at == 0 {
+            std::thread::sleep(Duration::from_millis(1500));
+        }
+        let _ = child.kill();
+        child.wait().unwrap();
+        assert!(written(&out) >= before, "a kill lost written slots");
+        before = written(&out);
     }
-    let _ = child.kill();
-    child.wait().unwrap();
-    let before = lines(&out.join("rejects.jsonl")).len() + lines(&out.join("records.jsonl")).len();
 
     let o = generate(&index, &out, &cache, "2").output().unwrap();
     assert!(o.status.code().unwrap() <= 1, "{}", stderr(&o));
