@@ -5,7 +5,8 @@
 # run directory runs/sample gets records.jsonl, rejects.jsonl, run.json and report.html;
 # the records are exported for OpenAI-style fine-tuning with a dataset card.
 #
-#   DEMO_N=20 scripts/demo.sh     (records wanted; the tiny default model accepts few
+#   DEMO_N=20 DEMO_BUDGET=4 scripts/demo.sh   (records wanted, and slots tried per record;
+#                                  the tiny default model accepts few
 #                                  candidates, so this takes a while; a real server:
 #                                  QUARRY_BASE_URL=http://host:8000/v1 scripts/demo.sh)
 set -euo pipefail
@@ -19,7 +20,7 @@ n="${DEMO_N:-20}"
 "$quarry" llm check
 # Exit status 1 means fewer than n records passed within the budget; the report is still written.
 status=0
-"$quarry" generate qa --index indexes/sample --n "$n" --budget "${DEMO_BUDGET:-20}" --out runs/sample || status=$?
+"$quarry" generate qa --index indexes/sample --n "$n" --budget "${DEMO_BUDGET:-4}" --out runs/sample || status=$?
 if [ "$status" -gt 1 ]; then exit "$status"; fi
 "$quarry" export runs/sample --format openai --out runs/sample/export-openai
 echo "report: $(pwd)/runs/sample/report.html"

@@ -21,7 +21,7 @@ pub fn check_question(question: &str, passages: &[&str]) -> Result<(), (&'static
     static NOT_STANDALONE: OnceLock<Regex> = OnceLock::new();
     let re = NOT_STANDALONE.get_or_init(|| {
         Regex::new(
-            r"(?i)\b(according to (the|this) (passage|text|excerpt|article|author|book|chapter)|the (passages?|excerpts?|given text|above text|text above|texts?|author|writer|paragraph|context|document|subjects?|sentences?|questions?)|(this|these|the following|above) (passages?|texts?|excerpts?|articles?|chapters?|sections?|paragraphs?|documents?)|passage [ab12]\b|mentioned above|described above)\b",
+            r"(?i)\b(according to (the|this) (passage|text|excerpt|article|author|book|chapter)|the (passages?|excerpts?|given text|above text|text above|texts?|author|writer|paragraph|context|document|sentences?|questions?)|(this|these|the following|above) (passages?|texts?|excerpts?|articles?|chapters?|sections?|paragraphs?|documents?|questions?|sentences?)|passage [ab12]\b|mentioned above|described above)\b",
         )
         .expect("valid regex")
     });
@@ -109,13 +109,16 @@ mod tests {
         assert_eq!(check_question("Hot air rises from a flame", &[P]).unwrap_err().0, "not_a_question");
         assert_eq!(check_question("What is the text about?", &[P]).unwrap_err().0, "not_standalone");
         assert_eq!(check_question("What is the subject of passage A and B?", &[P]).unwrap_err().0, "not_standalone");
+        assert_eq!(check_question("What is the topic of this question?", &[P]).unwrap_err().0, "not_standalone");
+        assert!(check_question("What is the subject of The Chemical History of a Candle?", &[P]).is_ok());
     }
 
     #[test]
     fn degenerate_answers() {
         assert!(check_answer("Hot air rises because it is lighter than the cold air around it.").is_ok());
         assert_eq!(check_answer(&format!("The effect, 1{}", "0".repeat(80))).unwrap_err().0, "degenerate_answer");
-        assert_eq!(check_answer("2. 2. 3. 4. 5. 6. 7. 8.").unwrap_err().0, "degenerate_answer");
+        assert_eq!(check_answer("2. 2. 3. 4. 5. 6. 7. 8.").unwrap_err().0, "empty_answer");
+        assert_eq!(check_answer("The values are 2 3 4 5 6 7 8 9").unwrap_err().0, "degenerate_answer");
         assert_eq!(check_answer(&"wax ".repeat(20)).unwrap_err().0, "degenerate_answer");
         assert_eq!(check_answer("  ").unwrap_err().0, "empty_answer");
         assert_eq!(check_answer("{").unwrap_err().0, "empty_answer");

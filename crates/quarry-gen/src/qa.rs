@@ -521,7 +521,7 @@ impl QaGenerator {
         reject.usage = totals.usage;
         let answer_ms = t0.elapsed().as_secs_f64() * 1e3;
         let v = aresp.json.clone().unwrap_or(Value::Null);
-        let answer = v["answer"].as_str().unwrap_or_default().trim().to_owned();
+        let answer = clean_answer(v["answer"].as_str().unwrap_or_default());
         reject.answer = answer.clone();
         let raw: Vec<RawCitation> = v["citations"]
             .as_array()
@@ -713,6 +713,13 @@ impl QaGenerator {
     }
 }
 
+/// The answer without the JSON debris small models leave at its end (`"...less.},  {"`).
+fn clean_answer(a: &str) -> String {
+    let a = a.trim();
+    let kept = a.trim_end_matches(|c: char| c.is_whitespace() || matches!(c, '{' | '}' | '[' | ']' | ','));
+    if kept.len() < a.len() && a[kept.len()..].contains(['{', '}']) { kept.to_owned() } else { a.to_owned() }
+}
+
 fn llm_reject(mut r: Reject, e: LlmError) -> Outcome {
     r.stage = "llm".into();
     match e {
@@ -732,4 +739,13 @@ fn llm_reject(mut r: Reject, e: LlmError) -> Outcome {
 /// Parses a chunk id for lookups.
 pub fn chunk_id(s: &str) -> Option<ChunkId> {
     s.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn answer_debris_is_trimmed() {
+        assert_eq!(super::clean_answer(" It burns.},  { "), "It burns.");
+        assert_eq!(super::clean_answer("Values are [1, 2]"), "Values are [1, 2]");
+    }
 }
