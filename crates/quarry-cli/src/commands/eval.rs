@@ -24,7 +24,8 @@ pub fn run(c: EvalCommand, quiet: bool) -> Result<u8> {
 fn verify(a: crate::args::EvalVerifyArgs) -> Result<u8> {
     use quarry_audit::SupportConfig;
     use quarry_audit::eval::{squad_cases, squad_eval, squad_eval_with};
-    let cases = squad_cases(&a.squad, a.per_kind, a.seed).map_err(|e| anyhow::anyhow!("{}: {}", a.squad.display(), e.0))?;
+    let cases =
+        squad_cases(&a.squad, a.per_kind, a.seed).map_err(|e| anyhow::anyhow!("{}: {}", a.squad.display(), e.0))?;
     let embedder = load_embedder(&a.model)?;
     embedder.enable_memo();
     let embed = |texts: &[&str]| embedder.embed(texts).unwrap_or_default();
@@ -36,7 +37,10 @@ fn verify(a: crate::args::EvalVerifyArgs) -> Result<u8> {
         let r = squad_eval_with(&cases, &cfg, Some(&embed));
         mixed.push(json!({"lexical_weight": w, "seconds": t.elapsed().as_secs_f64(), "report": r}));
     }
-    println!("{}", serde_json::to_string_pretty(&json!({"cases": cases.len(), "lexical": lexical, "with_embeddings": mixed}))?);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&json!({"cases": cases.len(), "lexical": lexical, "with_embeddings": mixed}))?
+    );
     Ok(exit::OK)
 }
 

@@ -52,7 +52,8 @@ fn generate_verify_report_export_and_resume() {
     let written = |out: &Path| lines(&out.join("rejects.jsonl")).len() + lines(&out.join("records.jsonl")).len();
     let mut before = 0;
     for at in [0, 1, 3] {
-        let mut child = generate(&index, &out, &cache, "2").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let mut child =
+            generate(&index, &out, &cache, "2").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
         let started = Instant::now();
         while written(&out) < at.max(before) + usize::from(at > 0) && started.elapsed() < Duration::from_secs(240) {
             if child.try_wait().unwrap().is_some() {
