@@ -6,6 +6,7 @@
 //! citation down to the span (quarry-audit). Results go to a resumable run directory
 //! ([`run_dir`]). Models are reached only through quarry-llm's `ChatModel`.
 
+pub mod dedup;
 pub mod filters;
 pub mod prompts;
 pub mod qa;

@@ -15,6 +15,7 @@ use quarry_llm::{ChatModel, ChatRequest, LlmError, Message, Purpose, Sampling};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::dedup::{DedupConfig, Deduper};
 use crate::run_dir::RunDir;
 use crate::seeds::{ChunkInfo, Plan, mix};
 use crate::{GenError, Prompts, filters};
@@ -351,6 +352,11 @@ impl QaGenerator {
         t
     }
 
+    /// The question's embedding for semantic dedup (empty when embedding fails).
+    fn embed_question(&self, q: &str) -> Vec<f32> {
+        self.index.embedder().embed(&[q]).ok().and_then(|mut v| v.pop()).unwrap_or_default()
+    }
+
     fn search(&self, query: &str, k: usize) -> Result<Vec<quarry_index::Hit>, GenError> {
         Ok(self.index.search(query, &SearchOptions { mode: Mode::Hybrid, k, ..SearchOptions::default() })?)
     }
@@ -616,6 +622,12 @@ impl QaGenerator {
         let mut totals = Totals::default();
         let mut accepted = dir.records_so_far.len();
         progress(Progress { accepted, rejected: dir.rejects_so_far.len(), target: n });
+        // Duplicates are judged against every record before them, in slot order.
+        let mut dedup = Deduper::new(DedupConfig::default());
+        for r in &dir.records_so_far {
+            let e = self.embed_question(&r.question);
+            dedup.add(&r.id, &r.question, e);
+        }
         if accepted < n && dir.next_slot < max_slots {
             let concurrency = self.cfg.concurrency.max(1);
             let mut outcomes =
@@ -628,8 +640,14 @@ impl QaGenerator {
                 totals.other_ms += t.other_ms;
                 match outcome {
                     Outcome::Accepted(r) => {
-                        dir.append_record(*r)?;
-                        accepted += 1;
+                        let e = self.embed_question(&r.question);
+                        if let Some(dup) = dedup.check(&r.question, &e) {
+                            dir.append_reject(duplicate_reject(&r, &dup))?;
+                        } else {
+                            dedup.add(&r.id, &r.question, e);
+                            dir.append_record(*r)?;
+                            accepted += 1;
+                        }
                     }
                     Outcome::Rejected(r) => dir.append_reject(*r)?,
                 }
@@ -710,6 +728,27 @@ impl QaGenerator {
             "index": self.index.dir().display().to_string(),
             "config": self.config_json(),
         })
+    }
+}
+
+/// A record turned into a reject because its question duplicates an earlier record's.
+fn duplicate_reject(r: &Record, dup: &crate::dedup::Duplicate) -> Reject {
+    Reject {
+        schema_version: RECORD_SCHEMA_VERSION,
+        id: r.id.clone(),
+        slot: r.slot,
+        attempt: 0,
+        stage: "dedup".into(),
+        reason: "duplicate".into(),
+        detail: dup.detail(),
+        question: r.question.clone(),
+        question_type: r.question_type.clone(),
+        answer: r.answer.clone(),
+        raw: String::new(),
+        seed_chunks: r.seed_chunks.clone(),
+        verdict: r.verdict.as_str().into(),
+        support: r.scores.support,
+        usage: r.usage,
     }
 }
 

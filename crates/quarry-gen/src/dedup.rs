@@ -1,0 +1,225 @@
+//! Duplicate questions: exact (normalised text), near (word-shingle MinHash with LSH
+//! banding, confirmed by the exact Jaccard of the shingle sets) and semantic (embedding
+//! cosine). A generate run checks every accepted record against those before it, in slot
+//! order, so a resumed run makes the same decisions; a duplicate becomes a reject naming
+//! the record it duplicates.
+
+use std::collections::{HashMap, HashSet};
+
+const HASHES: usize = 64;
+const BANDS: usize = 16;
+const ROWS: usize = HASHES / BANDS;
+
+/// Thresholds.
+#[derive(Clone, Copy, Debug)]
+pub struct DedupConfig {
+    /// Shingle Jaccard at or above which two questions are near-duplicates.
+    pub near: f32,
+    /// Embedding cosine at or above which two questions are semantic duplicates.
+    pub semantic: f32,
+}
+
+impl Default for DedupConfig {
+    fn default() -> Self {
+        DedupConfig { near: 0.6, semantic: 0.95 }
+    }
+}
+
+/// What a text duplicates.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Duplicate {
+    Exact { of: String },
+    Near { of: String, jaccard: f32 },
+    Semantic { of: String, cosine: f32 },
+}
+
+impl Duplicate {
+    /// The reason in words, naming the record duplicated.
+    pub fn detail(&self) -> String {
+        match self {
+            Duplicate::Exact { of } => format!("the same question as {of}"),
+            Duplicate::Near { of, jaccard } => format!("a near-duplicate of {of} (shingle Jaccard {jaccard:.2})"),
+            Duplicate::Semantic { of, cosine } => format!("a paraphrase of {of} (embedding cosine {cosine:.3})"),
+        }
+    }
+}
+
+struct Entry {
+    id: String,
+    shingles: HashSet<u64>,
+    embedding: Vec<f32>,
+}
+
+/// The questions seen so far.
+#[derive(Default)]
+pub struct Deduper {
+    cfg: DedupConfig,
+    exact: HashMap<String, String>,
+    bands: HashMap<(usize, u64), Vec<usize>>,
+    entries: Vec<Entry>,
+}
+
+impl std::fmt::Debug for Deduper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Deduper").field("entries", &self.entries.len()).finish()
+    }
+}
+
+/// Lower-case words of letters and digits.
+pub fn normalise(text: &str) -> String {
+    text.to_lowercase()
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn hash(bytes: &[u8]) -> u64 {
+    u64::from_le_bytes(blake3::hash(bytes).as_bytes()[..8].try_into().expect("8 bytes"))
+}
+
+/// Word 2-shingles (and the single words, so short questions still have a set).
+fn shingles(norm: &str) -> HashSet<u64> {
+    let words: Vec<&str> = norm.split(' ').filter(|w| !w.is_empty()).collect();
+    let mut out: HashSet<u64> = words.windows(2).map(|w| hash(format!("{} {}", w[0], w[1]).as_bytes())).collect();
+    if words.len() < 4 {
+        out.extend(words.iter().map(|w| hash(w.as_bytes())));
+    }
+    out
+}
+
+fn signature(sh: &HashSet<u64>) -> [u64; HASHES] {
+    let mut sig = [u64::MAX; HASHES];
+    for &s in sh {
+        for (i, slot) in sig.iter_mut().enumerate() {
+            // A cheap family of permutations: multiply-xorshift of the shingle hash with a
+            // per-function odd constant.
+            let mut x = s ^ (0x9E37_79B9_7F4A_7C15u64.wrapping_mul(i as u64 + 1));
+            x = (x ^ (x >> 31)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            x ^= x >> 29;
+            *slot = (*slot).min(x);
+        }
+    }
+    sig
+}
+
+fn jaccard(a: &HashSet<u64>, b: &HashSet<u64>) -> f32 {
+    if a.is_empty() && b.is_empty() {
+        return 1.0;
+    }
+    a.intersection(b).count() as f32 / a.union(b).count() as f32
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    if a.is_empty() || a.len() != b.len() {
+        return 0.0;
+    }
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if na == 0.0 || nb == 0.0 { 0.0 } else { dot / (na * nb) }
+}
+
+impl Deduper {
+    pub fn new(cfg: DedupConfig) -> Deduper {
+        Deduper { cfg, ..Deduper::default() }
+    }
+
+    /// What `text` (with its embedding, possibly empty) duplicates, if anything.
+    pub fn check(&self, text: &str, embedding: &[f32]) -> Option<Duplicate> {
+        let norm = normalise(text);
+        if let Some(of) = self.exact.get(&norm) {
+            return Some(Duplicate::Exact { of: of.clone() });
+        }
+        let sh = shingles(&norm);
+        let sig = signature(&sh);
+        let mut seen = HashSet::new();
+        let mut best: Option<(usize, f32)> = None;
+        for b in 0..BANDS {
+            let key = (b, hash(bytes_of(&sig[b * ROWS..(b + 1) * ROWS]).as_slice()));
+            for &i in self.bands.get(&key).into_iter().flatten() {
+                if seen.insert(i) {
+                    let j = jaccard(&sh, &self.entries[i].shingles);
+                    if j >= self.cfg.near && best.is_none_or(|(_, bj)| j > bj) {
+                        best = Some((i, j));
+                    }
+                }
+            }
+        }
+        if let Some((i, j)) = best {
+            return Some(Duplicate::Near { of: self.entries[i].id.clone(), jaccard: j });
+        }
+        if !embedding.is_empty() {
+            let (mut bi, mut bc) = (usize::MAX, 0.0f32);
+            for (i, e) in self.entries.iter().enumerate() {
+                let c = cosine(embedding, &e.embedding);
+                if c > bc {
+                    (bi, bc) = (i, c);
+                }
+            }
+            if bi != usize::MAX && bc >= self.cfg.semantic {
+                return Some(Duplicate::Semantic { of: self.entries[bi].id.clone(), cosine: bc });
+            }
+        }
+        None
+    }
+
+    /// Remembers an accepted text.
+    pub fn add(&mut self, id: &str, text: &str, embedding: Vec<f32>) {
+        let norm = normalise(text);
+        let sh = shingles(&norm);
+        let sig = signature(&sh);
+        let i = self.entries.len();
+        for b in 0..BANDS {
+            let key = (b, hash(bytes_of(&sig[b * ROWS..(b + 1) * ROWS]).as_slice()));
+            self.bands.entry(key).or_default().push(i);
+        }
+        self.exact.entry(norm).or_insert_with(|| id.to_owned());
+        self.entries.push(Entry { id: id.to_owned(), shingles: sh, embedding });
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+fn bytes_of(v: &[u64]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catches_copies_and_rewordings_not_distinct_questions() {
+        let mut d = Deduper::new(DedupConfig::default());
+        d.add("r1", "Why does a candle flame burn brightest in its outer part?", vec![]);
+        d.add("r2", "What is the albedo of fresh snow?", vec![]);
+        assert_eq!(
+            d.check("why does a candle flame burn brightest in its outer part", &[]),
+            Some(Duplicate::Exact { of: "r1".into() })
+        );
+        match d.check("Why does the candle flame burn brightest in its outer part?", &[]) {
+            Some(Duplicate::Near { of, .. }) => assert_eq!(of, "r1"),
+            other => panic!("{other:?}"),
+        }
+        // Distinct questions about the same paragraph are kept.
+        assert_eq!(d.check("What melts the wax near the wick of a candle?", &[]), None);
+        assert_eq!(d.check("Why is the albedo of forests low?", &[]), None);
+        // Semantic: a paraphrase with a near-identical embedding.
+        let mut s = Deduper::new(DedupConfig::default());
+        s.add("r3", "How hot is the outer part of a flame?", vec![1.0, 0.0, 0.1]);
+        assert!(matches!(
+            s.check("What temperature does a flame reach at its edge?", &[1.0, 0.0, 0.12]),
+            Some(Duplicate::Semantic { .. })
+        ));
+        assert_eq!(s.check("What temperature does a flame reach at its edge?", &[0.0, 1.0, 0.0]), None);
+    }
+}
