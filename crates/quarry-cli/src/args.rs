@@ -46,6 +46,9 @@ pub enum Command {
     Audit(AuditArgs),
     Report(ReportArgs),
     Export(ExportArgs),
+    Dedup(DedupArgs),
+    Reject(RejectArgs),
+    Similar(SimilarArgs),
 }
 
 /// Ingest settings shared by `ingest` and `index`.
@@ -583,6 +586,66 @@ pub struct ExportArgs {
     /// The dataset's name in the card [default: the run directory's name].
     #[arg(long)]
     pub name: Option<String>,
+}
+
+/// Move records whose question duplicates an earlier record's to rejects.
+///
+/// Exact (after normalising case and punctuation), near-duplicate (word-shingle MinHash with
+/// LSH, confirmed by Jaccard), and paraphrase (embedding cosine with the run's index model).
+/// Each duplicate goes to rejects.jsonl naming the record it repeats; exports leave it out.
+/// `quarry generate` already does this as it goes; run it after editing or merging runs.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  quarry dedup runs/sample\n  quarry dedup runs/sample --semantic 0.9 --dry-run --json"
+)]
+pub struct DedupArgs {
+    /// The run directory.
+    pub run: PathBuf,
+    /// Shingle Jaccard at or above which questions are near-duplicates.
+    #[arg(long, default_value_t = 0.6)]
+    pub near: f32,
+    /// Embedding cosine at or above which questions are paraphrases.
+    #[arg(long, default_value_t = 0.95)]
+    pub semantic: f32,
+    /// Report what would move without moving it.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Move records to rejects by hand, with a reason (exports leave them out).
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  quarry reject runs/sample 8f4eda60-000002 8f4eda60-000007 --reason \"answers a different question\""
+)]
+pub struct RejectArgs {
+    /// The run directory.
+    pub run: PathBuf,
+    /// Record ids.
+    #[arg(required = true)]
+    pub ids: Vec<String>,
+    /// Why, in words (kept in rejects.jsonl).
+    #[arg(long)]
+    pub reason: String,
+}
+
+/// List the records nearest to one (embedding neighbours of its question), with their sources,
+/// so one wrong record found leads to its whole kind.
+#[derive(Debug, Args)]
+#[command(after_help = "Example:\n  quarry similar runs/sample 8f4eda60-000002 --k 5")]
+pub struct SimilarArgs {
+    /// The run directory.
+    pub run: PathBuf,
+    /// A record id.
+    pub id: String,
+    /// How many neighbours.
+    #[arg(long, short, default_value_t = 10)]
+    pub k: usize,
+    /// Print as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[cfg(test)]

@@ -40,6 +40,9 @@ fn main() -> ExitCode {
         Command::Audit(a) => commands::audit::audit(a),
         Command::Report(a) => commands::audit::report(a),
         Command::Export(a) => commands::audit::export(a),
+        Command::Dedup(a) => commands::audit::dedup(a),
+        Command::Reject(a) => commands::audit::reject(a),
+        Command::Similar(a) => commands::audit::similar(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

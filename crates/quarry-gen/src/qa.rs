@@ -732,15 +732,20 @@ impl QaGenerator {
 }
 
 /// A record turned into a reject because its question duplicates an earlier record's.
-fn duplicate_reject(r: &Record, dup: &crate::dedup::Duplicate) -> Reject {
+pub fn duplicate_reject(r: &Record, dup: &crate::dedup::Duplicate) -> Reject {
+    Reject { detail: dup.detail(), ..manual_reject(r, "dedup", "duplicate", "") }
+}
+
+/// A record turned into a reject by a person or a later stage, with the reason.
+pub fn manual_reject(r: &Record, stage: &str, reason: &str, detail: &str) -> Reject {
     Reject {
         schema_version: RECORD_SCHEMA_VERSION,
         id: r.id.clone(),
         slot: r.slot,
         attempt: 0,
-        stage: "dedup".into(),
-        reason: "duplicate".into(),
-        detail: dup.detail(),
+        stage: stage.into(),
+        reason: reason.into(),
+        detail: detail.into(),
         question: r.question.clone(),
         question_type: r.question_type.clone(),
         answer: r.answer.clone(),

@@ -109,9 +109,8 @@ impl RunDir {
         } else if dir.join(RECORDS).exists() || dir.join(REJECTS).exists() {
             return Err(GenError::ConfigChanged(dir.display().to_string(), "it holds records but no run.json".into()));
         }
-        let records_so_far: Vec<Record> = load(&dir.join(RECORDS))?;
         // (A run directory is created with its run.json first; see below.)
-        let rejects_so_far: Vec<Reject> = load(&dir.join(REJECTS))?;
+        let (records_so_far, rejects_so_far) = load_both(dir)?;
         let next_slot = records_so_far
             .iter()
             .map(|r| r.slot)
@@ -182,7 +181,47 @@ pub fn read(dir: &Path) -> Result<(Value, Vec<Record>, Vec<Reject>), GenError> {
         .map_err(|e| GenError::Io(format!("{} (is {} a run directory?)", run_json.display(), dir.display()), e))?;
     let run: Value =
         serde_json::from_slice(&bytes).map_err(|e| GenError::Corrupt(format!("{}: {e}", run_json.display())))?;
-    Ok((run, load(&dir.join(RECORDS))?, load(&dir.join(REJECTS))?))
+    let (records, rejects) = load_both(dir)?;
+    Ok((run, records, rejects))
+}
+
+/// Records and rejects; a record that was moved to rejects (its id is in both files, which
+/// a crash in the middle of a move leaves) counts as rejected.
+fn load_both(dir: &Path) -> Result<(Vec<Record>, Vec<Reject>), GenError> {
+    let mut records: Vec<Record> = load(&dir.join(RECORDS))?;
+    let rejects: Vec<Reject> = load(&dir.join(REJECTS))?;
+    let moved: std::collections::HashSet<&str> = rejects.iter().map(|r| r.id.as_str()).collect();
+    records.retain(|r| !moved.contains(r.id.as_str()));
+    Ok((records, rejects))
+}
+
+/// Moves records to rejects (`quarry dedup`, `quarry reject`): the rejects are appended and
+/// synced first, then records.jsonl is rewritten without them (temporary file, fsync,
+/// rename). Returns how many records moved.
+pub fn move_to_rejects(dir: &Path, moves: Vec<Reject>) -> Result<usize, GenError> {
+    if moves.is_empty() {
+        return Ok(0);
+    }
+    let (_, records, _) = read(dir)?;
+    let ids: std::collections::HashSet<&str> = moves.iter().map(|r| r.id.as_str()).collect();
+    let n = records.iter().filter(|r| ids.contains(r.id.as_str())).count();
+    let rejects_path = dir.join(REJECTS);
+    let mut f = OpenOptions::new().create(true).append(true).open(&rejects_path).map_err(|e| io(&rejects_path, e))?;
+    for r in &moves {
+        RunDir::append(&mut f, &rejects_path, serde_json::to_string(r).expect("serialisable"))?;
+    }
+    let kept: String = records
+        .iter()
+        .filter(|r| !ids.contains(r.id.as_str()))
+        .map(|r| serde_json::to_string(r).expect("serialisable") + "\n")
+        .collect();
+    let path = dir.join(RECORDS);
+    let tmp = dir.join(".records.jsonl.tmp");
+    let mut t = File::create(&tmp).map_err(|e| io(&tmp, e))?;
+    t.write_all(kept.as_bytes()).map_err(|e| io(&tmp, e))?;
+    t.sync_all().map_err(|e| io(&tmp, e))?;
+    std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))?;
+    Ok(n)
 }
 
 #[cfg(test)]
@@ -203,6 +242,28 @@ mod tests {
         let rd = RunDir::open(d.path(), &cfg).unwrap();
         assert_eq!(rd.next_slot, 0);
         assert_eq!(std::fs::read(d.path().join(REJECTS)).unwrap().len(), 0);
+        // A record that is also in rejects (a move cut short by a crash) counts as rejected.
+        let rec: Record = serde_json::from_value(json!({
+            "schema_version": 1, "id": "r-000000", "task": "qa", "slot": 0, "question": "Why?", "question_type": "factual",
+            "answer": "Because.", "citations": [], "verdict": "supported", "reasons": [],
+            "scores": {"support": 1.0, "quote_match": 1.0, "sentences": [], "round_trip_rank": 1, "round_trip_hit": true},
+            "seed_chunks": [], "passages": [], "model": "m", "backend": "b",
+            "question_sampling": {"temperature": 0.7, "top_p": 0.9, "max_tokens": 64, "seed": 1},
+            "answer_sampling": {"temperature": 0.2, "top_p": 0.9, "max_tokens": 64, "seed": 2},
+            "question_prompt_hash": "", "answer_prompt_hash": "",
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1},
+            "timings": {"question_ms": 0.0, "retrieval_ms": 0.0, "answer_ms": 0.0, "verify_ms": 0.0}
+        }))
+        .unwrap();
+        let mut rd = RunDir::open(d.path(), &cfg).unwrap();
+        rd.append_record(rec.clone()).unwrap();
+        drop(rd);
+        assert_eq!(read(d.path()).unwrap().1.len(), 1);
+        let reject = crate::qa::manual_reject(&rec, "manual", "manual", "wrong");
+        std::fs::write(d.path().join(REJECTS), serde_json::to_string(&reject).unwrap() + "\n").unwrap();
+        let (_, records, rejects) = read(d.path()).unwrap();
+        assert!(records.is_empty() && rejects.len() == 1);
+        assert_eq!(RunDir::open(d.path(), &cfg).unwrap().next_slot, 1);
         let err = RunDir::open(d.path(), &json!({"seed": 2})).unwrap_err();
         assert!(err.to_string().contains("seed: 1 (run) vs 2 (now)"), "{err}");
     }

@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use quarry_index::Index;
 use quarry_report::{CardInfo, ChunkView, ExportFormat, RunView};
 
-use crate::args::{AuditArgs, ExportArgs, ReportArgs};
+use crate::args::{AuditArgs, DedupArgs, ExportArgs, RejectArgs, ReportArgs, SimilarArgs};
 use crate::commands::search::open_index;
 use crate::exit;
 
@@ -128,4 +128,100 @@ pub fn export(a: ExportArgs) -> Result<u8> {
     let s = quarry_report::export(&records, format, &a.out, &card)?;
     println!("{} rows to {}; card {}", s.rows, s.path.display(), s.card_path.display());
     Ok(if s.rows == 0 { exit::NOTHING } else { exit::OK })
+}
+
+fn embed_questions(index: &Index, records: &[quarry_core::Record]) -> Result<Vec<Vec<f32>>> {
+    let qs: Vec<&str> = records.iter().map(|r| r.question.as_str()).collect();
+    Ok(index.embedder().embed(&qs)?)
+}
+
+pub fn dedup(a: DedupArgs) -> Result<u8> {
+    use quarry_gen::dedup::{DedupConfig, Deduper};
+    let (_, mut records, _) = quarry_gen::run_dir::read(&a.run)?;
+    records.sort_by_key(|r| r.slot);
+    let index = run_index(&a.run)?;
+    let embeddings = embed_questions(&index, &records)?;
+    let mut d = Deduper::new(DedupConfig { near: a.near, semantic: a.semantic });
+    let mut moves = Vec::new();
+    let mut clusters: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (r, e) in records.iter().zip(embeddings) {
+        match d.check(&r.question, &e) {
+            Some(dup) => {
+                let of = match &dup {
+                    quarry_gen::dedup::Duplicate::Exact { of }
+                    | quarry_gen::dedup::Duplicate::Near { of, .. }
+                    | quarry_gen::dedup::Duplicate::Semantic { of, .. } => of.clone(),
+                };
+                clusters.entry(of).or_default().push(r.id.clone());
+                moves.push(quarry_gen::qa::duplicate_reject(r, &dup));
+            }
+            None => d.add(&r.id, &r.question, e),
+        }
+    }
+    let found = moves.len();
+    let details: Vec<(String, String)> = moves.iter().map(|m| (m.id.clone(), m.detail.clone())).collect();
+    let moved = if a.dry_run { 0 } else { quarry_gen::run_dir::move_to_rejects(&a.run, moves)? };
+    let mut largest: Vec<(String, Vec<String>)> = clusters.into_iter().collect();
+    largest.sort_by_key(|(_, v)| std::cmp::Reverse(v.len()));
+    largest.truncate(10);
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "records": records.len(), "duplicates": found, "moved": moved,
+                "largest_clusters": largest, "duplicates_detail": details,
+            }))?
+        );
+    } else {
+        for (id, detail) in &details {
+            println!("{id}: {detail}");
+        }
+        println!("{} records, {found} duplicates, {moved} moved to rejects", records.len());
+    }
+    Ok(exit::OK)
+}
+
+pub fn reject(a: RejectArgs) -> Result<u8> {
+    let (_, records, _) = quarry_gen::run_dir::read(&a.run)?;
+    let mut moves = Vec::new();
+    for id in &a.ids {
+        let Some(r) = records.iter().find(|r| &r.id == id) else {
+            bail!("no record {id} in {}", a.run.display());
+        };
+        moves.push(quarry_gen::qa::manual_reject(r, "manual", "manual", &a.reason));
+    }
+    let n = quarry_gen::run_dir::move_to_rejects(&a.run, moves)?;
+    println!("moved {n} records to rejects");
+    Ok(exit::OK)
+}
+
+pub fn similar(a: SimilarArgs) -> Result<u8> {
+    let (_, records, _) = quarry_gen::run_dir::read(&a.run)?;
+    let Some(target) = records.iter().position(|r| r.id == a.id) else {
+        eprintln!("no record {} in {}", a.id, a.run.display());
+        return Ok(exit::NOTHING);
+    };
+    let index = run_index(&a.run)?;
+    let e = embed_questions(&index, &records)?;
+    let dot = |x: &[f32], y: &[f32]| x.iter().zip(y).map(|(a, b)| a * b).sum::<f32>();
+    let mut near: Vec<(f32, &quarry_core::Record)> =
+        records.iter().enumerate().filter(|(i, _)| *i != target).map(|(i, r)| (dot(&e[target], &e[i]), r)).collect();
+    near.sort_by(|x, y| y.0.total_cmp(&x.0));
+    near.truncate(a.k);
+    if a.json {
+        let rows: Vec<serde_json::Value> = near
+            .iter()
+            .map(|(s, r)| {
+                serde_json::json!({"id": r.id, "similarity": s, "question": r.question,
+                "sources": r.citations.iter().map(|c| c.doc_title.clone()).collect::<Vec<_>>()})
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        for (s, r) in near {
+            let sources: Vec<&str> = r.citations.iter().map(|c| c.doc_title.as_str()).collect();
+            println!("{:.3}  {}  {}  [{}]", s, r.id, r.question, sources.join("; "));
+        }
+    }
+    Ok(exit::OK)
 }
