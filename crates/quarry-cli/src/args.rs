@@ -601,8 +601,9 @@ pub struct ExportArgs {
 pub struct DedupArgs {
     /// The run directory.
     pub run: PathBuf,
-    /// Shingle Jaccard at or above which questions are near-duplicates.
-    #[arg(long, default_value_t = 0.6)]
+    /// Word-bigram Jaccard at or above which questions are near-duplicates (reworded copies
+    /// that only drop, add or reorder words are caught whatever it is).
+    #[arg(long, default_value_t = 0.8)]
     pub near: f32,
     /// Embedding cosine at or above which questions are paraphrases.
     #[arg(long, default_value_t = 0.95)]

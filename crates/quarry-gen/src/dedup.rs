@@ -13,7 +13,8 @@ const ROWS: usize = HASHES / BANDS;
 /// Thresholds.
 #[derive(Clone, Copy, Debug)]
 pub struct DedupConfig {
-    /// Shingle Jaccard at or above which two questions are near-duplicates.
+    /// Word-bigram Jaccard at or above which two questions are near-duplicates (besides
+    /// reworded copies: words dropped, added or reordered, none swapped).
     pub near: f32,
     /// Embedding cosine at or above which two questions are semantic duplicates.
     pub semantic: f32,
@@ -21,7 +22,7 @@ pub struct DedupConfig {
 
 impl Default for DedupConfig {
     fn default() -> Self {
-        DedupConfig { near: 0.6, semantic: 0.95 }
+        DedupConfig { near: 0.8, semantic: 0.95 }
     }
 }
 
@@ -47,6 +48,7 @@ impl Duplicate {
 struct Entry {
     id: String,
     shingles: HashSet<u64>,
+    words: HashSet<String>,
     embedding: Vec<f32>,
 }
 
@@ -80,14 +82,42 @@ fn hash(bytes: &[u8]) -> u64 {
     u64::from_le_bytes(blake3::hash(bytes).as_bytes()[..8].try_into().expect("8 bytes"))
 }
 
-/// Word 2-shingles (and the single words, so short questions still have a set).
-fn shingles(norm: &str) -> HashSet<u64> {
+/// Word bigrams, hashed (the near-duplicate similarity).
+fn bigrams(norm: &str) -> HashSet<u64> {
     let words: Vec<&str> = norm.split(' ').filter(|w| !w.is_empty()).collect();
     let mut out: HashSet<u64> = words.windows(2).map(|w| hash(format!("{} {}", w[0], w[1]).as_bytes())).collect();
-    if words.len() < 4 {
+    if words.len() < 2 {
         out.extend(words.iter().map(|w| hash(w.as_bytes())));
     }
     out
+}
+
+/// Words and bigrams, hashed: what MinHash signs, so a reordered or shortened copy still
+/// collides with its original in some band.
+fn shingles(norm: &str) -> HashSet<u64> {
+    let mut out = bigrams(norm);
+    out.extend(norm.split(' ').filter(|w| !w.is_empty()).map(|w| hash(format!("1 {w}").as_bytes())));
+    out
+}
+
+/// The words that carry meaning (articles, auxiliaries and prepositions dropped), so that
+/// "a candle" and "the candle" do not count as different words.
+fn word_set(norm: &str) -> HashSet<String> {
+    const FUNCTION: &[&str] = &[
+        "a", "an", "the", "of", "in", "on", "at", "to", "for", "by", "with", "from", "is", "are", "was", "were", "be",
+        "do", "does", "did", "and", "or", "it", "its", "this", "that",
+    ];
+    norm.split(' ').filter(|w| !w.is_empty() && !FUNCTION.contains(w)).map(str::to_owned).collect()
+}
+
+/// A reworded copy only drops, adds (at most two) or reorders words; a distinct question
+/// about the same thing swaps one word for another ("what city" / "what stadium"), which
+/// leaves words on both sides.
+fn reworded_copy(a: &HashSet<String>, b: &HashSet<String>) -> bool {
+    let only_a = a.difference(b).count();
+    let only_b = b.difference(a).count();
+    let shared = a.intersection(b).count();
+    (only_a == 0 || only_b == 0) && only_a + only_b <= 2 && shared >= 3
 }
 
 fn signature(sh: &HashSet<u64>) -> [u64; HASHES] {
@@ -103,6 +133,11 @@ fn signature(sh: &HashSet<u64>) -> [u64; HASHES] {
         }
     }
     sig
+}
+
+/// The bigram set an entry keeps (its `shingles` field holds bigrams only).
+fn bigrams_of(e: &Entry) -> &HashSet<u64> {
+    &e.shingles
 }
 
 fn jaccard(a: &HashSet<u64>, b: &HashSet<u64>) -> f32 {
@@ -134,6 +169,8 @@ impl Deduper {
             return Some(Duplicate::Exact { of: of.clone() });
         }
         let sh = shingles(&norm);
+        let bi = bigrams(&norm);
+        let words = word_set(&norm);
         let sig = signature(&sh);
         let mut seen = HashSet::new();
         let mut best: Option<(usize, f32)> = None;
@@ -141,8 +178,10 @@ impl Deduper {
             let key = (b, hash(bytes_of(&sig[b * ROWS..(b + 1) * ROWS]).as_slice()));
             for &i in self.bands.get(&key).into_iter().flatten() {
                 if seen.insert(i) {
-                    let j = jaccard(&sh, &self.entries[i].shingles);
-                    if j >= self.cfg.near && best.is_none_or(|(_, bj)| j > bj) {
+                    let e = &self.entries[i];
+                    let j = jaccard(&bi, &bigrams_of(e));
+                    let near = j >= self.cfg.near || reworded_copy(&words, &e.words);
+                    if near && best.is_none_or(|(_, bj)| j > bj) {
                         best = Some((i, j));
                     }
                 }
@@ -176,8 +215,9 @@ impl Deduper {
             let key = (b, hash(bytes_of(&sig[b * ROWS..(b + 1) * ROWS]).as_slice()));
             self.bands.entry(key).or_default().push(i);
         }
-        self.exact.entry(norm).or_insert_with(|| id.to_owned());
-        self.entries.push(Entry { id: id.to_owned(), shingles: sh, embedding });
+        self.exact.entry(norm.clone()).or_insert_with(|| id.to_owned());
+        let bi = bigrams(&norm);
+        self.entries.push(Entry { id: id.to_owned(), shingles: bi, words: word_set(&norm), embedding });
     }
 
     pub fn len(&self) -> usize {
@@ -210,7 +250,14 @@ mod tests {
             Some(Duplicate::Near { of, .. }) => assert_eq!(of, "r1"),
             other => panic!("{other:?}"),
         }
-        // Distinct questions about the same paragraph are kept.
+        // A shortened, reordered copy.
+        assert!(matches!(
+            d.check("Why does a candle flame burn in its outer part brightest?", &[]),
+            Some(Duplicate::Near { .. })
+        ));
+        // Distinct questions about the same paragraph are kept, even one word apart.
+        d.add("r4", "What city did Super Bowl 50 take place in?", vec![]);
+        assert_eq!(d.check("What stadium did Super Bowl 50 take place in?", &[]), None);
         assert_eq!(d.check("What melts the wax near the wick of a candle?", &[]), None);
         assert_eq!(d.check("Why is the albedo of forests low?", &[]), None);
         // Semantic: a paraphrase with a near-identical embedding.
