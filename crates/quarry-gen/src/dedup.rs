@@ -179,7 +179,7 @@ impl Deduper {
             for &i in self.bands.get(&key).into_iter().flatten() {
                 if seen.insert(i) {
                     let e = &self.entries[i];
-                    let j = jaccard(&bi, &bigrams_of(e));
+                    let j = jaccard(&bi, bigrams_of(e));
                     let near = j >= self.cfg.near || reworded_copy(&words, &e.words);
                     if near && best.is_none_or(|(_, bj)| j > bj) {
                         best = Some((i, j));
