@@ -169,3 +169,73 @@ fn generate_verify_report_export_and_resume() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("another configuration"), "{}", stderr(&o));
 }
+
+/// A record by hand, citing the start of `chunk` (a `quarry inspect` chunk line).
+fn hand_record(id: &str, slot: u64, question: &str, chunk: &Value) -> Value {
+    let text = chunk["text"].as_str().unwrap();
+    let end = text.char_indices().nth(40).map_or(text.len(), |(i, _)| i);
+    let start = chunk["span"][0].as_u64().unwrap();
+    serde_json::json!({
+        "schema_version": 1, "id": id, "task": "qa", "slot": slot, "question": question, "question_type": "factual",
+        "answer": "An answer.",
+        "citations": [{"passage": 1, "chunk_id": chunk["id"], "doc_id": chunk["doc_id"], "doc_title": "T",
+            "heading_path": chunk["heading_path"], "quote": &text[..end], "model_quote": &text[..end],
+            "span": [start, start + end as u64], "match_kind": "exact", "match_score": 1.0}],
+        "verdict": "supported", "reasons": [],
+        "scores": {"support": 1.0, "quote_match": 1.0, "sentences": [], "round_trip_rank": 1, "round_trip_hit": true},
+        "seed_chunks": [chunk["id"]], "passages": [chunk["id"]], "model": "m", "backend": "b",
+        "question_sampling": {"temperature": 0.7, "top_p": 0.9, "max_tokens": 64, "seed": 1},
+        "answer_sampling": {"temperature": 0.2, "top_p": 0.9, "max_tokens": 64, "seed": 2},
+        "question_prompt_hash": "", "answer_prompt_hash": "",
+        "usage": {"prompt_tokens": 1, "completion_tokens": 1},
+        "timings": {"question_ms": 0.0, "retrieval_ms": 0.0, "answer_ms": 0.0, "verify_ms": 0.0}
+    })
+}
+
+#[test]
+fn dedup_reject_and_similar_move_records_and_exports_follow() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = corpus(tmp.path());
+    let index = tmp.path().join("index");
+    ok(&run([Path::new("index"), &root, Path::new("--out"), &index, Path::new("--json")]));
+    let dump = inspect(&index);
+    let chunk = &dump.chunks[0];
+    let out = tmp.path().join("run");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(
+        out.join("run.json"),
+        serde_json::json!({"config": {}, "index": index.display().to_string(), "model": "m", "backend": "b", "run_id": "x"})
+            .to_string(),
+    )
+    .unwrap();
+    let records = [
+        hand_record("x-000000", 0, "Why does a candle flame burn brightest in its outer part?", chunk),
+        hand_record("x-000001", 1, "WHY DOES A CANDLE FLAME BURN BRIGHTEST IN ITS OUTER PART", chunk),
+        hand_record("x-000002", 2, "Why does the candle flame burn in its outer part brightest?", chunk),
+        hand_record("x-000003", 3, "What reflects ninety percent of sunlight?", chunk),
+        hand_record("x-000004", 4, "What melts the wax near the wick of a candle?", chunk),
+    ];
+    let text: String = records.iter().map(|r| r.to_string() + "\n").collect();
+    std::fs::write(out.join("records.jsonl"), text).unwrap();
+
+    let o = run([Path::new("dedup"), &out, Path::new("--json")]);
+    ok(&o);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["duplicates"], 2, "{v}");
+    let kept: Vec<String> =
+        lines(&out.join("records.jsonl")).iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(kept, ["x-000000", "x-000003", "x-000004"]);
+    let rejects = lines(&out.join("rejects.jsonl"));
+    assert!(rejects.iter().all(|r| r["reason"] == "duplicate" && r["detail"].as_str().unwrap().contains("x-000000")));
+
+    let o = run([Path::new("similar"), &out, Path::new("x-000004"), Path::new("--json")]);
+    ok(&o);
+    let near: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(near.as_array().unwrap().len(), 2);
+
+    ok(&run([Path::new("reject"), &out, Path::new("x-000003"), Path::new("--reason"), Path::new("off topic")]));
+    let dir = tmp.path().join("export");
+    ok(&run([Path::new("export"), &out, Path::new("--format"), Path::new("trl"), Path::new("--out"), &dir]));
+    assert_eq!(lines(&dir.join("data/train.jsonl")).len(), 2);
+    assert!(lines(&out.join("rejects.jsonl")).iter().any(|r| r["id"] == "x-000003" && r["detail"] == "off topic"));
+}
