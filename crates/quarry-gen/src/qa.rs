@@ -702,7 +702,23 @@ impl QaGenerator {
             usage.completion_tokens += r.usage.completion_tokens;
         }
         let accepted = dir.records_so_far.len();
+        // Dedup: the records most often repeated (a duplicate's detail names its original).
+        let id_re = regex::Regex::new(r"[0-9a-f]{8}-\d{6}").expect("valid regex");
+        let mut clusters: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for r in dir.rejects_so_far.iter().filter(|r| r.reason == "duplicate") {
+            if let Some(m) = id_re.find(&r.detail) {
+                clusters.entry(m.as_str().to_owned()).or_default().push(r.id.clone());
+            }
+        }
+        let duplicates: usize = clusters.values().map(Vec::len).sum();
+        let mut largest: Vec<(String, Vec<String>)> = clusters.into_iter().collect();
+        largest.sort_by_key(|(_, v)| std::cmp::Reverse(v.len()));
+        largest.truncate(10);
         json!({
+            "dedup": {
+                "duplicates": duplicates,
+                "largest_clusters": largest.iter().map(|(of, dups)| json!({"record": of, "duplicates": dups})).collect::<Vec<_>>(),
+            },
             "run_id": self.run_id,
             "task": "qa",
             "quarry_version": env!("CARGO_PKG_VERSION"),
