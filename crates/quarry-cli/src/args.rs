@@ -6,13 +6,18 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 const EXIT_CODES: &str = "Exit status: 0 success; 1 nothing to work with (no input could be ingested, \
-the chunk id is not in the store); 2 error (bad arguments, unreadable or unwritable files).";
+the chunk id is not in the store, fewer than --n records passed within the budget); 2 error (bad \
+arguments, unreadable or unwritable files, a model or server that cannot be used).";
 
 /// Turn a corpus into grounded synthetic training data.
 ///
 /// quarry reads books, Wikipedia dumps and document folders, splits them into
-/// chunks with exact byte spans, and (in later stages) generates question and
-/// answer records whose every citation points at a verified span.
+/// chunks with exact byte spans, indexes them, and generates question and answer
+/// records whose every citation points at a verified span of the corpus.
+///
+/// The main job: `quarry index corpora --name sample`, then
+/// `quarry generate qa --index indexes/sample --n 20 --out runs/sample`, then open
+/// runs/sample/report.html and `quarry export runs/sample --format openai --out exports/sample`.
 #[derive(Debug, Parser)]
 #[command(name = "quarry", version, after_help = EXIT_CODES, max_term_width = 100)]
 pub struct Cli {
@@ -33,14 +38,19 @@ pub enum Command {
     Search(SearchArgs),
     Show(ShowArgs),
     Inspect(InspectArgs),
+    /// Measure retrieval (BEIR) or the verifier (SQuAD)
     #[command(subcommand)]
     Eval(EvalCommand),
+    /// Check the configured chat model (embedded GGUF or an OpenAI-compatible server)
     #[command(subcommand)]
     Llm(LlmCommand),
+    /// Show or clear the LLM response cache
     #[command(subcommand)]
     Cache(CacheCommand),
+    /// Generate grounded records from an index (qa: questions with verified, cited answers)
     #[command(subcommand)]
     Generate(GenerateCommand),
+    /// List, show or dump the prompt templates
     #[command(subcommand)]
     Prompts(PromptsCommand),
     Audit(AuditArgs),

@@ -17,7 +17,7 @@ pub mod exit {
     /// Success.
     pub const OK: u8 = 0;
     /// The command ran but found nothing to work with: no input could be
-    /// ingested, the chunk id is not in the store.
+    /// ingested, the chunk id is not in the store, fewer than --n records passed.
     pub const NOTHING: u8 = 1;
     /// An error: bad arguments, unreadable or unwritable files.
     pub const ERROR: u8 = 2;
