@@ -478,6 +478,10 @@ pub struct GenerateQaArgs {
     /// Accept partially supported answers as well as fully supported ones.
     #[arg(long)]
     pub accept_partial: bool,
+    /// Add an LLM judge's vote after the verifier accepts an answer (one more call per record;
+    /// worth it with a capable model).
+    #[arg(long)]
+    pub judge: bool,
     /// Directory of prompt templates replacing the built-in ones (see `quarry prompts dump`).
     #[arg(long)]
     pub prompts: Option<PathBuf>,
@@ -524,7 +528,7 @@ pub struct PromptsDirArgs {
 #[derive(Debug, Args)]
 #[command(after_help = "Example:\n  quarry prompts show answer")]
 pub struct PromptsShowArgs {
-    /// question, question-multihop or answer.
+    /// question, question-multihop, answer or judge.
     pub name: String,
     /// A directory of templates replacing the built-in ones.
     #[arg(long)]

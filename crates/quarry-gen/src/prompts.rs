@@ -15,6 +15,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("question", include_str!("../prompts/question.txt")),
     ("question-multihop", include_str!("../prompts/question-multihop.txt")),
     ("answer", include_str!("../prompts/answer.txt")),
+    ("judge", include_str!("../prompts/judge.txt")),
 ];
 
 /// One template.
@@ -88,6 +89,7 @@ pub struct Prompts {
     pub question: Template,
     pub question_multihop: Template,
     pub answer: Template,
+    pub judge: Template,
 }
 
 impl Prompts {
@@ -111,11 +113,16 @@ impl Prompts {
         {
             return Err(GenError::Prompt(format!("--prompts {}: not a directory", d.display())));
         }
-        Ok(Prompts { question: get("question")?, question_multihop: get("question-multihop")?, answer: get("answer")? })
+        Ok(Prompts {
+            question: get("question")?,
+            question_multihop: get("question-multihop")?,
+            answer: get("answer")?,
+            judge: get("judge")?,
+        })
     }
 
-    pub fn all(&self) -> [&Template; 3] {
-        [&self.question, &self.question_multihop, &self.answer]
+    pub fn all(&self) -> [&Template; 4] {
+        [&self.question, &self.question_multihop, &self.answer, &self.judge]
     }
 }
 

@@ -119,6 +119,9 @@ pub struct QaConfig {
     pub answer_sampling: SamplingOverride,
     /// Accept partially supported answers too.
     pub accept_partial: bool,
+    /// Ask the model, once the verifier accepts an answer, whether the cited text supports
+    /// it; a "no" rejects the record (`judge_rejected`).
+    pub judge: bool,
 }
 
 impl Default for QaConfig {
@@ -139,6 +142,7 @@ impl Default for QaConfig {
             question_sampling: SamplingOverride::default(),
             answer_sampling: SamplingOverride::default(),
             accept_partial: false,
+            judge: false,
         }
     }
 }
@@ -325,6 +329,7 @@ impl QaGenerator {
             "mix": self.cfg.mix.iter().map(|(t, w)| format!("{}={w}", t.as_str())).collect::<Vec<_>>().join(","),
             "k": self.cfg.k,
             "accept_partial": self.cfg.accept_partial,
+            "judge": self.cfg.judge,
             "index": self.index.dir().display().to_string(),
             "backend": self.model.backend(),
             "model": self.model.model(),
@@ -581,6 +586,45 @@ impl QaGenerator {
             let code = ver.reason_code.clone().unwrap_or_else(|| ver.verdict.as_str().into());
             return Ok((fail(reject, "verify", &code, ver.reasons.join("; ")), totals));
         }
+        let mut reasons = ver.reasons;
+        if self.cfg.judge {
+            let evidence: Vec<&str> = ver.citations.iter().map(|c| c.quote.as_str()).collect();
+            let (system, user) = self.prompts.judge.render(&[
+                ("evidence", &data(&evidence.join("\n"))),
+                ("question", &question),
+                ("answer", &answer),
+            ]);
+            let jreq = self
+                .request(system, user, Purpose::Judge, &SamplingOverride::default(), mix(self.cfg.seed, &[slot, 5]))
+                .with_schema(json!({
+                    "type": "object",
+                    "properties": {"supported": {"type": "boolean"}},
+                    "required": ["supported"],
+                    "additionalProperties": false
+                }));
+            let jresp = match self.model.chat(&jreq).await {
+                Ok(r) => r,
+                Err(e) => return Ok((llm_reject(reject, e), totals)),
+            };
+            totals.llm_ms += if jresp.cached { 0.0 } else { jresp.timings.total_ms };
+            totals.usage.prompt_tokens += jresp.usage.prompt_tokens;
+            totals.usage.completion_tokens += jresp.usage.completion_tokens;
+            if jresp.json.as_ref().and_then(|v| v["supported"].as_bool()) != Some(true) {
+                reject.usage = totals.usage;
+                reject.verdict = ver.verdict.as_str().into();
+                reject.support = ver.support;
+                return Ok((
+                    fail(
+                        reject,
+                        "verify",
+                        "judge_rejected",
+                        "the LLM judge voted that the cited text does not support the answer".into(),
+                    ),
+                    totals,
+                ));
+            }
+            reasons.push("LLM judge: supported".into());
+        }
         let record = Record {
             schema_version: RECORD_SCHEMA_VERSION,
             id: format!("{}-{slot:06}", self.run_id),
@@ -591,7 +635,7 @@ impl QaGenerator {
             answer,
             citations: ver.citations,
             verdict: ver.verdict,
-            reasons: ver.reasons,
+            reasons,
             scores: Scores {
                 support: ver.support,
                 quote_match: ver.quote_match,

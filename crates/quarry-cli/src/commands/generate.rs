@@ -41,6 +41,7 @@ fn qa(a: GenerateQaArgs, quiet: bool) -> Result<u8> {
             max_tokens: a.answer_max_tokens,
         },
         accept_partial: a.accept_partial,
+        judge: a.judge,
     };
     let generator = QaGenerator::new(index.clone(), llm.model.clone(), prompts, cfg)?;
     let mut dir = RunDir::open(&a.out, &generator.config_json())?;
@@ -99,7 +100,7 @@ pub fn prompts(c: PromptsCommand) -> Result<u8> {
         PromptsCommand::Show(a) => {
             let p = Prompts::load(a.prompts.as_deref())?;
             let Some(t) = p.all().into_iter().find(|t| t.name == a.name) else {
-                bail!("no template '{}' (there are question, question-multihop and answer)", a.name);
+                bail!("no template '{}' (there are question, question-multihop, answer and judge)", a.name);
             };
             print!("{}", t.text);
         }
