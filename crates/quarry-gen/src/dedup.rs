@@ -6,6 +6,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+pub use crate::filters::normalise;
+
 const HASHES: usize = 64;
 const BANDS: usize = 16;
 const ROWS: usize = HASHES / BANDS;
@@ -65,17 +67,6 @@ impl std::fmt::Debug for Deduper {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Deduper").field("entries", &self.entries.len()).finish()
     }
-}
-
-/// Lower-case words of letters and digits.
-pub fn normalise(text: &str) -> String {
-    text.to_lowercase()
-        .chars()
-        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
-        .collect::<String>()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 fn hash(bytes: &[u8]) -> u64 {

@@ -80,7 +80,8 @@ pub fn check_answer(answer: &str) -> Result<(), (&'static str, String)> {
     Ok(())
 }
 
-fn normalise(s: &str) -> String {
+/// Lower-case words of letters and digits, single-spaced.
+pub fn normalise(s: &str) -> String {
     s.to_lowercase()
         .chars()
         .map(|c| if c.is_alphanumeric() { c } else { ' ' })

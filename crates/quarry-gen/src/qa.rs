@@ -181,6 +181,25 @@ struct Totals {
     other_ms: f64,
 }
 
+impl Totals {
+    /// Counts one model call (a cache hit costs no model time).
+    fn add_call(&mut self, r: &quarry_llm::ChatResponse) {
+        if !r.cached {
+            self.llm_ms += r.timings.total_ms;
+        }
+        self.usage.prompt_tokens += r.usage.prompt_tokens;
+        self.usage.completion_tokens += r.usage.completion_tokens;
+    }
+
+    /// Adds a slot's totals to the session's.
+    fn add(&mut self, t: &Totals) {
+        self.usage.prompt_tokens += t.usage.prompt_tokens;
+        self.usage.completion_tokens += t.usage.completion_tokens;
+        self.llm_ms += t.llm_ms;
+        self.other_ms += t.other_ms;
+    }
+}
+
 /// Generates grounded Q&A from an index.
 pub struct QaGenerator {
     index: Arc<Index>,
@@ -432,44 +451,42 @@ impl QaGenerator {
         let mut seed_chunks = vec![seed.chunk_id.clone()];
         let mut seed_texts = vec![seed.text.clone()];
         let heading = heading_of(&seed.title, &seed.heading_path);
-        let (template, system, user) = if qtype == QuestionType::MultiHop {
+        // A multi-hop question needs a partner chunk; without one it becomes factual.
+        let partner = if qtype == QuestionType::MultiHop {
             let t0 = Instant::now();
-            let partner = self.partner(&seed)?;
+            let p = self.partner(&seed)?;
             totals.other_ms += t0.elapsed().as_secs_f64() * 1e3;
-            match partner {
-                Some(p) => {
-                    seed_chunks.push(p.chunk_id.to_string());
-                    seed_texts.push(p.text.clone());
-                    let hb = heading_of(&p.title, &p.heading_path);
-                    let (s, u) = self.prompts.question_multihop.render(&[
-                        ("title", &seed.title),
-                        ("heading", &heading),
-                        ("passage", &data(&seed.text)),
-                        ("title_b", &p.title),
-                        ("heading_b", &hb),
-                        ("passage_b", &data(&p.text)),
-                    ]);
-                    (&self.prompts.question_multihop, s, u)
-                }
-                None => {
-                    qtype = QuestionType::Factual;
-                    let (s, u) = self.prompts.question.render(&[
-                        ("title", &seed.title),
-                        ("heading", &heading),
-                        ("passage", &data(&seed.text)),
-                        ("type_instruction", qtype.instruction()),
-                    ]);
-                    (&self.prompts.question, s, u)
-                }
+            if p.is_none() {
+                qtype = QuestionType::Factual;
             }
+            p
         } else {
-            let (s, u) = self.prompts.question.render(&[
-                ("title", &seed.title),
-                ("heading", &heading),
-                ("passage", &data(&seed.text)),
-                ("type_instruction", qtype.instruction()),
-            ]);
-            (&self.prompts.question, s, u)
+            None
+        };
+        let (template, system, user) = match &partner {
+            Some(p) => {
+                seed_chunks.push(p.chunk_id.to_string());
+                seed_texts.push(p.text.clone());
+                let hb = heading_of(&p.title, &p.heading_path);
+                let (s, u) = self.prompts.question_multihop.render(&[
+                    ("title", &seed.title),
+                    ("heading", &heading),
+                    ("passage", &data(&seed.text)),
+                    ("title_b", &p.title),
+                    ("heading_b", &hb),
+                    ("passage_b", &data(&p.text)),
+                ]);
+                (&self.prompts.question_multihop, s, u)
+            }
+            None => {
+                let (s, u) = self.prompts.question.render(&[
+                    ("title", &seed.title),
+                    ("heading", &heading),
+                    ("passage", &data(&seed.text)),
+                    ("type_instruction", qtype.instruction()),
+                ]);
+                (&self.prompts.question, s, u)
+            }
         };
         reject.question_type = qtype.as_str().into();
         reject.seed_chunks = seed_chunks.clone();
@@ -480,9 +497,7 @@ impl QaGenerator {
             Ok(r) => r,
             Err(e) => return Ok((llm_reject(reject, e), totals)),
         };
-        totals.llm_ms += if qresp.cached { 0.0 } else { qresp.timings.total_ms };
-        totals.usage.prompt_tokens += qresp.usage.prompt_tokens;
-        totals.usage.completion_tokens += qresp.usage.completion_tokens;
+        totals.add_call(&qresp);
         reject.usage = totals.usage;
         let question = qresp.json.as_ref().and_then(|v| v["question"].as_str()).unwrap_or_default().trim().to_owned();
         reject.question = question.clone();
@@ -526,9 +541,7 @@ impl QaGenerator {
             Ok(r) => r,
             Err(e) => return Ok((llm_reject(reject, e), totals)),
         };
-        totals.llm_ms += if aresp.cached { 0.0 } else { aresp.timings.total_ms };
-        totals.usage.prompt_tokens += aresp.usage.prompt_tokens;
-        totals.usage.completion_tokens += aresp.usage.completion_tokens;
+        totals.add_call(&aresp);
         reject.usage = totals.usage;
         let answer_ms = t0.elapsed().as_secs_f64() * 1e3;
         let v = aresp.json.clone().unwrap_or(Value::Null);
@@ -606,9 +619,7 @@ impl QaGenerator {
                 Ok(r) => r,
                 Err(e) => return Ok((llm_reject(reject, e), totals)),
             };
-            totals.llm_ms += if jresp.cached { 0.0 } else { jresp.timings.total_ms };
-            totals.usage.prompt_tokens += jresp.usage.prompt_tokens;
-            totals.usage.completion_tokens += jresp.usage.completion_tokens;
+            totals.add_call(&jresp);
             if jresp.json.as_ref().and_then(|v| v["supported"].as_bool()) != Some(true) {
                 reject.usage = totals.usage;
                 reject.verdict = ver.verdict.as_str().into();
@@ -678,10 +689,7 @@ impl QaGenerator {
                 futures::stream::iter(dir.next_slot..max_slots).map(|slot| self.slot(slot)).buffered(concurrency);
             while let Some(result) = outcomes.next().await {
                 let (outcome, t) = result?;
-                totals.usage.prompt_tokens += t.usage.prompt_tokens;
-                totals.usage.completion_tokens += t.usage.completion_tokens;
-                totals.llm_ms += t.llm_ms;
-                totals.other_ms += t.other_ms;
+                totals.add(&t);
                 match outcome {
                     Outcome::Accepted(r) => {
                         let e = self.embed_question(&r.question);
