@@ -27,18 +27,8 @@ pub use export::{CardInfo, ExportFormat, ExportSummary, export, render_card, siz
 pub use html::{render_html, write_html};
 pub use terminal::{render_reject_terminal, render_terminal};
 
-/// A chunk as the report shows it: where it is and its text.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ChunkView {
-    pub chunk_id: String,
-    pub doc_id: String,
-    pub doc_title: String,
-    pub heading_path: Vec<String>,
-    /// Byte offset of the chunk in its document's normalised text.
-    pub chunk_start: usize,
-    /// The chunk's text.
-    pub text: String,
-}
+/// A chunk as the report shows it: where it is and its text (the verifier's passage view).
+pub use quarry_audit::PassageView as ChunkView;
 
 /// A generation run as the report reads it.
 #[derive(Clone, Debug, Default)]
