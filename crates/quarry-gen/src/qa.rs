@@ -679,9 +679,10 @@ impl QaGenerator {
         progress(Progress { accepted, rejected: dir.rejects_so_far.len(), target: n });
         // Duplicates are judged against every record before them, in slot order.
         let mut dedup = Deduper::new(DedupConfig::default());
-        for r in &dir.records_so_far {
-            let e = self.embed_question(&r.question);
-            dedup.add(&r.id, &r.question, e);
+        let questions: Vec<&str> = dir.records_so_far.iter().map(|r| r.question.as_str()).collect();
+        let embeddings = self.index.embedder().embed(&questions).unwrap_or_default();
+        for (i, r) in dir.records_so_far.iter().enumerate() {
+            dedup.add(&r.id, &r.question, embeddings.get(i).cloned().unwrap_or_default());
         }
         if accepted < n && dir.next_slot < max_slots {
             let concurrency = self.cfg.concurrency.max(1);
