@@ -13,8 +13,8 @@ mod span;
 pub use document::{Chunk, Document, Section, heading_path_display};
 pub use id::{ChunkId, DocId, IdError};
 pub use record::{
-    Citation, QuoteMatch, RECORD_SCHEMA_VERSION, Record, Reject, SamplingRecord, Scores, SentenceSupport, StageTimings,
-    TokenUsage, Verdict,
+    Citation, Controls, Preference, QuoteMatch, RECORD_SCHEMA_VERSION, Record, Reject, SamplingRecord, Scores,
+    SentenceSupport, StageTimings, TokenUsage, Turn, Verdict,
 };
 pub use span::{Span, SpanError};
 

@@ -10,10 +10,10 @@ use serde::{Deserialize, Serialize};
 use crate::Span;
 
 /// Version of the record schema; bump when a field changes meaning or type.
-pub const RECORD_SCHEMA_VERSION: u32 = 1;
+pub const RECORD_SCHEMA_VERSION: u32 = 2;
 
 /// The verifier's judgement of an answer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// Every answer sentence is supported by its cited spans.
@@ -21,6 +21,7 @@ pub enum Verdict {
     /// Some answer sentences are supported, some are not.
     Partial,
     /// No answer sentence is supported.
+    #[default]
     Unsupported,
 }
 
@@ -80,7 +81,7 @@ pub struct SentenceSupport {
 }
 
 /// The verifier's scores for one record.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Scores {
     /// Overall support (0..1): the mean of the sentences' support scores.
     pub support: f32,
@@ -92,10 +93,68 @@ pub struct Scores {
     pub round_trip_rank: i64,
     /// Whether the seed chunk was in the top k.
     pub round_trip_hit: bool,
+    /// In a dialogue, the user side's share (0..1) of the substance (content words outside
+    /// questions) the two sides bring; -1 for other tasks.
+    #[serde(default = "minus_one")]
+    pub user_content_share: f32,
+}
+
+fn minus_one() -> f32 {
+    -1.0
+}
+
+/// One turn of a dialogue (follow-up chains, conversations) or one paragraph of a passage
+/// (pre-training text): each part that carries claims is verified on its own.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Turn {
+    /// `user`, `assistant` or `text` (a paragraph).
+    pub role: String,
+    /// Who speaks in the record's own terms ("student", "professor"); "" when not a dialogue.
+    pub speaker: String,
+    pub content: String,
+    /// The turn's verified citations (empty for turns that are not verified).
+    pub citations: Vec<Citation>,
+    /// supported, partial or unsupported; "" for turns that are not verified (user turns).
+    pub verdict: String,
+    /// Support score (0..1); -1 for turns that are not verified.
+    pub support: f32,
+    /// The chunks retrieved for this turn and shown to the model, in passage order.
+    pub passages: Vec<String>,
+}
+
+/// The five controls that steer a conversation, as sampled or fixed ("" for other tasks).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Controls {
+    /// Participant dynamics: "teacher and student".
+    pub dynamics: String,
+    /// Emotional context: "sceptical and enthusiastic".
+    pub emotion: String,
+    /// Structure: Q&A, debate, lecture, informal discussion, Socratic.
+    pub structure: String,
+    /// Scenario: "a conference panel".
+    pub scenario: String,
+    /// Knowledge level: beginner ... expert.
+    pub knowledge_level: String,
+}
+
+/// The rejected side of a DPO pair (the chosen side is the record's answer). All empty for
+/// other tasks.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Preference {
+    pub rejected: String,
+    /// How the rejected side was made: `no_passages` (the same model without the passages),
+    /// `weaker_model`, or `perturbation` (a changed number, entity or unit).
+    pub method: String,
+    /// What was changed ("1820 -> 1830"), or which model wrote the rejected side.
+    pub detail: String,
+    pub model: String,
+    /// The verifier's verdict on the rejected side against the chosen side's evidence.
+    pub verdict: String,
+    pub support: f32,
 }
 
 /// Sampling parameters as recorded.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SamplingRecord {
     pub temperature: f32,
     pub top_p: f32,
@@ -121,13 +180,13 @@ pub struct StageTimings {
 }
 
 /// One accepted record of `records.jsonl`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     pub schema_version: u32,
     /// `<run id>-<slot>`: derived from the run seed and the slot, so a resumed run
     /// writes the same ids.
     pub id: String,
-    /// `qa`.
+    /// qa, followup, conversation, dpo, pretrain or topic.
     pub task: String,
     /// The slot (0-based) this record fills.
     pub slot: u64,
@@ -153,10 +212,25 @@ pub struct Record {
     pub answer_prompt_hash: String,
     pub usage: TokenUsage,
     pub timings: StageTimings,
+    /// The dialogue or the paragraphs, for tasks that have several parts (empty for qa, dpo).
+    /// For a dialogue, `question` and `answer` hold its first exchange and `citations` all
+    /// verified citations of its turns.
+    #[serde(default)]
+    pub turns: Vec<Turn>,
+    #[serde(default)]
+    pub controls: Controls,
+    #[serde(default)]
+    pub preference: Preference,
+    /// The topic-tree path this record was seeded from (empty when seeded by chunks).
+    #[serde(default)]
+    pub topic_path: Vec<String>,
+    /// The record this one was made from (a follow-up chain's or DPO pair's Q&A record).
+    #[serde(default)]
+    pub parent_id: String,
 }
 
 /// One line of `rejects.jsonl`: a candidate that did not become a record.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Reject {
     pub schema_version: u32,
     /// `<run id>-<slot>-<attempt>`.

@@ -653,6 +653,7 @@ impl QaGenerator {
                 sentences: ver.sentences,
                 round_trip_rank,
                 round_trip_hit: round_trip_rank > 0,
+                user_content_share: -1.0,
             },
             seed_chunks,
             passages: hits.iter().map(|h| h.chunk_id.to_string()).collect(),
@@ -664,6 +665,7 @@ impl QaGenerator {
             answer_prompt_hash: self.prompts.answer.hash(),
             usage: totals.usage,
             timings: StageTimings { question_ms, retrieval_ms, answer_ms, verify_ms },
+            ..Record::default()
         };
         Ok((Outcome::Accepted(Box::new(record)), totals))
     }

@@ -86,6 +86,7 @@ fn record(
             }],
             round_trip_rank: if slot == 0 { 1 } else { -1 },
             round_trip_hit: slot == 0,
+            user_content_share: -1.0,
         },
         model: "qwen".into(),
         backend: "embedded".into(),
@@ -95,6 +96,7 @@ fn record(
         answer_prompt_hash: "fedcba9876543210".into(),
         usage: TokenUsage { prompt_tokens: 1200, completion_tokens: 80 },
         timings: StageTimings { question_ms: 900.0, retrieval_ms: 12.0, answer_ms: 1500.0, verify_ms: 40.0 },
+        ..Record::default()
     }
 }
 
