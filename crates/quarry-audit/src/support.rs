@@ -380,6 +380,18 @@ fn score_window(claim: &Claim, q: &QuestionWords, only_sentence: bool, w: &Windo
         let qcov = 1.0 - missing_question.len() as f32 / q.words.len() as f32;
         score = c * (cfg.sentence_question_floor + (1.0 - cfg.sentence_question_floor) * qcov);
     }
+    // A number or a name the evidence does not have is a different fact, not a paraphrase:
+    // the sentence cannot be supported ("introduced in 1822" against "introduced in 1820").
+    // Words the question gives are exempt.
+    let hard = claim.words.iter().enumerate().any(|(i, (s, o))| {
+        !has(s)
+            && !q.words.iter().any(|(qs, _)| qs == s)
+            && (s.bytes().next().is_some_and(|b| b.is_ascii_digit())
+                || (i > 0 && o.chars().next().is_some_and(char::is_uppercase)))
+    });
+    if hard {
+        score = score.min(cfg.sentence_calibration * 0.5);
+    }
     WindowScore { score: calibrate(score, cfg.sentence_calibration), missing_claim, missing_question }
 }
 

@@ -47,9 +47,12 @@ pub enum Command {
     /// Show or clear the LLM response cache
     #[command(subcommand)]
     Cache(CacheCommand),
-    /// Generate grounded records from an index (qa: questions with verified, cited answers)
+    /// Generate grounded records: qa, followup, conversation, topics, dpo, pretrain
     #[command(subcommand)]
     Generate(GenerateCommand),
+    /// Write out the conversation controls (dynamics, emotion, structure, scenario, level)
+    #[command(subcommand)]
+    Controls(ControlsCommand),
     /// List, show or dump the prompt templates
     #[command(subcommand)]
     Prompts(PromptsCommand),
@@ -436,6 +439,264 @@ pub struct CacheArgs {
 #[derive(Debug, Subcommand)]
 pub enum GenerateCommand {
     Qa(GenerateQaArgs),
+    Followup(GenerateFollowupArgs),
+    Conversation(GenerateConversationArgs),
+    Topics(GenerateTopicsArgs),
+    Dpo(GenerateDpoArgs),
+    Pretrain(GeneratePretrainArgs),
+}
+
+/// What every generating task over an index takes.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The index to generate from (built with `quarry index`).
+    #[arg(long, env = "QUARRY_INDEX")]
+    pub index: PathBuf,
+    /// Accepted records wanted.
+    #[arg(long, short, default_value_t = 20)]
+    pub n: usize,
+    /// The run directory (created; an existing one is resumed).
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// Seed of seed selection and sampling.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Directory of prompt templates replacing the built-in ones (see `quarry prompts dump`).
+    #[arg(long)]
+    pub prompts: Option<PathBuf>,
+    /// Print the summary as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub llm: LlmArgs,
+}
+
+/// Deepen accepted Q&A records into chains of follow-up turns.
+///
+/// For each record of a Q&A run (--from), writes --turns follow-up questions one at a
+/// time from the conversation so far; each is answered from passages retrieved again
+/// with the conversation (so later turns may cite passages the first did not), and every
+/// answer is verified like a Q&A answer. A chain is accepted when every turn is; it is
+/// written with all its turns, each with its own citations and verdict.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  quarry generate qa --index indexes/sample --n 20 --out runs/qa\n  quarry generate followup --from runs/qa --index indexes/sample --turns 2 --out runs/followup"
+)]
+pub struct GenerateFollowupArgs {
+    /// The Q&A run whose accepted records are followed up.
+    #[arg(long)]
+    pub from: PathBuf,
+    /// Follow-up turns per chain.
+    #[arg(long, default_value_t = 2)]
+    pub turns: usize,
+    /// Passages retrieved for each turn.
+    #[arg(long, default_value_t = 4)]
+    pub k: usize,
+    /// Accept partially supported answers as well.
+    #[arg(long)]
+    pub accept_partial: bool,
+    /// Temperature for follow-up questions [default: 0.7].
+    #[arg(long)]
+    pub question_temperature: Option<f32>,
+    /// Temperature for answers [default: 0.2].
+    #[arg(long)]
+    pub answer_temperature: Option<f32>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Write multi-turn dialogues grounded on retrieved passages, steered by five controls.
+///
+/// Each dialogue is written from a seed chunk (spread over the corpus, or the grounded
+/// nodes of a topic tree with --topics) and the passages retrieval finds for it. Five
+/// controls steer it: participant dynamics, emotional context, structure, scenario and
+/// knowledge level, each drawn by weight from a TOML file (`quarry controls dump`) or
+/// fixed with a flag; the drawn controls are stored on the record. The learner opens each
+/// exchange and the expert replies from the passages with citations; every reply is
+/// verified. A dialogue where one side only asks questions (brings less than
+/// --min-share of the substance) is rejected as one_sided.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  quarry generate conversation --index indexes/sample --n 10 --out runs/chat\n  quarry controls dump my-controls.toml && quarry generate conversation --index indexes/sample --out runs/chat2 --controls my-controls.toml --structure debate"
+)]
+pub struct GenerateConversationArgs {
+    /// Exchanges (learner turn + expert turn) per dialogue.
+    #[arg(long, default_value_t = 3)]
+    pub exchanges: usize,
+    /// Passages shown per dialogue.
+    #[arg(long, default_value_t = 4)]
+    pub k: usize,
+    /// Slots tried at most, as a multiple of --n.
+    #[arg(long, default_value_t = 6.0)]
+    pub budget: f32,
+    /// Accept partially supported replies as well.
+    #[arg(long)]
+    pub accept_partial: bool,
+    /// The least share of the substance each side must bring (0..0.5).
+    #[arg(long, default_value_t = 0.2)]
+    pub min_share: f32,
+    /// The controls file (TOML; `quarry controls dump` writes the built-in one).
+    #[arg(long)]
+    pub controls: Option<PathBuf>,
+    /// Fix the participant dynamics, as "<expert> and <learner>" ("teacher and student").
+    #[arg(long)]
+    pub dynamics: Option<String>,
+    /// Fix the emotional context ("sceptical and enthusiastic").
+    #[arg(long)]
+    pub emotion: Option<String>,
+    /// Fix the structure ("debate", "Socratic dialogue", "lecture").
+    #[arg(long)]
+    pub structure: Option<String>,
+    /// Fix the scenario ("a conference panel").
+    #[arg(long)]
+    pub scenario: Option<String>,
+    /// Fix the knowledge level (beginner ... expert).
+    #[arg(long)]
+    pub knowledge_level: Option<String>,
+    /// Seed dialogues from the grounded nodes of a topic tree (tree.json of `generate topics`).
+    #[arg(long)]
+    pub topics: Option<PathBuf>,
+    /// Temperature [default: 0.9].
+    #[arg(long)]
+    pub temperature: Option<f32>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Expand a root topic into a tree, grounding every node in the corpus.
+///
+/// The root is expanded into --breadth subtopics, each of those again, --depth levels
+/// down. With --index every node is looked up by retrieval and keeps its best passages (a
+/// sentence that names it, as a verified span); a node no passage supports is flagged
+/// unsupported, written to rejects.jsonl with the reason, and not expanded. Without an
+/// index the tree is marked ungrounded. The tree goes to <out>/tree.json; other tasks take
+/// it as their seeds with --topics.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  quarry generate topics --root \"Physics\" --breadth 3 --depth 2 --index indexes/sample --out runs/topics\n  quarry generate qa --index indexes/sample --topics runs/topics/tree.json --out runs/qa-topics"
+)]
+pub struct GenerateTopicsArgs {
+    /// The root topic.
+    #[arg(long)]
+    pub root: String,
+    /// Subtopics per node.
+    #[arg(long, default_value_t = 3)]
+    pub breadth: u32,
+    /// Levels below the root.
+    #[arg(long, default_value_t = 2)]
+    pub depth: u32,
+    /// The index that grounds the nodes (without it the tree is ungrounded).
+    #[arg(long, env = "QUARRY_INDEX")]
+    pub index: Option<PathBuf>,
+    /// The run directory.
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// Seed of sampling.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Passages kept per node.
+    #[arg(long, default_value_t = 3)]
+    pub k: usize,
+    /// Share of a node's content words a passage sentence must contain to ground it.
+    #[arg(long, default_value_t = 0.5)]
+    pub min_coverage: f32,
+    /// Directory of prompt templates replacing the built-in ones.
+    #[arg(long)]
+    pub prompts: Option<PathBuf>,
+    /// Print the summary as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub llm: LlmArgs,
+}
+
+/// Make DPO preference pairs: a verified grounded answer against a worse one.
+///
+/// The chosen side is an accepted record of a Q&A run (--from). The rejected side is the
+/// same answer with a number, unit or name changed (perturbation), the same model answering
+/// without the passages (no_passages), or a second, weaker model answering from the same
+/// passages (weaker_model, with --rejected-model). The rejected side is verified against
+/// the chosen side's evidence and the pair kept only when it is not supported. Export with
+/// --format trl (prompt/chosen/rejected), openai (DPO JSONL), sharegpt or alpaca.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  quarry generate dpo --from runs/qa --index indexes/sample --out runs/dpo\n  quarry generate dpo --from runs/qa --index indexes/sample --out runs/dpo-weak --method weaker_model --rejected-model embedded --base-url http://127.0.0.1:8000/v1\n  quarry export runs/dpo --format trl --out exports/dpo"
+)]
+pub struct GenerateDpoArgs {
+    /// The Q&A run whose accepted records are the chosen sides.
+    #[arg(long)]
+    pub from: PathBuf,
+    /// How the rejected side is made: perturbation, no_passages or weaker_model.
+    #[arg(long, default_value = "perturbation", value_parser = ["perturbation", "no_passages", "weaker_model"])]
+    pub method: String,
+    /// The weaker model for --method weaker_model: `embedded` (the default GGUF), a path to a
+    /// .gguf file, or a model name served at --base-url.
+    #[arg(long)]
+    pub rejected_model: Option<String>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Write textbook-style passages from retrieved passages, cited per paragraph.
+///
+/// Each passage is written on a topic (--topic, repeatable; the grounded nodes of a topic
+/// tree with --topics; or else the heading of a seed chunk spread over the corpus) from the
+/// passages retrieval finds for it; every paragraph cites them and is verified like an
+/// answer. For the corpus itself as pre-training text, see `quarry export --format text`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  quarry generate pretrain --index indexes/sample --n 10 --out runs/pretrain\n  quarry generate pretrain --index indexes/sample --topic \"candle flames\" --topic \"snow albedo\" --n 4 --out runs/pretrain-topics\n  quarry export runs/pretrain --format text --out exports/pretrain"
+)]
+pub struct GeneratePretrainArgs {
+    /// A topic to write about (repeatable; used in turn).
+    #[arg(long)]
+    pub topic: Vec<String>,
+    /// Seed from the grounded nodes of a topic tree (tree.json of `generate topics`).
+    #[arg(long)]
+    pub topics: Option<PathBuf>,
+    /// Paragraphs per passage.
+    #[arg(long, default_value_t = 3)]
+    pub paragraphs: usize,
+    /// Passages retrieved per topic.
+    #[arg(long, default_value_t = 4)]
+    pub k: usize,
+    /// Slots tried at most, as a multiple of --n.
+    #[arg(long, default_value_t = 6.0)]
+    pub budget: f32,
+    /// Accept partially supported paragraphs as well.
+    #[arg(long)]
+    pub accept_partial: bool,
+    /// Temperature [default: 0.8].
+    #[arg(long)]
+    pub temperature: Option<f32>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ControlsCommand {
+    /// Write the built-in controls file to edit and pass with --controls.
+    Dump(ControlsDumpArgs),
+    /// Print the controls file in use (built-in, or --controls).
+    Show(ControlsShowArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  quarry controls dump controls.toml && $EDITOR controls.toml\n  quarry generate conversation --index indexes/sample --out runs/chat --controls controls.toml"
+)]
+pub struct ControlsDumpArgs {
+    /// The file to write (never overwritten).
+    #[arg(default_value = "controls.toml")]
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Example:\n  quarry controls show --controls controls.toml")]
+pub struct ControlsShowArgs {
+    /// A controls file to check and print instead of the built-in one.
+    #[arg(long)]
+    pub controls: Option<PathBuf>,
 }
 
 /// Generate grounded question/answer records with verified citations.
@@ -482,6 +743,9 @@ pub struct GenerateQaArgs {
     /// worth it with a capable model).
     #[arg(long)]
     pub judge: bool,
+    /// Seed from the grounded nodes of a topic tree (tree.json of `generate topics`).
+    #[arg(long)]
+    pub topics: Option<PathBuf>,
     /// Directory of prompt templates replacing the built-in ones (see `quarry prompts dump`).
     #[arg(long)]
     pub prompts: Option<PathBuf>,
@@ -528,7 +792,7 @@ pub struct PromptsDirArgs {
 #[derive(Debug, Args)]
 #[command(after_help = "Example:\n  quarry prompts show answer")]
 pub struct PromptsShowArgs {
-    /// question, question-multihop, answer or judge.
+    /// A template name (see `quarry prompts list`).
     pub name: String,
     /// A directory of templates replacing the built-in ones.
     #[arg(long)]
@@ -576,17 +840,24 @@ pub struct ReportArgs {
 ///
 /// Formats: openai (chat fine-tuning {"messages": [...]}), sharegpt ({"conversations":
 /// [...]}), alpaca (instruction/input/output), trl (conversational prompt-completion),
-/// jsonl (the records as they are). Writes <out>/data/train.jsonl and <out>/README.md;
-/// every row carries its citations as metadata.
+/// jsonl (the records as they are), text ({"text": ...}). Dialogues (followup,
+/// conversation) export every turn; DPO runs export preference pairs (trl: prompt/chosen/
+/// rejected; openai: input/preferred_output/non_preferred_output; sharegpt and alpaca
+/// preference formats). Writes <out>/data/train.jsonl and <out>/README.md; every row
+/// carries its citations as metadata. Given an index directory, `--format text` exports
+/// the corpus chunks that pass quality filters (length, symbol ratio, repetition) as
+/// pre-training text.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Example:\n  quarry export runs/sample --format openai --out exports/sample-openai\n  python3 -c 'import datasets; print(datasets.load_dataset(\"json\", data_files=\"exports/sample-openai/data/train.jsonl\"))'"
+    after_help = "Example:\n  quarry export runs/sample --format openai --out exports/sample-openai\n  quarry export indexes/sample --format text --out exports/corpus-text\n  python3 -c 'import datasets; print(datasets.load_dataset(\"json\", data_files=\"exports/sample-openai/data/train.jsonl\"))'"
 )]
 pub struct ExportArgs {
-    /// The run directory.
+    /// The run directory (or, with --format text, an index directory).
     pub run: PathBuf,
-    /// openai, sharegpt, alpaca, trl or jsonl.
-    #[arg(long, short, value_parser = ["openai", "sharegpt", "alpaca", "trl", "jsonl"])]
+    /// openai, sharegpt, alpaca, trl, jsonl or text. DPO runs export as preference pairs in
+    /// the first four; `text` gives {"text": ...} rows. Given an index directory instead of a
+    /// run, `--format text` exports the corpus chunks that pass the quality filters.
+    #[arg(long, short, value_parser = ["openai", "sharegpt", "alpaca", "trl", "jsonl", "text"])]
     pub format: String,
     /// The output directory.
     #[arg(long, short)]

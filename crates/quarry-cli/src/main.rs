@@ -37,6 +37,7 @@ fn main() -> ExitCode {
         Command::Cache(c) => commands::llm::cache(c),
         Command::Generate(c) => commands::generate::run(c, cli.quiet),
         Command::Prompts(c) => commands::generate::prompts(c),
+        Command::Controls(c) => commands::generate::controls(c),
         Command::Audit(a) => commands::audit::audit(a),
         Command::Report(a) => commands::audit::report(a),
         Command::Export(a) => commands::audit::export(a),

@@ -53,6 +53,15 @@ pub fn check_question(question: &str, passages: &[&str]) -> Result<(), (&'static
 /// (a run of one token, a number that never ends, a wall of digits), not wrong answers,
 /// which are the verifier's job.
 pub fn check_answer(answer: &str) -> Result<(), (&'static str, String)> {
+    check_text(answer, 90)
+}
+
+/// [`check_answer`] for a paragraph of a textbook passage (up to 150 words).
+pub fn check_paragraph(text: &str) -> Result<(), (&'static str, String)> {
+    check_text(text, 150)
+}
+
+fn check_text(answer: &str, max_words: usize) -> Result<(), (&'static str, String)> {
     let a = answer.trim();
     let tokens: Vec<&str> = a.split_whitespace().collect();
     if tokens.is_empty() {
@@ -61,8 +70,8 @@ pub fn check_answer(answer: &str) -> Result<(), (&'static str, String)> {
     if a.split(|c: char| !c.is_alphabetic()).filter(|w| w.len() > 1).count() < 2 {
         return Err(("empty_answer", "fewer than two words".into()));
     }
-    if tokens.len() > 90 {
-        return Err(("answer_too_long", format!("{} words; at most 90", tokens.len())));
+    if tokens.len() > max_words {
+        return Err(("answer_too_long", format!("{} words; at most {max_words}", tokens.len())));
     }
     if let Some(t) = tokens.iter().find(|t| t.chars().count() > 40) {
         let shown: String = t.chars().take(30).collect();

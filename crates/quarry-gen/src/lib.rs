@@ -6,15 +6,23 @@
 //! citation down to the span (quarry-audit). Results go to a resumable run directory
 //! ([`run_dir`]). Models are reached only through quarry-llm's `ChatModel`.
 
+pub mod controls;
+pub mod conversation;
 pub mod dedup;
+pub mod dpo;
+pub mod engine;
 pub mod filters;
+pub mod followup;
+pub mod pretrain;
 pub mod prompts;
 pub mod qa;
 pub mod run_dir;
 pub mod seeds;
+pub mod topics;
 
+pub use engine::{Progress, RunSummary, SamplingOverride};
 pub use prompts::{Prompts, Template};
-pub use qa::{Progress, QaConfig, QaGenerator, QuestionType, RunSummary, SamplingOverride};
+pub use qa::{QaConfig, QaGenerator, QuestionType};
 pub use run_dir::RunDir;
 
 /// Errors of generation.

@@ -16,6 +16,12 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("question-multihop", include_str!("../prompts/question-multihop.txt")),
     ("answer", include_str!("../prompts/answer.txt")),
     ("judge", include_str!("../prompts/judge.txt")),
+    ("followup-question", include_str!("../prompts/followup-question.txt")),
+    ("followup-answer", include_str!("../prompts/followup-answer.txt")),
+    ("conversation", include_str!("../prompts/conversation.txt")),
+    ("closed-book", include_str!("../prompts/closed-book.txt")),
+    ("pretrain", include_str!("../prompts/pretrain.txt")),
+    ("topics", include_str!("../prompts/topics.txt")),
 ];
 
 /// One template.
@@ -90,6 +96,12 @@ pub struct Prompts {
     pub question_multihop: Template,
     pub answer: Template,
     pub judge: Template,
+    pub followup_question: Template,
+    pub followup_answer: Template,
+    pub conversation: Template,
+    pub closed_book: Template,
+    pub pretrain: Template,
+    pub topics: Template,
 }
 
 impl Prompts {
@@ -118,11 +130,28 @@ impl Prompts {
             question_multihop: get("question-multihop")?,
             answer: get("answer")?,
             judge: get("judge")?,
+            followup_question: get("followup-question")?,
+            followup_answer: get("followup-answer")?,
+            conversation: get("conversation")?,
+            closed_book: get("closed-book")?,
+            pretrain: get("pretrain")?,
+            topics: get("topics")?,
         })
     }
 
-    pub fn all(&self) -> [&Template; 4] {
-        [&self.question, &self.question_multihop, &self.answer, &self.judge]
+    pub fn all(&self) -> [&Template; 10] {
+        [
+            &self.question,
+            &self.question_multihop,
+            &self.answer,
+            &self.judge,
+            &self.followup_question,
+            &self.followup_answer,
+            &self.conversation,
+            &self.closed_book,
+            &self.pretrain,
+            &self.topics,
+        ]
     }
 }
 

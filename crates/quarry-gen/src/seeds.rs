@@ -9,7 +9,7 @@
 use serde::Serialize;
 
 /// What seed selection needs of a chunk.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct ChunkInfo {
     pub chunk_id: String,
     pub doc_id: String,
@@ -17,6 +17,8 @@ pub struct ChunkInfo {
     pub heading_path: Vec<String>,
     pub token_count: u32,
     pub text: String,
+    /// The topic-tree node this chunk grounds, when seeds come from a tree.
+    pub topic_path: Vec<String>,
 }
 
 /// Why a chunk is not used as a seed.
@@ -104,6 +106,18 @@ impl Plan {
         Plan { eligible, excluded, strata: n.max(1), seed }
     }
 
+    /// Plans `n` slots over chosen seeds (a topic tree's grounded nodes), taken as they are.
+    pub fn from_seeds(seeds: Vec<ChunkInfo>, n: usize, seed: u64) -> Plan {
+        Plan { eligible: seeds, excluded: Vec::new(), strata: n.max(1), seed }
+    }
+
+    /// The plan's part of run.json.
+    pub fn json(&self) -> serde_json::Value {
+        let excluded: std::collections::BTreeMap<String, usize> =
+            self.excluded.iter().map(|(r, n)| (format!("{r:?}"), *n)).collect();
+        serde_json::json!({"seed_chunks": {"eligible": self.eligible.len(), "excluded": excluded}})
+    }
+
     /// The stratum `[start, end)` of eligible chunks for slot `slot`.
     pub fn stratum(&self, slot: u64) -> (usize, usize) {
         let e = self.eligible.len();
@@ -138,6 +152,7 @@ mod tests {
             heading_path: vec![],
             token_count: 120,
             text: text.into(),
+            topic_path: vec![],
         }
     }
 

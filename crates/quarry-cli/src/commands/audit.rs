@@ -130,8 +130,10 @@ pub fn export(a: ExportArgs) -> Result<u8> {
     Ok(if s.rows == 0 { exit::NOTHING } else { exit::OK })
 }
 
+/// Embeddings of the records' dedup keys (the question; a dialogue's user turns; a passage).
 fn embed_questions(index: &Index, records: &[quarry_core::Record]) -> Result<Vec<Vec<f32>>> {
-    let qs: Vec<&str> = records.iter().map(|r| r.question.as_str()).collect();
+    let keys: Vec<String> = records.iter().map(quarry_gen::engine::dedup_key).collect();
+    let qs: Vec<&str> = keys.iter().map(String::as_str).collect();
     Ok(index.embedder().embed(&qs)?)
 }
 
@@ -145,7 +147,8 @@ pub fn dedup(a: DedupArgs) -> Result<u8> {
     let mut moves = Vec::new();
     let mut clusters: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     for (r, e) in records.iter().zip(embeddings) {
-        match d.check(&r.question, &e) {
+        let key = quarry_gen::engine::dedup_key(r);
+        match d.check(&key, &e) {
             Some(dup) => {
                 let of = match &dup {
                     quarry_gen::dedup::Duplicate::Exact { of }
@@ -155,7 +158,7 @@ pub fn dedup(a: DedupArgs) -> Result<u8> {
                 clusters.entry(of).or_default().push(r.id.clone());
                 moves.push(quarry_gen::qa::duplicate_reject(r, &dup));
             }
-            None => d.add(&r.id, &r.question, e),
+            None => d.add(&r.id, &key, e),
         }
     }
     let found = moves.len();

@@ -1,11 +1,24 @@
-//! `quarry generate qa` and `quarry prompts`.
+//! `quarry generate qa|followup|conversation|topics|dpo|pretrain`, `quarry prompts` and
+//! `quarry controls`.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use quarry_gen::{Prompts, QaConfig, QaGenerator, QuestionType, RunDir, SamplingOverride};
+use quarry_core::Controls;
+use quarry_gen::controls::ControlLists;
+use quarry_gen::conversation::{ConversationConfig, ConversationGenerator};
+use quarry_gen::dpo::{DpoConfig, DpoGenerator, RejectedMethod};
+use quarry_gen::followup::{FollowupConfig, FollowupGenerator};
+use quarry_gen::pretrain::{PretrainConfig, PretrainGenerator};
+use quarry_gen::topics::{TopicGenerator, TopicTree, TopicsConfig};
+use quarry_gen::{Prompts, QaConfig, QaGenerator, QuestionType, RunDir, RunSummary, SamplingOverride};
+use quarry_index::Index;
 
-use crate::args::{GenerateCommand, GenerateQaArgs, PromptsCommand};
+use crate::args::{
+    ControlsCommand, GenerateCommand, GenerateConversationArgs, GenerateDpoArgs, GenerateFollowupArgs,
+    GeneratePretrainArgs, GenerateQaArgs, GenerateTopicsArgs, LlmArgs, PromptsCommand, RunArgs,
+};
 use crate::commands::audit::write_report;
 use crate::commands::llm;
 use crate::commands::search::open_index;
@@ -15,50 +28,49 @@ use crate::progress::Bar;
 pub fn run(c: GenerateCommand, quiet: bool) -> Result<u8> {
     match c {
         GenerateCommand::Qa(a) => qa(a, quiet),
+        GenerateCommand::Followup(a) => followup(a, quiet),
+        GenerateCommand::Conversation(a) => conversation(a, quiet),
+        GenerateCommand::Topics(a) => topics(a, quiet),
+        GenerateCommand::Dpo(a) => dpo(a, quiet),
+        GenerateCommand::Pretrain(a) => pretrain(a, quiet),
     }
 }
 
-fn qa(a: GenerateQaArgs, quiet: bool) -> Result<u8> {
-    let index = Arc::new(open_index(&a.index, None)?);
-    let prompts = Prompts::load(a.prompts.as_deref())?;
-    let llm = llm::build(&a.llm, true)?;
-    let embedded = a.llm.base_url.is_none();
-    let cfg = QaConfig {
-        n: a.n,
-        seed: a.seed,
-        mix: QuestionType::parse_mix(&a.mix)?,
-        k: a.k.max(1),
-        budget: a.budget.max(1.0),
-        concurrency: if embedded { a.llm.parallel.max(1) } else { a.llm.concurrency.max(1) },
-        question_sampling: SamplingOverride {
-            temperature: a.question_temperature,
-            top_p: a.question_top_p,
-            max_tokens: None,
-        },
-        answer_sampling: SamplingOverride {
-            temperature: a.answer_temperature,
-            top_p: a.answer_top_p,
-            max_tokens: a.answer_max_tokens,
-        },
-        accept_partial: a.accept_partial,
-        judge: a.judge,
-    };
-    let generator = QaGenerator::new(index.clone(), llm.model.clone(), prompts, cfg)?;
-    let mut dir = RunDir::open(&a.out, &generator.config_json())?;
-    if dir.next_slot > 0 && !quiet && !a.json {
+/// Slots worked on at once: the embedded model's batch, or the server client's concurrency.
+fn concurrency(l: &LlmArgs) -> usize {
+    if l.base_url.is_none() { l.parallel.max(1) } else { l.concurrency.max(1) }
+}
+
+fn load_tree(p: Option<&Path>) -> Result<Option<TopicTree>> {
+    p.map(|p| TopicTree::load(p).map_err(anyhow::Error::from)).transpose()
+}
+
+fn open_run(out: &Path, config: &serde_json::Value, quiet: bool) -> Result<RunDir> {
+    let dir = RunDir::open(out, config)?;
+    if dir.next_slot > 0 && !quiet {
         eprintln!(
             "resuming {}: {} records and {} rejects already written",
-            a.out.display(),
+            out.display(),
             dir.records_so_far.len(),
             dir.rejects_so_far.len()
         );
     }
-    let bar = Bar::items(quiet || a.json, "accepted");
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let summary = rt.block_on(generator.run(&mut dir, &|p| bar.set(p.accepted as u64, p.target as u64)))?;
-    bar.finish();
-    let report = write_report(&a.out, &index)?;
-    if a.json {
+    Ok(dir)
+}
+
+/// A progress bar of accepted records.
+fn accepted_bar(silent: bool) -> Bar {
+    Bar::items(silent, "accepted")
+}
+
+fn block_on<F: std::future::Future>(f: F) -> Result<F::Output> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(f))
+}
+
+/// Writes the report and prints the summary; exit status 1 when the run fell short.
+fn finish(summary: &RunSummary, out: &Path, index: &Index, json: bool, quiet: bool) -> Result<u8> {
+    let report = write_report(out, index)?;
+    if json {
         let mut v = summary.run_json.clone();
         v["report"] = serde_json::json!(report.display().to_string());
         println!("{}", serde_json::to_string_pretty(&v)?);
@@ -76,7 +88,7 @@ fn qa(a: GenerateQaArgs, quiet: bool) -> Result<u8> {
         );
         println!("verdicts:  {}", r["counts_by_verdict"]);
         println!("rejected:  {}", r["counts_by_reason"]);
-        println!("records:   {}", a.out.join("records.jsonl").display());
+        println!("records:   {}", out.join("records.jsonl").display());
         println!("report:    {}", report.display());
     }
     if !summary.complete {
@@ -85,6 +97,207 @@ fn qa(a: GenerateQaArgs, quiet: bool) -> Result<u8> {
             summary.accepted, summary.target, summary.run_json["slot_budget"]
         );
         return Ok(exit::NOTHING);
+    }
+    Ok(exit::OK)
+}
+
+fn qa(a: GenerateQaArgs, quiet: bool) -> Result<u8> {
+    let index = Arc::new(open_index(&a.index, None)?);
+    let prompts = Prompts::load(a.prompts.as_deref())?;
+    let llm = llm::build(&a.llm, true)?;
+    let cfg = QaConfig {
+        n: a.n,
+        seed: a.seed,
+        mix: QuestionType::parse_mix(&a.mix)?,
+        k: a.k.max(1),
+        budget: a.budget.max(1.0),
+        concurrency: concurrency(&a.llm),
+        question_sampling: SamplingOverride {
+            temperature: a.question_temperature,
+            top_p: a.question_top_p,
+            max_tokens: None,
+        },
+        answer_sampling: SamplingOverride {
+            temperature: a.answer_temperature,
+            top_p: a.answer_top_p,
+            max_tokens: a.answer_max_tokens,
+        },
+        accept_partial: a.accept_partial,
+        judge: a.judge,
+        topics: load_tree(a.topics.as_deref())?,
+    };
+    let generator = QaGenerator::new(index.clone(), llm.model.clone(), prompts, cfg)?;
+    let mut dir = open_run(&a.out, &generator.config_json(), quiet || a.json)?;
+    let bar = accepted_bar(quiet || a.json);
+    let summary = block_on(generator.run(&mut dir, &|p| bar.set(p.accepted as u64, p.target as u64)))??;
+    bar.finish();
+    finish(&summary, &a.out, &index, a.json, quiet)
+}
+
+/// The index, prompts and model of a task over an index.
+fn setup(r: &RunArgs) -> Result<(Arc<Index>, Prompts, llm::Llm)> {
+    let index = Arc::new(open_index(&r.index, None)?);
+    let prompts = Prompts::load(r.prompts.as_deref())?;
+    let llm = llm::build(&r.llm, true)?;
+    Ok((index, prompts, llm))
+}
+
+fn followup(a: GenerateFollowupArgs, quiet: bool) -> Result<u8> {
+    let r = &a.run;
+    let (index, prompts, llm) = setup(r)?;
+    let cfg = FollowupConfig {
+        n: r.n,
+        seed: r.seed,
+        turns: a.turns,
+        k: a.k.max(1),
+        concurrency: concurrency(&r.llm),
+        question_sampling: SamplingOverride { temperature: a.question_temperature, ..Default::default() },
+        answer_sampling: SamplingOverride { temperature: a.answer_temperature, ..Default::default() },
+        accept_partial: a.accept_partial,
+    };
+    let g = FollowupGenerator::new(index.clone(), llm.model.clone(), prompts, &a.from, cfg)?;
+    let mut dir = open_run(&r.out, &g.config_json(), quiet || r.json)?;
+    let bar = accepted_bar(quiet || r.json);
+    let summary = block_on(g.run(&mut dir, &|p| bar.set(p.accepted as u64, p.target as u64)))??;
+    bar.finish();
+    finish(&summary, &r.out, &index, r.json, quiet)
+}
+
+fn conversation(a: GenerateConversationArgs, quiet: bool) -> Result<u8> {
+    let r = &a.run;
+    let controls = ControlLists::load(a.controls.as_deref())?;
+    let (index, prompts, llm) = setup(r)?;
+    let mut cfg = ConversationConfig::new(controls);
+    cfg.n = r.n;
+    cfg.seed = r.seed;
+    cfg.exchanges = a.exchanges;
+    cfg.k = a.k.max(1);
+    cfg.budget = a.budget.max(1.0);
+    cfg.concurrency = concurrency(&r.llm);
+    cfg.sampling = SamplingOverride { temperature: a.temperature, ..Default::default() };
+    cfg.accept_partial = a.accept_partial;
+    cfg.min_share = a.min_share.clamp(0.0, 0.5);
+    cfg.fixed = Controls {
+        dynamics: a.dynamics.clone().unwrap_or_default(),
+        emotion: a.emotion.clone().unwrap_or_default(),
+        structure: a.structure.clone().unwrap_or_default(),
+        scenario: a.scenario.clone().unwrap_or_default(),
+        knowledge_level: a.knowledge_level.clone().unwrap_or_default(),
+    };
+    cfg.topics = load_tree(a.topics.as_deref())?;
+    let g = ConversationGenerator::new(index.clone(), llm.model.clone(), prompts, cfg)?;
+    let mut dir = open_run(&r.out, &g.config_json(), quiet || r.json)?;
+    let bar = accepted_bar(quiet || r.json);
+    let summary = block_on(g.run(&mut dir, &|p| bar.set(p.accepted as u64, p.target as u64)))??;
+    bar.finish();
+    finish(&summary, &r.out, &index, r.json, quiet)
+}
+
+fn dpo(a: GenerateDpoArgs, quiet: bool) -> Result<u8> {
+    let r = &a.run;
+    let method = RejectedMethod::parse(&a.method)?;
+    let (index, prompts, llm) = setup(r)?;
+    let second = match (&a.rejected_model, method) {
+        (Some(spec), RejectedMethod::WeakerModel) => Some(llm::build_second(&r.llm, spec, llm.cache.clone())?),
+        (Some(_), _) => bail!("--rejected-model is only used with --method weaker_model"),
+        (None, _) => None,
+    };
+    let cfg = DpoConfig { n: r.n, seed: r.seed, method, concurrency: concurrency(&r.llm), ..DpoConfig::default() };
+    let g = DpoGenerator::new(index.clone(), llm.model.clone(), second, prompts, &a.from, cfg)?;
+    let mut dir = open_run(&r.out, &g.config_json(), quiet || r.json)?;
+    let bar = accepted_bar(quiet || r.json);
+    let summary = block_on(g.run(&mut dir, &|p| bar.set(p.accepted as u64, p.target as u64)))??;
+    bar.finish();
+    finish(&summary, &r.out, &index, r.json, quiet)
+}
+
+fn pretrain(a: GeneratePretrainArgs, quiet: bool) -> Result<u8> {
+    let r = &a.run;
+    let (index, prompts, llm) = setup(r)?;
+    let cfg = PretrainConfig {
+        n: r.n,
+        seed: r.seed,
+        paragraphs: a.paragraphs,
+        k: a.k.max(1),
+        budget: a.budget.max(1.0),
+        concurrency: concurrency(&r.llm),
+        sampling: SamplingOverride { temperature: a.temperature, ..Default::default() },
+        accept_partial: a.accept_partial,
+        topics: a.topic.iter().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect(),
+        topics_tree: load_tree(a.topics.as_deref())?,
+    };
+    let g = PretrainGenerator::new(index.clone(), llm.model.clone(), prompts, cfg)?;
+    let mut dir = open_run(&r.out, &g.config_json(), quiet || r.json)?;
+    let bar = accepted_bar(quiet || r.json);
+    let summary = block_on(g.run(&mut dir, &|p| bar.set(p.accepted as u64, p.target as u64)))??;
+    bar.finish();
+    finish(&summary, &r.out, &index, r.json, quiet)
+}
+
+fn topics(a: GenerateTopicsArgs, quiet: bool) -> Result<u8> {
+    let index = a.index.as_deref().map(|p| open_index(p, None).map(Arc::new)).transpose()?;
+    let prompts = Prompts::load(a.prompts.as_deref())?;
+    let llm = llm::build(&a.llm, true)?;
+    let cfg = TopicsConfig {
+        root: a.root.clone(),
+        breadth: a.breadth,
+        depth: a.depth,
+        seed: a.seed,
+        k: a.k.max(1),
+        min_coverage: a.min_coverage.clamp(0.0, 1.0),
+        ..TopicsConfig::default()
+    };
+    let g = TopicGenerator::new(index.clone(), llm.model.clone(), prompts, cfg)?;
+    let mut dir = open_run(&a.out, &g.config_json(), quiet || a.json)?;
+    let silent = quiet || a.json;
+    let bar = Bar::items(silent, "nodes");
+    let (tree, summary) = block_on(g.run(&mut dir, &|done, total| bar.set(done as u64, total as u64)))??;
+    bar.finish();
+    let report = match &index {
+        Some(i) => Some(write_report(&a.out, i)?),
+        None => None,
+    };
+    if a.json {
+        let mut v = summary.run_json.clone();
+        v["report"] = serde_json::json!(report.map(|r| r.display().to_string()).unwrap_or_default());
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else if !quiet {
+        print_tree(&tree.root, 0);
+        let r = &summary.run_json;
+        println!("{} nodes: {}", r["nodes"], r["counts_by_status"]);
+        println!("tree:      {}", a.out.join(quarry_gen::topics::TREE_JSON).display());
+        if let Some(r) = report {
+            println!("report:    {}", r.display());
+        }
+    }
+    Ok(exit::OK)
+}
+
+fn print_tree(n: &quarry_gen::topics::TopicNode, depth: usize) {
+    let mark = match n.status.as_str() {
+        "grounded" => format!("[{} passages]", n.passages.len()),
+        "unsupported" => "[UNSUPPORTED: not in the corpus]".to_owned(),
+        _ => "[ungrounded]".to_owned(),
+    };
+    println!("{}{} {mark}", "  ".repeat(depth), n.name);
+    for c in &n.children {
+        print_tree(c, depth + 1);
+    }
+}
+
+pub fn controls(c: ControlsCommand) -> Result<u8> {
+    match c {
+        ControlsCommand::Dump(a) => {
+            quarry_gen::controls::dump(&a.path)?;
+            println!("{}", a.path.display());
+        }
+        ControlsCommand::Show(a) => match &a.controls {
+            None => print!("{}", quarry_gen::controls::DEFAULT_CONTROLS),
+            Some(p) => {
+                ControlLists::load(Some(p))?;
+                print!("{}", std::fs::read_to_string(p).with_context(|| format!("read {}", p.display()))?);
+            }
+        },
     }
     Ok(exit::OK)
 }
@@ -100,7 +313,8 @@ pub fn prompts(c: PromptsCommand) -> Result<u8> {
         PromptsCommand::Show(a) => {
             let p = Prompts::load(a.prompts.as_deref())?;
             let Some(t) = p.all().into_iter().find(|t| t.name == a.name) else {
-                bail!("no template '{}' (there are question, question-multihop, answer and judge)", a.name);
+                let names: Vec<&str> = p.all().iter().map(|t| t.name.as_str()).collect();
+                bail!("no template '{}' (there are {})", a.name, names.join(", "));
             };
             print!("{}", t.text);
         }

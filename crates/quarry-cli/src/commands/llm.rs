@@ -19,6 +19,8 @@ pub struct Llm {
     pub model: Arc<dyn ChatModel>,
     /// Backend details for run.json and `llm check` (never the key).
     pub details: Value,
+    /// The response cache the model is behind, if any (a second model may share it).
+    pub cache: Option<Cache>,
 }
 
 /// Builds the model `a` describes, behind the response cache unless `--no-cache`
@@ -61,7 +63,7 @@ pub fn build(a: &LlmArgs, use_cache: bool) -> Result<Llm> {
         }
     };
     if !use_cache || a.no_cache {
-        return Ok(Llm { model, details });
+        return Ok(Llm { model, details, cache: None });
     }
     let path = a.cache.clone().unwrap_or_else(quarry_llm::default_cache_path);
     let cache = Cache::open(&path).with_context(|| {
@@ -70,7 +72,32 @@ pub fn build(a: &LlmArgs, use_cache: bool) -> Result<Llm> {
             path.display()
         )
     })?;
-    Ok(Llm { model: Arc::new(Cached::new(model, cache)), details })
+    Ok(Llm { model: Arc::new(Cached::new(model, cache.clone())), details, cache: Some(cache) })
+}
+
+/// A second model (`--rejected-model`): `embedded` (the default GGUF), a path to a .gguf
+/// file, or a model name at the same --base-url. It shares the first model's cache.
+pub fn build_second(a: &LlmArgs, spec: &str, cache: Option<Cache>) -> Result<Arc<dyn ChatModel>> {
+    let mut b = a.clone();
+    b.no_cache = true;
+    if spec == "embedded" {
+        b.base_url = None;
+        b.gguf = None;
+    } else if spec.ends_with(".gguf") {
+        b.base_url = None;
+        b.gguf = Some(spec.into());
+    } else {
+        anyhow::ensure!(
+            a.base_url.is_some(),
+            "--rejected-model {spec}: a model name needs --base-url (or give `embedded` or a .gguf path)"
+        );
+        b.llm_model = Some(spec.to_owned());
+    }
+    let m = build(&b, false)?.model;
+    Ok(match cache {
+        Some(c) => Arc::new(Cached::new(m, c)),
+        None => m,
+    })
 }
 
 pub fn run(c: LlmCommand) -> Result<u8> {

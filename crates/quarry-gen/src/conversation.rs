@@ -1,0 +1,417 @@
+//! Conversations: multi-turn dialogues grounded on retrieved passages, steered by the five
+//! controls ([`crate::controls`]). The learner (user side) opens each exchange; the expert
+//! (assistant side) replies from the passages with citations, and every reply is verified
+//! like a Q&A answer. Both sides must bring substance: a dialogue where one side only asks
+//! questions is rejected (`one_sided`), with the share each side brought.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Instant;
+
+use quarry_core::{Controls, RECORD_SCHEMA_VERSION, Record, Scores, StageTimings, Turn};
+use quarry_index::{Hit, Index};
+use quarry_llm::{ChatModel, Purpose};
+use serde_json::{Value, json};
+
+use crate::controls::{ControlLists, parties};
+use crate::engine::{
+    Engine, Outcome, Progress, RunSummary, SamplingOverride, SlotTask, Totals, acceptable, blank_reject,
+    citations_schema, clean_answer, data, fail, heading_of, llm_reject, raw_citations, run_slots, sampling_record,
+};
+use crate::followup::{history, union_citations, worst_verdict};
+use crate::qa::prompts_json;
+use crate::run_dir::RunDir;
+use crate::seeds::{Plan, mix};
+use crate::topics::TopicTree;
+use crate::{GenError, Prompts, filters};
+
+/// Settings of a conversation run.
+#[derive(Clone, Debug)]
+pub struct ConversationConfig {
+    pub n: usize,
+    pub seed: u64,
+    /// Exchanges (learner turn + expert turn) per dialogue.
+    pub exchanges: usize,
+    pub k: usize,
+    pub budget: f32,
+    pub concurrency: usize,
+    pub sampling: SamplingOverride,
+    pub accept_partial: bool,
+    /// The least share of the substance each side must bring (0..0.5).
+    pub min_share: f32,
+    pub controls: ControlLists,
+    /// Controls fixed for the whole run ("" = sampled).
+    pub fixed: Controls,
+    pub topics: Option<TopicTree>,
+}
+
+impl ConversationConfig {
+    pub fn new(controls: ControlLists) -> Self {
+        ConversationConfig {
+            n: 20,
+            seed: 0,
+            exchanges: 3,
+            k: 4,
+            budget: 6.0,
+            concurrency: 4,
+            sampling: SamplingOverride::default(),
+            accept_partial: false,
+            min_share: 0.2,
+            controls,
+            fixed: Controls::default(),
+            topics: None,
+        }
+    }
+}
+
+/// The substance of a turn: its content words outside questions (sentences that end with
+/// `?`), each distinct word counted once.
+pub fn substance(text: &str) -> usize {
+    let mut words: HashSet<String> = HashSet::new();
+    for r in quarry_audit::split_sentences(text) {
+        let s = text[r].trim();
+        if s.ends_with('?') {
+            continue;
+        }
+        words.extend(quarry_audit::content_words(s));
+    }
+    words.len()
+}
+
+/// The user side's share (0..1) of the substance both sides bring.
+pub fn user_share(turns: &[Turn]) -> f32 {
+    let side = |role: &str| turns.iter().filter(|t| t.role == role).map(|t| substance(&t.content)).sum::<usize>();
+    let (u, a) = (side("user"), side("assistant"));
+    if u + a == 0 { 0.0 } else { u as f32 / (u + a) as f32 }
+}
+
+/// `Err((reason, detail))` when one side brings less than `min_share` of the substance.
+pub fn check_sides(turns: &[Turn], min_share: f32) -> Result<f32, (&'static str, String)> {
+    let share = user_share(turns);
+    let name = |role: &str| turns.iter().find(|t| t.role == role).map(|t| t.speaker.clone()).unwrap_or_default();
+    if share < min_share {
+        return Err((
+            "one_sided",
+            format!(
+                "the {} only asks questions: {:.0}% of the substance (at least {:.0}% needed from each side)",
+                name("user"),
+                share * 100.0,
+                min_share * 100.0
+            ),
+        ));
+    }
+    if 1.0 - share < min_share {
+        return Err((
+            "one_sided",
+            format!(
+                "the {} brings only {:.0}% of the substance (at least {:.0}% needed from each side)",
+                name("assistant"),
+                (1.0 - share) * 100.0,
+                min_share * 100.0
+            ),
+        ));
+    }
+    Ok(share)
+}
+
+/// Writes conversations.
+pub struct ConversationGenerator {
+    engine: Engine,
+    plan: Plan,
+    cfg: ConversationConfig,
+    run_id: String,
+}
+
+impl ConversationGenerator {
+    pub fn new(
+        index: Arc<Index>,
+        model: Arc<dyn ChatModel>,
+        prompts: Prompts,
+        cfg: ConversationConfig,
+    ) -> Result<Self, GenError> {
+        if cfg.n == 0 || cfg.exchanges == 0 {
+            return Err(GenError::Config("--n and --exchanges must be at least 1".into()));
+        }
+        let plan = crate::engine::plan(&index, cfg.n, cfg.seed, cfg.topics.as_ref())?;
+        let run_id = blake3::hash(format!("conversation/{}", cfg.seed).as_bytes()).to_hex()[..8].to_owned();
+        Ok(ConversationGenerator { engine: Engine::new(index, model, prompts), plan, cfg, run_id })
+    }
+
+    pub fn config_json(&self) -> Value {
+        let e = &self.engine;
+        json!({
+            "task": "conversation",
+            "seed": self.cfg.seed,
+            "exchanges": self.cfg.exchanges,
+            "k": self.cfg.k,
+            "accept_partial": self.cfg.accept_partial,
+            "min_share": self.cfg.min_share,
+            "controls": self.cfg.controls.hash,
+            "fixed_controls": self.cfg.fixed,
+            "topics": self.cfg.topics.as_ref().map_or(String::new(), |t| t.fingerprint()),
+            "index": e.index.dir().display().to_string(),
+            "backend": e.model.backend(),
+            "model": e.model.model(),
+            "sampling": self.cfg.sampling.apply(Purpose::Conversation),
+            "prompts": prompts_json(&[&e.prompts.conversation]),
+            "record_schema_version": RECORD_SCHEMA_VERSION,
+        })
+    }
+
+    pub async fn run(&self, dir: &mut RunDir, progress: &(dyn Fn(Progress) + Sync)) -> Result<RunSummary, GenError> {
+        run_slots(self, dir, progress).await
+    }
+
+    fn schema(&self, hits: &[Hit]) -> Value {
+        let texts: Vec<&str> = hits.iter().map(|h| h.text.as_str()).collect();
+        json!({
+            "type": "object",
+            "properties": {"exchanges": {
+                "type": "array",
+                "minItems": self.cfg.exchanges,
+                "maxItems": self.cfg.exchanges,
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "learner": {"type": "string", "minLength": 20, "maxLength": 300},
+                        "citations": citations_schema(&texts, 2),
+                        "expert": {"type": "string", "minLength": 20, "maxLength": 450}
+                    },
+                    "required": ["learner", "citations", "expert"],
+                    "additionalProperties": false
+                }
+            }},
+            "required": ["exchanges"],
+            "additionalProperties": false
+        })
+    }
+
+    async fn work(&self, slot: u64) -> Result<(Outcome, Totals), GenError> {
+        let e = &self.engine;
+        let mut totals = Totals::default();
+        let seed = self.plan.seed_chunk(slot).expect("the plan has eligible chunks").clone();
+        let controls = self.cfg.controls.sample(self.cfg.seed, slot, &self.cfg.fixed);
+        let (expert, learner) = parties(&controls.dynamics);
+        let mut reject = blank_reject(&self.run_id, slot, vec![seed.chunk_id.clone()]);
+        reject.question_type = "conversation".into();
+
+        // Passages: the seed chunk first, then what retrieval finds for it.
+        let probe: String = seed.text.chars().take(600).collect();
+        let (found, retrieval_ms) = totals.other(|| e.search(&probe, self.cfg.k));
+        let mut hits: Vec<Hit> = found?.into_iter().filter(|h| h.chunk_id.to_string() != seed.chunk_id).collect();
+        hits.insert(0, e.hit(&seed.chunk_id)?);
+        hits.truncate(self.cfg.k.max(1));
+        let subject = seed.topic_path.last().cloned().unwrap_or_else(|| heading_of(&seed.title, &seed.heading_path));
+
+        let t0 = Instant::now();
+        let exchanges = self.cfg.exchanges.to_string();
+        let (system, user) = e.prompts.conversation.render(&[
+            ("passages", &Engine::passages_block(&hits)),
+            ("subject", &data(&subject)),
+            ("dynamics", &controls.dynamics),
+            ("expert", &expert),
+            ("learner", &learner),
+            ("emotion", &controls.emotion),
+            ("structure", &controls.structure),
+            ("scenario", &controls.scenario),
+            ("knowledge_level", &controls.knowledge_level),
+            ("exchanges", &exchanges),
+        ]);
+        let req = e
+            .request(system, user, Purpose::Conversation, &self.cfg.sampling, mix(self.cfg.seed, &[slot, 6]))
+            .with_schema(self.schema(&hits));
+        let resp = match e.model.chat(&req).await {
+            Ok(r) => r,
+            Err(err) => return Ok((llm_reject(reject, err), totals)),
+        };
+        totals.add_call(&resp);
+        reject.usage = totals.usage;
+        let answer_ms = t0.elapsed().as_secs_f64() * 1e3;
+        reject.raw = resp.text.clone();
+        let v = resp.json.clone().unwrap_or(Value::Null);
+        let items = v["exchanges"].as_array().cloned().unwrap_or_default();
+        let mut turns: Vec<Turn> = Vec::new();
+        let mut raws = Vec::new();
+        for x in &items {
+            let said = clean_answer(x["learner"].as_str().unwrap_or_default());
+            let reply = clean_answer(x["expert"].as_str().unwrap_or_default());
+            turns.push(Turn {
+                role: "user".into(),
+                speaker: learner.clone(),
+                content: said,
+                support: -1.0,
+                ..Turn::default()
+            });
+            turns.push(Turn {
+                role: "assistant".into(),
+                speaker: expert.clone(),
+                content: reply,
+                support: -1.0,
+                passages: hits.iter().map(|h| h.chunk_id.to_string()).collect(),
+                ..Turn::default()
+            });
+            raws.push(raw_citations(&x["citations"]));
+        }
+        if let Some(first) = turns.first() {
+            reject.question = first.content.clone();
+        }
+        if let Some(second) = turns.get(1) {
+            reject.answer = second.content.clone();
+        }
+        if turns.len() < 2 * self.cfg.exchanges {
+            let detail = format!("{} of {} exchanges", turns.len() / 2, self.cfg.exchanges);
+            return Ok((fail(reject, "answer", "too_few_exchanges", detail), totals));
+        }
+        for (i, t) in turns.iter().enumerate() {
+            if let Err((reason, detail)) = filters::check_answer(&t.content) {
+                return Ok((
+                    fail(reject, "answer", reason, format!("turn {} ({}): {detail}", i + 1, t.speaker)),
+                    totals,
+                ));
+            }
+        }
+        let share = match check_sides(&turns, self.cfg.min_share) {
+            Ok(s) => s,
+            Err((reason, detail)) => return Ok((fail(reject, "answer", reason, detail), totals)),
+        };
+
+        // Every expert turn, verified against the passages, with the learner's turn as its
+        // question.
+        let t0 = Instant::now();
+        let mut sentences = Vec::new();
+        for (x, raw) in raws.iter().enumerate() {
+            let (question, reply) = (turns[2 * x].content.clone(), turns[2 * x + 1].content.clone());
+            let ver = e.verify(&question, &reply, raw, &hits);
+            if !acceptable(&ver, self.cfg.accept_partial) {
+                totals.other_ms += t0.elapsed().as_secs_f64() * 1e3;
+                reject.verdict = ver.verdict.as_str().into();
+                reject.support = ver.support;
+                let code = ver.reason_code.clone().unwrap_or_else(|| ver.verdict.as_str().into());
+                let detail = format!("turn {} ({expert}): {}", 2 * x + 2, ver.reasons.join("; "));
+                return Ok((fail(reject, "verify", &code, detail), totals));
+            }
+            let t = &mut turns[2 * x + 1];
+            t.citations = ver.citations;
+            t.verdict = ver.verdict.as_str().into();
+            t.support = ver.support;
+            sentences.extend(ver.sentences);
+        }
+        let verify_ms = t0.elapsed().as_secs_f64() * 1e3;
+        totals.other_ms += verify_ms;
+        let supports: Vec<f32> = turns.iter().filter(|t| t.support >= 0.0).map(|t| t.support).collect();
+        tracing::debug!(dialogue = %history(&turns), "accepted conversation");
+        let record = Record {
+            schema_version: RECORD_SCHEMA_VERSION,
+            id: format!("{}-{slot:06}", self.run_id),
+            task: "conversation".into(),
+            slot,
+            question: turns[0].content.clone(),
+            question_type: "conversation".into(),
+            answer: turns[1].content.clone(),
+            citations: union_citations(&turns),
+            verdict: worst_verdict(&turns),
+            reasons: Vec::new(),
+            scores: Scores {
+                support: supports.iter().sum::<f32>() / supports.len().max(1) as f32,
+                quote_match: turns.iter().flat_map(|t| &t.citations).map(|c| c.match_score).fold(1.0, f32::min),
+                sentences,
+                round_trip_rank: -1,
+                round_trip_hit: false,
+                user_content_share: share,
+            },
+            seed_chunks: vec![seed.chunk_id.clone()],
+            passages: hits.iter().map(|h| h.chunk_id.to_string()).collect(),
+            model: e.model.model(),
+            backend: e.model.backend(),
+            answer_sampling: sampling_record(&req),
+            question_sampling: sampling_record(&req),
+            question_prompt_hash: e.prompts.conversation.hash(),
+            answer_prompt_hash: e.prompts.conversation.hash(),
+            usage: totals.usage,
+            timings: StageTimings { question_ms: 0.0, retrieval_ms, answer_ms, verify_ms },
+            turns,
+            controls,
+            topic_path: seed.topic_path.clone(),
+            ..Record::default()
+        };
+        Ok((Outcome::Accepted(Box::new(record)), totals))
+    }
+}
+
+impl SlotTask for ConversationGenerator {
+    fn task(&self) -> &'static str {
+        "conversation"
+    }
+    fn engine(&self) -> &Engine {
+        &self.engine
+    }
+    fn run_id(&self) -> &str {
+        &self.run_id
+    }
+    fn target(&self) -> usize {
+        self.cfg.n
+    }
+    fn max_slots(&self) -> u64 {
+        ((self.cfg.n as f32 * self.cfg.budget).ceil() as u64).max(self.cfg.n as u64)
+    }
+    fn concurrency(&self) -> usize {
+        self.cfg.concurrency
+    }
+    fn config_json(&self) -> Value {
+        ConversationGenerator::config_json(self)
+    }
+    fn extra_json(&self) -> Value {
+        self.plan.json()
+    }
+    async fn slot(&self, slot: u64) -> Result<(Outcome, Totals), GenError> {
+        self.work(slot).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn turn(role: &str, speaker: &str, text: &str) -> Turn {
+        Turn { role: role.into(), speaker: speaker.into(), content: text.into(), support: -1.0, ..Turn::default() }
+    }
+
+    #[test]
+    fn a_side_that_only_asks_questions_is_one_sided() {
+        let asking = vec![
+            turn("user", "student", "Why does a candle burn?"),
+            turn(
+                "assistant",
+                "teacher",
+                "The heat of the flame melts the wax near the wick, and the melted wax rises by capillary action.",
+            ),
+            turn("user", "student", "What happens at the top of the wick?"),
+            turn(
+                "assistant",
+                "teacher",
+                "At the top of the wick the wax turns into vapour, and the vapour burns in the air.",
+            ),
+        ];
+        let (reason, detail) = check_sides(&asking, 0.2).unwrap_err();
+        assert_eq!(reason, "one_sided");
+        assert!(detail.starts_with("the student only asks questions: 0%"), "{detail}");
+
+        let both = vec![
+            turn("user", "student", "I thought the wick itself was the fuel, like a match that burns down slowly."),
+            turn(
+                "assistant",
+                "teacher",
+                "The heat of the flame melts the wax near the wick, and the melted wax rises by capillary action.",
+            ),
+            turn("user", "student", "So the wax is the fuel; I guess the brightest part must be the hottest then?"),
+            turn(
+                "assistant",
+                "teacher",
+                "A candle flame is hottest in its outer part, where the wax vapour meets the oxygen of the air.",
+            ),
+        ];
+        let share = check_sides(&both, 0.2).unwrap();
+        assert!(share > 0.2 && share < 0.8, "{share}");
+        assert!((user_share(&both) - share).abs() < 1e-6);
+    }
+}

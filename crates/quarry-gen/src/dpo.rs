@@ -1,0 +1,472 @@
+//! DPO preference pairs on the same prompt. The chosen side is a verified, cited answer (a
+//! record of a Q&A run); the rejected side is made one of three ways:
+//!
+//! - `no_passages`: the same model answers the question without the passages;
+//! - `weaker_model`: a second model (`--rejected-model`) answers from the same passages;
+//! - `perturbation`: the chosen answer with one number, unit or named entity changed.
+//!
+//! The rejected side is then verified against the chosen side's evidence; a pair whose
+//! rejected side the verifier still finds supported is rejected (`rejected_side_supported`),
+//! so every accepted pair prefers a grounded answer over one the passages do not support.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use quarry_core::{Preference, RECORD_SCHEMA_VERSION, Record, StageTimings};
+use quarry_index::{Hit, Index};
+use quarry_llm::{ChatModel, Purpose};
+use regex::Regex;
+use serde_json::{Value, json};
+
+use crate::engine::{
+    Engine, Outcome, Progress, RunSummary, SamplingOverride, SlotTask, Totals, blank_reject, clean_answer, fail,
+    llm_reject, run_slots, sampling_record,
+};
+use crate::qa::{answer_schema, prompts_json};
+use crate::run_dir::RunDir;
+use crate::seeds::mix;
+use crate::{GenError, Prompts, filters};
+
+/// How the rejected side is made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RejectedMethod {
+    NoPassages,
+    WeakerModel,
+    Perturbation,
+}
+
+impl RejectedMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectedMethod::NoPassages => "no_passages",
+            RejectedMethod::WeakerModel => "weaker_model",
+            RejectedMethod::Perturbation => "perturbation",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<RejectedMethod, GenError> {
+        match s.replace('-', "_").as_str() {
+            "no_passages" => Ok(RejectedMethod::NoPassages),
+            "weaker_model" => Ok(RejectedMethod::WeakerModel),
+            "perturbation" | "perturb" => Ok(RejectedMethod::Perturbation),
+            _ => Err(GenError::Config(format!(
+                "unknown --method '{s}' (known: perturbation, no_passages, weaker_model)"
+            ))),
+        }
+    }
+}
+
+/// Settings of a DPO run.
+#[derive(Clone, Debug)]
+pub struct DpoConfig {
+    pub n: usize,
+    pub seed: u64,
+    pub method: RejectedMethod,
+    pub concurrency: usize,
+    pub sampling: SamplingOverride,
+}
+
+impl Default for DpoConfig {
+    fn default() -> Self {
+        DpoConfig {
+            n: 20,
+            seed: 0,
+            method: RejectedMethod::Perturbation,
+            concurrency: 4,
+            sampling: SamplingOverride::default(),
+        }
+    }
+}
+
+const UNITS: &[(&str, &str)] = &[
+    ("kilometres", "miles"),
+    ("kilometers", "miles"),
+    ("miles", "kilometres"),
+    ("metres", "feet"),
+    ("meters", "feet"),
+    ("feet", "metres"),
+    ("centimetres", "inches"),
+    ("inches", "centimetres"),
+    ("kilograms", "pounds"),
+    ("pounds", "kilograms"),
+    ("grams", "ounces"),
+    ("Celsius", "Fahrenheit"),
+    ("Fahrenheit", "Celsius"),
+    ("percent", "per thousand"),
+    ("seconds", "minutes"),
+    ("minutes", "hours"),
+    ("hours", "days"),
+    ("days", "weeks"),
+    ("years", "decades"),
+    ("centuries", "decades"),
+    ("litres", "gallons"),
+];
+
+const NUMBER_WORDS: &[&str] = &[
+    "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "twelve", "twenty", "hundred", "thousand",
+];
+
+/// A plausible perturbation of `answer`: one number, then a unit, then a named entity
+/// (replaced by another name from `passages`) changed. Returns the new text and what was
+/// changed ("1820 -> 1829"), or `None` when nothing can be changed.
+pub fn perturb(answer: &str, passages: &[&str], seed: u64) -> Option<(String, String)> {
+    let replace = |range: std::ops::Range<usize>, with: &str| {
+        let mut s = answer.to_owned();
+        s.replace_range(range.clone(), with);
+        (s, format!("{} -> {with}", &answer[range]))
+    };
+    // 1. A number: years move by a few years, other numbers by a visible amount.
+    let number = Regex::new(r"\b\d[\d,]*(\.\d+)?\b").expect("valid regex");
+    let numbers: Vec<regex::Match> = number.find_iter(answer).collect();
+    if !numbers.is_empty() {
+        let m = numbers[(seed % numbers.len() as u64) as usize];
+        let text = m.as_str().replace(',', "");
+        let step = 2 + seed % 7;
+        let new = if let Ok(n) = text.parse::<u64>() {
+            let bumped = if (1000..=2100).contains(&n) {
+                n + step
+            } else if n >= 100 {
+                n + n / 10 * (1 + seed % 3) + step
+            } else {
+                n + step
+            };
+            bumped.to_string()
+        } else if let Ok(x) = text.parse::<f64>() {
+            format!("{:.*}", text.split('.').nth(1).map_or(0, str::len), x * 1.5 + 1.0)
+        } else {
+            return None;
+        };
+        return Some(replace(m.range(), &new));
+    }
+    let lower = answer.to_lowercase();
+    for (i, w) in NUMBER_WORDS.iter().enumerate() {
+        if let Some(p) = find_word(&lower, w) {
+            let other = NUMBER_WORDS[(i + 1 + (seed as usize % (NUMBER_WORDS.len() - 1))) % NUMBER_WORDS.len()];
+            return Some(replace(p..p + w.len(), other));
+        }
+    }
+    // 2. A unit.
+    for (unit, other) in UNITS {
+        if let Some(p) = find_word(answer, unit) {
+            return Some(replace(p..p + unit.len(), other));
+        }
+    }
+    // 3. A named entity: a capitalised word inside a sentence, swapped for another
+    // capitalised word of the passages that the answer does not use.
+    let cap = Regex::new(r"\b[A-Z][a-z]{2,}\b").expect("valid regex");
+    let starts: Vec<usize> = quarry_audit::split_sentences(answer).into_iter().map(|r| r.start).collect();
+    let entities: Vec<regex::Match> = cap
+        .find_iter(answer)
+        .filter(|m| !starts.contains(&m.start()) && !quarry_audit::is_stopword(&m.as_str().to_lowercase()))
+        .collect();
+    if entities.is_empty() {
+        return None;
+    }
+    let m = entities[(seed % entities.len() as u64) as usize];
+    let mut others: Vec<&str> = passages
+        .iter()
+        .flat_map(|p| {
+            let starts: Vec<usize> = quarry_audit::split_sentences(p).into_iter().map(|r| r.start).collect();
+            cap.find_iter(p).filter(move |x| !starts.contains(&x.start())).map(|x| x.as_str()).collect::<Vec<_>>()
+        })
+        .filter(|w| !answer.contains(w) && !quarry_audit::is_stopword(&w.to_lowercase()))
+        .collect();
+    others.sort();
+    others.dedup();
+    if others.is_empty() {
+        return None;
+    }
+    let with = others[(seed % others.len() as u64) as usize];
+    Some(replace(m.range(), with))
+}
+
+/// Byte offset of `w` as a whole word in `text`.
+fn find_word(text: &str, w: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = text[from..].find(w) {
+        let p = from + i;
+        let before = text[..p].chars().next_back().is_none_or(|c| !c.is_alphanumeric());
+        let after = text[p + w.len()..].chars().next().is_none_or(|c| !c.is_alphanumeric());
+        if before && after {
+            return Some(p);
+        }
+        from = p + w.len();
+    }
+    None
+}
+
+/// Makes preference pairs from the records of a Q&A run.
+pub struct DpoGenerator {
+    engine: Engine,
+    rejected_model: Option<Arc<dyn ChatModel>>,
+    parents: Vec<Record>,
+    source: String,
+    cfg: DpoConfig,
+    run_id: String,
+}
+
+impl DpoGenerator {
+    pub fn new(
+        index: Arc<Index>,
+        model: Arc<dyn ChatModel>,
+        rejected_model: Option<Arc<dyn ChatModel>>,
+        prompts: Prompts,
+        source: &std::path::Path,
+        cfg: DpoConfig,
+    ) -> Result<Self, GenError> {
+        if cfg.n == 0 {
+            return Err(GenError::Config("--n must be at least 1".into()));
+        }
+        if cfg.method == RejectedMethod::WeakerModel && rejected_model.is_none() {
+            return Err(GenError::Config("--method weaker_model needs --rejected-model".into()));
+        }
+        let (_, records, _) = crate::run_dir::read(source)?;
+        let parents: Vec<Record> = records.into_iter().filter(|r| r.task == "qa").collect();
+        if parents.is_empty() {
+            return Err(GenError::Config(format!(
+                "{} has no accepted Q&A record to pair (run `quarry generate qa` first)",
+                source.display()
+            )));
+        }
+        let run_id = blake3::hash(format!("dpo/{}/{}/{}", cfg.seed, cfg.method.as_str(), source.display()).as_bytes())
+            .to_hex()[..8]
+            .to_owned();
+        Ok(DpoGenerator {
+            engine: Engine::new(index, model, prompts),
+            rejected_model,
+            parents,
+            source: source.display().to_string(),
+            cfg,
+            run_id,
+        })
+    }
+
+    pub fn config_json(&self) -> Value {
+        let e = &self.engine;
+        json!({
+            "task": "dpo",
+            "from": self.source,
+            "seed": self.cfg.seed,
+            "method": self.cfg.method.as_str(),
+            "rejected_model": self.rejected_model.as_ref().map_or(String::new(), |m| format!("{}/{}", m.backend(), m.model())),
+            "index": e.index.dir().display().to_string(),
+            "backend": e.model.backend(),
+            "model": e.model.model(),
+            "sampling": self.cfg.sampling.apply(Purpose::Factual),
+            "prompts": prompts_json(&[&e.prompts.closed_book, &e.prompts.answer]),
+            "record_schema_version": RECORD_SCHEMA_VERSION,
+        })
+    }
+
+    pub async fn run(&self, dir: &mut RunDir, progress: &(dyn Fn(Progress) + Sync)) -> Result<RunSummary, GenError> {
+        run_slots(self, dir, progress).await
+    }
+
+    async fn work(&self, slot: u64) -> Result<(Outcome, Totals), GenError> {
+        let e = &self.engine;
+        let mut totals = Totals::default();
+        let parent = &self.parents[slot as usize];
+        let mut reject = blank_reject(&self.run_id, slot, parent.seed_chunks.clone());
+        reject.question = parent.question.clone();
+        reject.question_type = parent.question_type.clone();
+        let hits: Vec<Hit> = parent.passages.iter().map(|id| e.hit(id)).collect::<Result<_, _>>()?;
+        let t0 = Instant::now();
+        let seed = mix(self.cfg.seed, &[slot, 8]);
+        let (rejected, detail, model, sampling) = match self.cfg.method {
+            RejectedMethod::Perturbation => {
+                let texts: Vec<&str> = hits.iter().map(|h| h.text.as_str()).collect();
+                match perturb(&parent.answer, &texts, seed) {
+                    Some((text, detail)) => (text, detail, String::new(), Default::default()),
+                    None => {
+                        let d = "the answer has no number, unit or name to change".into();
+                        return Ok((fail(reject, "answer", "no_perturbation", d), totals));
+                    }
+                }
+            }
+            RejectedMethod::NoPassages | RejectedMethod::WeakerModel => {
+                let (model, req) = if self.cfg.method == RejectedMethod::NoPassages {
+                    let (system, user) = e.prompts.closed_book.render(&[("question", &parent.question)]);
+                    let req = e.request(system, user, Purpose::Factual, &self.cfg.sampling, seed).with_schema(json!({
+                        "type": "object",
+                        "properties": {"answer": {"type": "string", "minLength": 1, "maxLength": 400}},
+                        "required": ["answer"],
+                        "additionalProperties": false
+                    }));
+                    (&e.model, req)
+                } else {
+                    let (system, user) = e
+                        .prompts
+                        .answer
+                        .render(&[("passages", &Engine::passages_block(&hits)), ("question", &parent.question)]);
+                    let texts: Vec<&str> = hits.iter().map(|h| h.text.as_str()).collect();
+                    let req = e
+                        .request(system, user, Purpose::Factual, &self.cfg.sampling, seed)
+                        .with_schema(answer_schema(&texts));
+                    (self.rejected_model.as_ref().expect("checked in new"), req)
+                };
+                let resp = match model.chat(&req).await {
+                    Ok(r) => r,
+                    Err(err) => return Ok((llm_reject(reject, err), totals)),
+                };
+                totals.add_call(&resp);
+                reject.usage = totals.usage;
+                let text = clean_answer(resp.json.as_ref().and_then(|v| v["answer"].as_str()).unwrap_or_default());
+                let who = format!("{}/{}", model.backend(), model.model());
+                (text, who.clone(), who, sampling_record(&req))
+            }
+        };
+        let answer_ms = t0.elapsed().as_secs_f64() * 1e3;
+        reject.answer = rejected.clone();
+        reject.raw = format!("chosen: {}\nrejected ({}): {rejected}", parent.answer, self.cfg.method.as_str());
+        if let Err((reason, detail)) = filters::check_answer(&rejected) {
+            return Ok((fail(reject, "answer", reason, format!("rejected side: {detail}")), totals));
+        }
+        if filters::normalise(&rejected) == filters::normalise(&parent.answer) {
+            return Ok((
+                fail(reject, "answer", "same_as_chosen", "the rejected side equals the chosen".into()),
+                totals,
+            ));
+        }
+        // The rejected side against the chosen side's evidence: it must not be supported.
+        let raw: Vec<quarry_audit::RawCitation> = parent
+            .citations
+            .iter()
+            .map(|c| quarry_audit::RawCitation { passage: c.passage, quote: c.quote.clone() })
+            .collect();
+        let (ver, verify_ms) = totals.other(|| e.verify(&parent.question, &rejected, &raw, &hits));
+        if ver.verdict == quarry_core::Verdict::Supported {
+            reject.verdict = ver.verdict.as_str().into();
+            reject.support = ver.support;
+            let d = "the verifier finds the rejected side supported by the chosen side's evidence, so it is not a worse answer";
+            return Ok((fail(reject, "verify", "rejected_side_supported", d.into()), totals));
+        }
+        let record = Record {
+            schema_version: RECORD_SCHEMA_VERSION,
+            id: format!("{}-{slot:06}", self.run_id),
+            task: "dpo".into(),
+            slot,
+            question: parent.question.clone(),
+            question_type: parent.question_type.clone(),
+            answer: parent.answer.clone(),
+            citations: parent.citations.clone(),
+            verdict: parent.verdict,
+            reasons: parent.reasons.clone(),
+            scores: parent.scores.clone(),
+            seed_chunks: parent.seed_chunks.clone(),
+            passages: parent.passages.clone(),
+            model: parent.model.clone(),
+            backend: parent.backend.clone(),
+            question_sampling: parent.question_sampling.clone(),
+            answer_sampling: if self.cfg.method == RejectedMethod::Perturbation {
+                parent.answer_sampling.clone()
+            } else {
+                sampling
+            },
+            question_prompt_hash: parent.question_prompt_hash.clone(),
+            answer_prompt_hash: parent.answer_prompt_hash.clone(),
+            usage: totals.usage,
+            timings: StageTimings { answer_ms, verify_ms, ..StageTimings::default() },
+            preference: Preference {
+                rejected,
+                method: self.cfg.method.as_str().into(),
+                detail,
+                model,
+                verdict: ver.verdict.as_str().into(),
+                support: ver.support,
+            },
+            topic_path: parent.topic_path.clone(),
+            parent_id: parent.id.clone(),
+            ..Record::default()
+        };
+        Ok((Outcome::Accepted(Box::new(record)), totals))
+    }
+}
+
+impl SlotTask for DpoGenerator {
+    fn task(&self) -> &'static str {
+        "dpo"
+    }
+    fn engine(&self) -> &Engine {
+        &self.engine
+    }
+    fn run_id(&self) -> &str {
+        &self.run_id
+    }
+    fn target(&self) -> usize {
+        self.cfg.n.min(self.parents.len())
+    }
+    fn max_slots(&self) -> u64 {
+        self.parents.len() as u64
+    }
+    fn concurrency(&self) -> usize {
+        self.cfg.concurrency
+    }
+    fn config_json(&self) -> Value {
+        DpoGenerator::config_json(self)
+    }
+    fn extra_json(&self) -> Value {
+        json!({"parents": self.parents.len()})
+    }
+    async fn slot(&self, slot: u64) -> Result<(Outcome, Totals), GenError> {
+        self.work(slot).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn perturbations_change_a_number_a_unit_or_a_name() {
+        let (s, d) = perturb("Braided wicks were introduced in 1820.", &[], 0).unwrap();
+        assert_eq!(s, "Braided wicks were introduced in 1822.");
+        assert_eq!(d, "1820 -> 1822");
+        let (s, _) = perturb("Fresh snow reflects up to ninety percent of the light.", &[], 1).unwrap();
+        assert!(s.contains("per thousand"), "{s}");
+        let (s, d) = perturb(
+            "The experiment was shown by Faraday in London.",
+            &["Davy lectured at the Royal Institution. Later Tyndall took over."],
+            0,
+        )
+        .unwrap();
+        assert_ne!(s, "The experiment was shown by Faraday in London.");
+        assert!(d.starts_with("Faraday -> ") || d.starts_with("London -> "), "{d}");
+        assert!(perturb("it burns because it is hot.", &[], 0).is_none());
+    }
+
+    #[test]
+    fn the_verifier_finds_a_perturbed_answer_unsupported() {
+        let text = "Braided wicks were introduced in 1820 and ended the need to trim candles by hand. \
+            Fresh snow reflects up to 90 percent of the sunlight that falls on it.";
+        let views = [quarry_audit::PassageView {
+            chunk_id: "c".into(),
+            doc_id: "d".into(),
+            doc_title: "Candles".into(),
+            heading_path: vec![],
+            chunk_start: 0,
+            text: text.into(),
+        }];
+        let cfg = quarry_audit::VerifyConfig::default();
+        for (question, chosen, quote) in [
+            (
+                "When were braided wicks introduced?",
+                "Braided wicks were introduced in 1820.",
+                "Braided wicks were introduced in 1820 and ended the need to trim candles by hand.",
+            ),
+            (
+                "How much sunlight does fresh snow reflect?",
+                "Fresh snow reflects up to 90 percent of the sunlight.",
+                "Fresh snow reflects up to 90 percent of the sunlight that falls on it.",
+            ),
+        ] {
+            let raw = [quarry_audit::RawCitation { passage: 1, quote: quote.into() }];
+            let ok = quarry_audit::verify(question, chosen, &raw, &views, None, &cfg);
+            assert_eq!(ok.verdict, quarry_core::Verdict::Supported, "{chosen}: {:?}", ok.reasons);
+            for seed in 0..4 {
+                let (bad, detail) = perturb(chosen, &[text], seed).unwrap();
+                let v = quarry_audit::verify(question, &bad, &raw, &views, None, &cfg);
+                assert_ne!(v.verdict, quarry_core::Verdict::Supported, "{bad} ({detail}) passed");
+            }
+        }
+    }
+}

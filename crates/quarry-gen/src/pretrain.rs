@@ -1,0 +1,294 @@
+//! Pre-training passages: textbook-style sections written from retrieved passages on a
+//! topic (given with `--topic`, a topic-tree node, or the heading of a seed chunk), with
+//! citations per paragraph; every paragraph is verified like an answer.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use quarry_core::{RECORD_SCHEMA_VERSION, Record, Scores, StageTimings, Turn};
+use quarry_index::{Hit, Index};
+use quarry_llm::{ChatModel, Purpose};
+use serde_json::{Value, json};
+
+use crate::engine::{
+    Engine, Outcome, Progress, RunSummary, SamplingOverride, SlotTask, Totals, acceptable, blank_reject,
+    citations_schema, clean_answer, data, fail, heading_of, llm_reject, raw_citations, run_slots, sampling_record,
+};
+use crate::followup::{union_citations, worst_verdict};
+use crate::qa::prompts_json;
+use crate::run_dir::RunDir;
+use crate::seeds::{Plan, mix};
+use crate::topics::TopicTree;
+use crate::{GenError, Prompts, filters};
+
+/// Settings of a pre-training run.
+#[derive(Clone, Debug)]
+pub struct PretrainConfig {
+    pub n: usize,
+    pub seed: u64,
+    pub paragraphs: usize,
+    pub k: usize,
+    pub budget: f32,
+    pub concurrency: usize,
+    pub sampling: SamplingOverride,
+    pub accept_partial: bool,
+    /// Topics to write about, in turn; empty = seed chunks (or `topics_tree`).
+    pub topics: Vec<String>,
+    pub topics_tree: Option<TopicTree>,
+}
+
+impl Default for PretrainConfig {
+    fn default() -> Self {
+        PretrainConfig {
+            n: 20,
+            seed: 0,
+            paragraphs: 3,
+            k: 4,
+            budget: 6.0,
+            concurrency: 4,
+            sampling: SamplingOverride::default(),
+            accept_partial: false,
+            topics: Vec::new(),
+            topics_tree: None,
+        }
+    }
+}
+
+/// A slot's topic, topic path, seed chunks and passages.
+type SlotPassages = (String, Vec<String>, Vec<String>, Vec<Hit>);
+
+/// Writes textbook passages.
+pub struct PretrainGenerator {
+    engine: Engine,
+    plan: Option<Plan>,
+    cfg: PretrainConfig,
+    run_id: String,
+}
+
+impl PretrainGenerator {
+    pub fn new(
+        index: Arc<Index>,
+        model: Arc<dyn ChatModel>,
+        prompts: Prompts,
+        cfg: PretrainConfig,
+    ) -> Result<Self, GenError> {
+        if cfg.n == 0 || cfg.paragraphs == 0 {
+            return Err(GenError::Config("--n and --paragraphs must be at least 1".into()));
+        }
+        let plan = if cfg.topics.is_empty() {
+            Some(crate::engine::plan(&index, cfg.n, cfg.seed, cfg.topics_tree.as_ref())?)
+        } else {
+            None
+        };
+        let run_id = blake3::hash(format!("pretrain/{}", cfg.seed).as_bytes()).to_hex()[..8].to_owned();
+        Ok(PretrainGenerator { engine: Engine::new(index, model, prompts), plan, cfg, run_id })
+    }
+
+    pub fn config_json(&self) -> Value {
+        let e = &self.engine;
+        json!({
+            "task": "pretrain",
+            "seed": self.cfg.seed,
+            "paragraphs": self.cfg.paragraphs,
+            "k": self.cfg.k,
+            "accept_partial": self.cfg.accept_partial,
+            "topics": self.cfg.topics,
+            "topics_tree": self.cfg.topics_tree.as_ref().map_or(String::new(), |t| t.fingerprint()),
+            "index": e.index.dir().display().to_string(),
+            "backend": e.model.backend(),
+            "model": e.model.model(),
+            "sampling": self.cfg.sampling.apply(Purpose::Prose),
+            "prompts": prompts_json(&[&e.prompts.pretrain]),
+            "record_schema_version": RECORD_SCHEMA_VERSION,
+        })
+    }
+
+    pub async fn run(&self, dir: &mut RunDir, progress: &(dyn Fn(Progress) + Sync)) -> Result<RunSummary, GenError> {
+        run_slots(self, dir, progress).await
+    }
+
+    /// The topic of a slot, its topic path, its seed chunks and its passages.
+    fn passages(&self, slot: u64) -> Result<SlotPassages, GenError> {
+        let e = &self.engine;
+        match &self.plan {
+            None => {
+                let topic = self.cfg.topics[slot as usize % self.cfg.topics.len()].clone();
+                let hits = e.search(&topic, self.cfg.k)?;
+                Ok((topic, Vec::new(), Vec::new(), hits))
+            }
+            Some(plan) => {
+                let seed = plan.seed_chunk(slot).expect("the plan has eligible chunks");
+                let topic = match seed.topic_path.last() {
+                    Some(t) => t.clone(),
+                    None => heading_of(&seed.title, &seed.heading_path),
+                };
+                let probe: String = seed.text.chars().take(600).collect();
+                let mut hits: Vec<Hit> = e
+                    .search(&probe, self.cfg.k)?
+                    .into_iter()
+                    .filter(|h| h.chunk_id.to_string() != seed.chunk_id)
+                    .collect();
+                hits.insert(0, e.hit(&seed.chunk_id)?);
+                hits.truncate(self.cfg.k.max(1));
+                Ok((topic, seed.topic_path.clone(), vec![seed.chunk_id.clone()], hits))
+            }
+        }
+    }
+
+    async fn work(&self, slot: u64) -> Result<(Outcome, Totals), GenError> {
+        let e = &self.engine;
+        let mut totals = Totals::default();
+        let (found, retrieval_ms) = totals.other(|| self.passages(slot));
+        let (topic, topic_path, seed_chunks, hits) = found?;
+        let mut reject = blank_reject(&self.run_id, slot, seed_chunks.clone());
+        reject.question = topic.clone();
+        reject.question_type = "textbook".into();
+        if hits.is_empty() {
+            return Ok((
+                fail(reject, "answer", "no_passages", format!("retrieval found nothing on \"{topic}\"")),
+                totals,
+            ));
+        }
+        let texts: Vec<&str> = hits.iter().map(|h| h.text.as_str()).collect();
+        let schema = json!({
+            "type": "object",
+            "properties": {"paragraphs": {
+                "type": "array",
+                "minItems": self.cfg.paragraphs,
+                "maxItems": self.cfg.paragraphs,
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "citations": citations_schema(&texts, 2),
+                        "text": {"type": "string", "minLength": 60, "maxLength": 700}
+                    },
+                    "required": ["citations", "text"],
+                    "additionalProperties": false
+                }
+            }},
+            "required": ["paragraphs"],
+            "additionalProperties": false
+        });
+        let t0 = Instant::now();
+        let paragraphs = self.cfg.paragraphs.to_string();
+        let (system, user) = e.prompts.pretrain.render(&[
+            ("topic", &data(&topic)),
+            ("passages", &Engine::passages_block(&hits)),
+            ("paragraphs", &paragraphs),
+        ]);
+        let req = e
+            .request(system, user, Purpose::Prose, &self.cfg.sampling, mix(self.cfg.seed, &[slot, 9]))
+            .with_schema(schema);
+        let resp = match e.model.chat(&req).await {
+            Ok(r) => r,
+            Err(err) => return Ok((llm_reject(reject, err), totals)),
+        };
+        totals.add_call(&resp);
+        reject.usage = totals.usage;
+        let answer_ms = t0.elapsed().as_secs_f64() * 1e3;
+        reject.raw = resp.text.clone();
+        let v = resp.json.clone().unwrap_or(Value::Null);
+        let items = v["paragraphs"].as_array().cloned().unwrap_or_default();
+        let mut turns = Vec::new();
+        let mut sentences = Vec::new();
+        let t0 = Instant::now();
+        for (i, p) in items.iter().enumerate() {
+            let text = clean_answer(p["text"].as_str().unwrap_or_default());
+            if let Err((reason, detail)) = filters::check_paragraph(&text) {
+                return Ok((fail(reject, "answer", reason, format!("paragraph {}: {detail}", i + 1)), totals));
+            }
+            let ver = e.verify(&topic, &text, &raw_citations(&p["citations"]), &hits);
+            if !acceptable(&ver, self.cfg.accept_partial) {
+                totals.other_ms += t0.elapsed().as_secs_f64() * 1e3;
+                reject.answer = text;
+                reject.verdict = ver.verdict.as_str().into();
+                reject.support = ver.support;
+                let code = ver.reason_code.clone().unwrap_or_else(|| ver.verdict.as_str().into());
+                return Ok((
+                    fail(reject, "verify", &code, format!("paragraph {}: {}", i + 1, ver.reasons.join("; "))),
+                    totals,
+                ));
+            }
+            sentences.extend(ver.sentences);
+            turns.push(Turn {
+                role: "text".into(),
+                speaker: String::new(),
+                content: text,
+                citations: ver.citations,
+                verdict: ver.verdict.as_str().into(),
+                support: ver.support,
+                passages: hits.iter().map(|h| h.chunk_id.to_string()).collect(),
+            });
+        }
+        let verify_ms = t0.elapsed().as_secs_f64() * 1e3;
+        totals.other_ms += verify_ms;
+        if turns.len() < self.cfg.paragraphs {
+            let detail = format!("{} of {} paragraphs", turns.len(), self.cfg.paragraphs);
+            return Ok((fail(reject, "answer", "too_few_paragraphs", detail), totals));
+        }
+        let supports: Vec<f32> = turns.iter().map(|t| t.support).collect();
+        let record = Record {
+            schema_version: RECORD_SCHEMA_VERSION,
+            id: format!("{}-{slot:06}", self.run_id),
+            task: "pretrain".into(),
+            slot,
+            question: topic,
+            question_type: "textbook".into(),
+            answer: turns.iter().map(|t| t.content.as_str()).collect::<Vec<_>>().join("\n\n"),
+            citations: union_citations(&turns),
+            verdict: worst_verdict(&turns),
+            reasons: Vec::new(),
+            scores: Scores {
+                support: supports.iter().sum::<f32>() / supports.len().max(1) as f32,
+                quote_match: turns.iter().flat_map(|t| &t.citations).map(|c| c.match_score).fold(1.0, f32::min),
+                sentences,
+                round_trip_rank: -1,
+                round_trip_hit: false,
+                user_content_share: -1.0,
+            },
+            seed_chunks,
+            passages: hits.iter().map(|h| h.chunk_id.to_string()).collect(),
+            model: e.model.model(),
+            backend: e.model.backend(),
+            answer_sampling: sampling_record(&req),
+            question_prompt_hash: e.prompts.pretrain.hash(),
+            answer_prompt_hash: e.prompts.pretrain.hash(),
+            usage: totals.usage,
+            timings: StageTimings { question_ms: 0.0, retrieval_ms, answer_ms, verify_ms },
+            turns,
+            topic_path,
+            ..Record::default()
+        };
+        Ok((Outcome::Accepted(Box::new(record)), totals))
+    }
+}
+
+impl SlotTask for PretrainGenerator {
+    fn task(&self) -> &'static str {
+        "pretrain"
+    }
+    fn engine(&self) -> &Engine {
+        &self.engine
+    }
+    fn run_id(&self) -> &str {
+        &self.run_id
+    }
+    fn target(&self) -> usize {
+        self.cfg.n
+    }
+    fn max_slots(&self) -> u64 {
+        ((self.cfg.n as f32 * self.cfg.budget).ceil() as u64).max(self.cfg.n as u64)
+    }
+    fn concurrency(&self) -> usize {
+        self.cfg.concurrency
+    }
+    fn config_json(&self) -> Value {
+        PretrainGenerator::config_json(self)
+    }
+    fn extra_json(&self) -> Value {
+        self.plan.as_ref().map_or(json!({}), Plan::json)
+    }
+    async fn slot(&self, slot: u64) -> Result<(Outcome, Totals), GenError> {
+        self.work(slot).await
+    }
+}

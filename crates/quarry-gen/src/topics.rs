@@ -1,0 +1,493 @@
+//! Topic trees: a root topic expanded into subtopics, breadth × depth. With an index every
+//! node is grounded by retrieval and carries its best passages (a sentence span of each);
+//! a node the corpus does not support is flagged `unsupported`, never silently kept as
+//! grounded. Without an index the whole tree is `ungrounded`.
+//!
+//! The tree is written to `tree.json`; each node is also one line of the run directory: a
+//! grounded (or ungrounded) node a record of task `topic`, an unsupported node a reject.
+//! Other tasks take the tree's grounded nodes as their seeds (`--topics tree.json`).
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use quarry_core::{Citation, QuoteMatch, RECORD_SCHEMA_VERSION, Record, Reject, Span, TokenUsage, Verdict};
+use quarry_index::{Hit, Index, Mode, SearchOptions};
+use quarry_llm::{ChatModel, ChatRequest, Message, Purpose};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::engine::{RunSummary, SamplingOverride, Totals, data, heading_of};
+use crate::run_dir::RunDir;
+use crate::seeds::mix;
+use crate::{GenError, Prompts};
+
+pub const TREE_JSON: &str = "tree.json";
+
+/// A node's best passage: the sentence of a chunk that names the topic.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TopicPassage {
+    pub chunk_id: String,
+    pub doc_id: String,
+    pub doc_title: String,
+    pub heading_path: Vec<String>,
+    /// The sentence, the document's own text at `span`.
+    pub quote: String,
+    /// Byte span in the document's normalised text.
+    pub span: Span,
+    /// Share of the topic's content words the passage contains (0..1).
+    pub coverage: f32,
+}
+
+/// One node of a topic tree.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TopicNode {
+    pub name: String,
+    /// From the root to this node.
+    pub path: Vec<String>,
+    pub depth: u32,
+    /// `grounded`, `unsupported` (the corpus does not support it) or `ungrounded` (no index).
+    pub status: String,
+    /// Why the node is not grounded ("" when it is).
+    pub reason: String,
+    pub passages: Vec<TopicPassage>,
+    pub children: Vec<TopicNode>,
+}
+
+/// A topic tree, as written to `tree.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TopicTree {
+    pub root: TopicNode,
+    pub breadth: u32,
+    pub depth: u32,
+    /// Whether nodes were checked against an index.
+    pub grounded: bool,
+    pub index: String,
+    pub model: String,
+}
+
+impl TopicTree {
+    /// Reads a `tree.json`.
+    pub fn load(path: &Path) -> Result<TopicTree, GenError> {
+        let bytes = std::fs::read(path).map_err(|e| GenError::Io(path.display().to_string(), e))?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            GenError::Corrupt(format!("{}: not a topic tree (from `quarry generate topics`): {e}", path.display()))
+        })
+    }
+
+    /// Every node, parents before children (breadth first).
+    pub fn nodes(&self) -> Vec<&TopicNode> {
+        let mut out = vec![&self.root];
+        let mut i = 0;
+        while i < out.len() {
+            let n = out[i];
+            out.extend(n.children.iter());
+            i += 1;
+        }
+        out
+    }
+
+    /// (path, best chunk) of every grounded node but the root, for seeding other tasks.
+    pub fn grounded_seeds(&self) -> Vec<(Vec<String>, String)> {
+        let nodes = self.nodes();
+        let seeds: Vec<(Vec<String>, String)> = nodes
+            .iter()
+            .filter(|n| n.depth > 0 && n.status == "grounded")
+            .filter_map(|n| n.passages.first().map(|p| (n.path.clone(), p.chunk_id.clone())))
+            .collect();
+        if seeds.is_empty() && self.root.status == "grounded" {
+            return self
+                .root
+                .passages
+                .first()
+                .map(|p| vec![(self.root.path.clone(), p.chunk_id.clone())])
+                .unwrap_or_default();
+        }
+        seeds
+    }
+
+    /// A short hash of the tree, recorded in the config of runs seeded from it.
+    pub fn fingerprint(&self) -> String {
+        blake3::hash(serde_json::to_string(self).expect("serialisable").as_bytes()).to_hex()[..16].to_owned()
+    }
+}
+
+/// Settings of a topic-tree run.
+#[derive(Clone, Debug)]
+pub struct TopicsConfig {
+    pub root: String,
+    pub breadth: u32,
+    pub depth: u32,
+    pub seed: u64,
+    /// Passages shown when expanding a node and kept per node.
+    pub k: usize,
+    /// Minimum share of a node's content words one passage must contain.
+    pub min_coverage: f32,
+    pub sampling: SamplingOverride,
+}
+
+impl Default for TopicsConfig {
+    fn default() -> Self {
+        TopicsConfig {
+            root: String::new(),
+            breadth: 3,
+            depth: 2,
+            seed: 0,
+            k: 3,
+            min_coverage: 0.5,
+            sampling: SamplingOverride::default(),
+        }
+    }
+}
+
+/// Expands topic trees.
+pub struct TopicGenerator {
+    index: Option<Arc<Index>>,
+    model: Arc<dyn ChatModel>,
+    prompts: Prompts,
+    cfg: TopicsConfig,
+    run_id: String,
+}
+
+/// Whether a passage supports a topic name: the share of the name's content words found in
+/// one sentence, and that sentence's byte range.
+pub fn topic_coverage(name: &str, text: &str) -> (f32, std::ops::Range<usize>) {
+    let wanted: HashSet<String> = quarry_audit::content_words(name).into_iter().collect();
+    if wanted.is_empty() {
+        return (0.0, 0..0);
+    }
+    let mut best = (0.0f32, 0..0);
+    for r in quarry_audit::split_sentences(text) {
+        let have: HashSet<String> = quarry_audit::content_words(&text[r.clone()]).into_iter().collect();
+        let c = wanted.iter().filter(|w| have.contains(*w)).count() as f32 / wanted.len() as f32;
+        if c > best.0 {
+            best = (c, r);
+        }
+    }
+    best
+}
+
+impl TopicGenerator {
+    pub fn new(
+        index: Option<Arc<Index>>,
+        model: Arc<dyn ChatModel>,
+        prompts: Prompts,
+        cfg: TopicsConfig,
+    ) -> Result<TopicGenerator, GenError> {
+        if cfg.root.trim().is_empty() {
+            return Err(GenError::Config("--root must name a topic".into()));
+        }
+        if cfg.breadth == 0 || cfg.breadth > 10 || cfg.depth > 4 {
+            return Err(GenError::Config("--breadth must be 1..=10 and --depth 0..=4".into()));
+        }
+        let run_id = blake3::hash(format!("topics/{}/{}", cfg.root, cfg.seed).as_bytes()).to_hex()[..8].to_owned();
+        Ok(TopicGenerator { index, model, prompts, cfg, run_id })
+    }
+
+    pub fn config_json(&self) -> Value {
+        json!({
+            "task": "topic",
+            "root": self.cfg.root,
+            "breadth": self.cfg.breadth,
+            "depth": self.cfg.depth,
+            "seed": self.cfg.seed,
+            "k": self.cfg.k,
+            "min_coverage": self.cfg.min_coverage,
+            "index": self.index.as_ref().map_or(String::new(), |i| i.dir().display().to_string()),
+            "backend": self.model.backend(),
+            "model": self.model.model(),
+            "sampling": self.cfg.sampling.apply(Purpose::Questions),
+            "prompts": crate::qa::prompts_json(&[&self.prompts.topics]),
+            "record_schema_version": RECORD_SCHEMA_VERSION,
+        })
+    }
+
+    fn search(&self, index: &Index, query: &str) -> Result<Vec<Hit>, GenError> {
+        Ok(index.search(query, &SearchOptions { mode: Mode::Hybrid, k: self.cfg.k + 3, ..SearchOptions::default() })?)
+    }
+
+    /// Grounds a node: its best passages, or why there are none.
+    fn ground(&self, node: &mut TopicNode, hits: &[Hit]) {
+        for h in hits {
+            let (coverage, r) = topic_coverage(&node.name, &h.text);
+            if coverage >= self.cfg.min_coverage && node.passages.len() < self.cfg.k {
+                let start = h.span[0] + r.start;
+                node.passages.push(TopicPassage {
+                    chunk_id: h.chunk_id.to_string(),
+                    doc_id: h.doc_id.to_string(),
+                    doc_title: h.title.clone(),
+                    heading_path: h.heading_path.clone(),
+                    quote: h.text[r.clone()].to_owned(),
+                    span: Span::new(start, h.span[0] + r.end).expect("a sentence range"),
+                    coverage,
+                });
+            }
+        }
+        if node.passages.is_empty() {
+            node.status = "unsupported".into();
+            node.reason = format!(
+                "no retrieved passage contains at least {:.0}% of the words of \"{}\"",
+                self.cfg.min_coverage * 100.0,
+                node.name
+            );
+        } else {
+            node.status = "grounded".into();
+        }
+    }
+
+    /// Asks the model for the subtopics of `node`.
+    async fn expand(
+        &self,
+        node: &TopicNode,
+        hits: &[Hit],
+        n: u64,
+        totals: &mut Totals,
+    ) -> Result<Vec<String>, GenError> {
+        let passages = if hits.is_empty() {
+            String::new()
+        } else {
+            let shown: Vec<Hit> = hits.iter().take(self.cfg.k).cloned().collect();
+            format!("Passages from the corpus about it:\n{}\n", crate::engine::Engine::passages_block(&shown))
+        };
+        let (system, user) = self.prompts.topics.render(&[
+            ("path", &data(&node.path.join(" > "))),
+            ("topic", &data(&node.name)),
+            ("passages", &passages),
+            ("breadth", &self.cfg.breadth.to_string()),
+        ]);
+        let s = self.cfg.sampling.apply(Purpose::Questions);
+        let mut req = ChatRequest::new(vec![Message::system(system), Message::user(user)], Purpose::Questions)
+            .with_seed(mix(self.cfg.seed, &[n, 11]))
+            .with_schema(json!({
+                "type": "object",
+                "properties": {"subtopics": {
+                    "type": "array",
+                    "items": {"type": "string", "pattern": "^[A-Z][A-Za-z ,'-]{2,50}$"},
+                    "minItems": self.cfg.breadth,
+                    "maxItems": self.cfg.breadth
+                }},
+                "required": ["subtopics"],
+                "additionalProperties": false
+            }));
+        req.temperature = s.temperature;
+        req.top_p = s.top_p;
+        req.max_tokens = s.max_tokens;
+        let resp = self.model.chat(&req).await?;
+        totals.add_call(&resp);
+        let mut seen: HashSet<String> = node.path.iter().map(|p| p.to_lowercase()).collect();
+        Ok(resp
+            .json
+            .as_ref()
+            .and_then(|v| v["subtopics"].as_array().cloned())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|v| v.as_str().map(|s| s.trim().to_owned()))
+            .filter(|s| !s.is_empty() && seen.insert(s.to_lowercase()))
+            .collect())
+    }
+
+    /// Builds the tree (breadth first), writes `tree.json` and one line per node to `dir`.
+    /// Nodes are numbered in breadth-first order; a resumed run rebuilds the tree through
+    /// the response cache and appends only the nodes not yet written.
+    pub async fn run(
+        &self,
+        dir: &mut RunDir,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<(TopicTree, RunSummary), GenError> {
+        let started = Instant::now();
+        let mut totals = Totals::default();
+        let mut root = TopicNode {
+            name: self.cfg.root.trim().to_owned(),
+            path: vec![self.cfg.root.trim().to_owned()],
+            depth: 0,
+            status: "ungrounded".into(),
+            reason: String::new(),
+            passages: Vec::new(),
+            children: Vec::new(),
+        };
+        // Breadth first over paths of child indices.
+        let mut queue: Vec<Vec<usize>> = vec![vec![]];
+        let mut count = 0u64;
+        let total_nodes: usize = (0..=self.cfg.depth).map(|d| (self.cfg.breadth as usize).pow(d)).sum();
+        while let Some(at) = (!queue.is_empty()).then(|| queue.remove(0)) {
+            let node = node_at(&mut root, &at);
+            let hits = match &self.index {
+                Some(index) => {
+                    let (h, _) = totals.other(|| self.search(index, &node.path.join(" ")));
+                    let h = h?;
+                    self.ground(node, &h);
+                    h
+                }
+                None => {
+                    node.reason = "no index: the tree is not checked against a corpus".into();
+                    Vec::new()
+                }
+            };
+            count += 1;
+            progress(count as usize, total_nodes);
+            if node.depth < self.cfg.depth && node.status != "unsupported" {
+                let node_snapshot = node.clone();
+                let children = self.expand(&node_snapshot, &hits, count, &mut totals).await?;
+                let node = node_at(&mut root, &at);
+                for (i, name) in children.into_iter().enumerate() {
+                    let mut path = node.path.clone();
+                    path.push(name.clone());
+                    node.children.push(TopicNode {
+                        name,
+                        path,
+                        depth: node.depth + 1,
+                        status: "ungrounded".into(),
+                        reason: String::new(),
+                        passages: Vec::new(),
+                        children: Vec::new(),
+                    });
+                    let mut child = at.clone();
+                    child.push(i);
+                    queue.push(child);
+                }
+            }
+        }
+        let tree = TopicTree {
+            root,
+            breadth: self.cfg.breadth,
+            depth: self.cfg.depth,
+            grounded: self.index.is_some(),
+            index: self.index.as_ref().map_or(String::new(), |i| i.dir().display().to_string()),
+            model: self.model.model(),
+        };
+        for (slot, node) in tree.nodes().into_iter().enumerate() {
+            let slot = slot as u64;
+            if slot < dir.next_slot {
+                continue;
+            }
+            if node.status == "unsupported" {
+                dir.append_reject(Reject {
+                    schema_version: RECORD_SCHEMA_VERSION,
+                    id: format!("{}-{slot:06}", self.run_id),
+                    slot,
+                    stage: "verify".into(),
+                    reason: "topic_unsupported".into(),
+                    detail: node.reason.clone(),
+                    question: node.path.join(" > "),
+                    question_type: "topic".into(),
+                    verdict: "unsupported".into(),
+                    ..Reject::default()
+                })?;
+            } else {
+                dir.append_record(self.node_record(slot, node))?;
+            }
+        }
+        let tmp = dir.dir.join(".tree.json.tmp");
+        std::fs::write(&tmp, serde_json::to_string_pretty(&tree).expect("serialisable"))
+            .map_err(|e| GenError::Io(tmp.display().to_string(), e))?;
+        std::fs::rename(&tmp, dir.dir.join(TREE_JSON)).map_err(|e| GenError::Io(TREE_JSON.into(), e))?;
+        let nodes = tree.nodes();
+        let count = |s: &str| nodes.iter().filter(|n| n.status == s).count();
+        let prev = dir.previous.clone().unwrap_or(Value::Null);
+        let elapsed_s = prev["totals"]["elapsed_s"].as_f64().unwrap_or(0.0) + started.elapsed().as_secs_f64();
+        let llm_s = prev["totals"]["llm_s"].as_f64().unwrap_or(0.0) + totals.llm_ms / 1e3;
+        let other_s = prev["totals"]["other_s"].as_f64().unwrap_or(0.0) + totals.other_ms / 1e3;
+        let run_json = json!({
+            "run_id": self.run_id,
+            "task": "topic",
+            "quarry_version": env!("CARGO_PKG_VERSION"),
+            "record_schema_version": RECORD_SCHEMA_VERSION,
+            "target": nodes.len(),
+            "accepted": dir.records_so_far.len(),
+            "rejected": dir.rejects_so_far.len(),
+            "complete": true,
+            "slots_used": dir.next_slot,
+            "nodes": nodes.len(),
+            "counts_by_status": {"grounded": count("grounded"), "unsupported": count("unsupported"), "ungrounded": count("ungrounded")},
+            "counts_by_reason": {"topic_unsupported": dir.rejects_so_far.iter().filter(|r| r.reason == "topic_unsupported").count()},
+            "counts_by_verdict": {},
+            "tree": TREE_JSON,
+            "usage": totals.usage,
+            "elapsed_s": elapsed_s,
+            "totals": {"elapsed_s": elapsed_s, "llm_s": llm_s, "other_s": other_s},
+            "model": self.model.model(),
+            "backend": self.model.backend(),
+            "config": self.config_json(),
+        });
+        dir.write_run_json(&run_json)?;
+        let summary = RunSummary {
+            run_id: self.run_id.clone(),
+            target: nodes.len(),
+            accepted: dir.records_so_far.len(),
+            rejected: dir.rejects_so_far.len(),
+            complete: true,
+            run_json,
+        };
+        Ok((tree, summary))
+    }
+
+    fn node_record(&self, slot: u64, node: &TopicNode) -> Record {
+        let citations: Vec<Citation> = node
+            .passages
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Citation {
+                passage: i as u32 + 1,
+                chunk_id: p.chunk_id.clone(),
+                doc_id: p.doc_id.clone(),
+                doc_title: p.doc_title.clone(),
+                heading_path: p.heading_path.clone(),
+                quote: p.quote.clone(),
+                model_quote: p.quote.clone(),
+                span: p.span,
+                match_kind: QuoteMatch::Exact,
+                match_score: 1.0,
+            })
+            .collect();
+        let grounded = node.status == "grounded";
+        Record {
+            schema_version: RECORD_SCHEMA_VERSION,
+            id: format!("{}-{slot:06}", self.run_id),
+            task: "topic".into(),
+            slot,
+            question: node.name.clone(),
+            question_type: "topic".into(),
+            answer: node.passages.first().map(|p| heading_of(&p.doc_title, &p.heading_path)).unwrap_or_default(),
+            passages: node.passages.iter().map(|p| p.chunk_id.clone()).collect(),
+            citations,
+            verdict: if grounded { Verdict::Supported } else { Verdict::Unsupported },
+            reasons: if grounded { vec![] } else { vec![node.reason.clone()] },
+            scores: quarry_core::Scores {
+                support: node.passages.iter().map(|p| p.coverage).fold(0.0, f32::max),
+                quote_match: 1.0,
+                round_trip_rank: -1,
+                user_content_share: -1.0,
+                ..Default::default()
+            },
+            model: self.model.model(),
+            backend: self.model.backend(),
+            question_prompt_hash: self.prompts.topics.hash(),
+            usage: TokenUsage::default(),
+            topic_path: node.path.clone(),
+            ..Record::default()
+        }
+    }
+}
+
+fn node_at<'a>(root: &'a mut TopicNode, at: &[usize]) -> &'a mut TopicNode {
+    let mut n = root;
+    for &i in at {
+        n = &mut n.children[i];
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coverage_finds_the_naming_sentence() {
+        let text = "Snow is white. The albedo of fresh snow is very high. Forests absorb light.";
+        let (c, r) = topic_coverage("Snow albedo", text);
+        assert_eq!(c, 1.0);
+        assert_eq!(&text[r], "The albedo of fresh snow is very high.");
+        assert_eq!(topic_coverage("Quantum chromodynamics", text).0, 0.0);
+    }
+}
