@@ -253,4 +253,7 @@ pub struct Reject {
     pub verdict: String,
     pub support: f32,
     pub usage: TokenUsage,
+    /// A conversation's controls, so rejects can be studied by control (empty otherwise).
+    #[serde(default)]
+    pub controls: Controls,
 }

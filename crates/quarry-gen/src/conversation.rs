@@ -194,6 +194,7 @@ impl ConversationGenerator {
         let (expert, learner) = parties(&controls.dynamics);
         let mut reject = blank_reject(&self.run_id, slot, vec![seed.chunk_id.clone()]);
         reject.question_type = "conversation".into();
+        reject.controls = controls.clone();
 
         // Passages: the seed chunk first, then what retrieval finds for it.
         let probe: String = seed.text.chars().take(600).collect();

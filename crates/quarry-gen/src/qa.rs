@@ -481,6 +481,7 @@ pub fn manual_reject(r: &Record, stage: &str, reason: &str, detail: &str) -> Rej
         verdict: r.verdict.as_str().into(),
         support: r.scores.support,
         usage: r.usage,
+        controls: r.controls.clone(),
     }
 }
 

@@ -4,17 +4,23 @@
 //! shows every record; a small inline script only adds the filters. All corpus and model
 //! text goes through [`escape::html`]; no data is ever written inside the `<script>`
 //! element.
+//!
+//! Each task of the v2 record schema has its layout: dialogues and passages turn by turn
+//! (paragraph by paragraph), each verified turn with its own verdict and evidence;
+//! preference pairs with the chosen answer (and its evidence) beside the rejected one;
+//! topic-tree nodes under their path.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::path::Path;
 
-use quarry_core::{Citation, QuoteMatch, Record, Reject, heading_path_display};
+use quarry_core::{Citation, QuoteMatch, Record, Reject, Turn, heading_path_display};
 use serde_json::Value;
 
 use crate::escape::{html as esc, push_html};
 use crate::highlight::{Placement, place};
 use crate::summary::{BINS, DocRef, Summary, record_sources, reject_docs};
+use crate::task::{Shape, controls, has_round_trip, question_type, shape, task_name, turn_label, turns_cite, verified};
 use crate::{ChunkView, ReportError, RunView, fsutil};
 
 /// `write!` into a `String`, which cannot fail.
@@ -82,9 +88,26 @@ svg text{font-size:10px;fill:#656d76}
 .legend{font-size:12px;color:var(--muted)}
 .sw{display:inline-block;width:10px;height:10px;border-radius:2px;margin:0 4px 0 8px;vertical-align:-1px}
 .ok{color:var(--ok)}.bad{color:var(--bad)}
+.crumbs{font-size:13px;color:var(--muted);margin:8px 0 0}
+.crumbs b{color:var(--fg)}
+.controls{display:flex;flex-wrap:wrap;gap:4px 6px;margin:8px 0 0}
+.controls b{font-weight:600}
+.turns{margin:10px 0 0}
+.turn{border-left:3px solid var(--line);padding:4px 0 4px 12px;margin:8px 0}
+.turn.r-assistant{border-left-color:var(--accent)}
+.turn.r-text{border-left-color:var(--muted)}
+.turn-head,.side-head{display:flex;flex-wrap:wrap;gap:4px 10px;align-items:center;font-size:13px;color:var(--muted)}
+.turn-head b,.side-head b{color:var(--fg)}
+.turn .a{margin:2px 0 4px}
+.pair{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:12px;margin:10px 0}
+.side{border:1px solid var(--line);border-top:4px solid var(--rej);border-radius:8px;padding:8px 10px;min-width:0}
+.side.chosen{border-top-color:var(--ok)}
+.side.rejected{border-top-color:var(--bad)}
+.side .a{margin:6px 0}
+@media (max-width:760px){.pair{grid-template-columns:minmax(0,1fr)}}
 "#;
 
-/// Toggles `hidden` on `.record` / `.reject` elements from the three selects. Holds no
+/// Toggles `hidden` on `.record` / `.reject` elements from the four selects. Holds no
 /// data: the filter values come from the elements' `data-` attributes.
 const SCRIPT: &str = r#"
 (function () {
@@ -99,7 +122,8 @@ const SCRIPT: &str = r#"
     var n = 0;
     items.forEach(function (el) {
       var docs = ' ' + (el.getAttribute('data-docs') || '') + ' ';
-      var ok = (!f.verdict || el.getAttribute('data-verdict') === f.verdict) &&
+      var ok = (!f.task || el.getAttribute('data-task') === f.task) &&
+        (!f.verdict || el.getAttribute('data-verdict') === f.verdict) &&
         (!f.qtype || el.getAttribute('data-qtype') === f.qtype) &&
         (!f.doc || docs.indexOf(' ' + f.doc + ' ') >= 0);
       el.hidden = !ok;
@@ -118,6 +142,8 @@ pub fn render_html(view: &RunView) -> String {
     let summary = Summary::of_run(&view.records, &view.rejects, &view.chunks);
     let run = &view.run;
     let run_id = json_text(run.get("run_id"));
+    // Rejects carry no task: they belong to the run's.
+    let run_task = json_text(run.get("task")).unwrap_or_default();
     let mut out = String::with_capacity(16 * 1024 + view.records.len() * 4096);
 
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
@@ -128,7 +154,7 @@ pub fn render_html(view: &RunView) -> String {
 
     header(&mut out, run, run_id.as_deref());
     summary_section(&mut out, view, &summary);
-    filters(&mut out, view, &summary);
+    filters(&mut out, view, &summary, &run_task);
 
     w!(out, "<h2 id=\"records\">Records ({})</h2>\n", view.records.len());
     if view.records.is_empty() {
@@ -143,7 +169,7 @@ pub fn render_html(view: &RunView) -> String {
         out.push_str("<p class=\"sub\">No rejects.</p>\n");
     }
     for r in &view.rejects {
-        reject(&mut out, r, &view.chunks);
+        reject(&mut out, r, &view.chunks, &run_task);
     }
 
     out.push_str("<h2 id=\"run\">Run</h2>\n<div class=\"card\">\n");
@@ -203,8 +229,12 @@ fn summary_section(out: &mut String, view: &RunView, s: &Summary) {
             tile(out, &format!("{:.1}", accepted as f64 * 60.0 / secs), "records per minute");
         }
     }
+    if let Some(n) = run.get("dedup").and_then(|d| d.get("duplicates")).and_then(Value::as_u64) {
+        tile(out, &thousands(n), "duplicates removed");
+    }
     out.push_str("</div>\n<div class=\"cards\">\n");
 
+    count_card(out, "Tasks", ("task", "records"), &s.by_task, run.get("counts_by_task"), false);
     count_card(out, "Verdicts", ("verdict", "records"), &s.by_verdict, run.get("counts_by_verdict"), true);
     count_card(out, "Question types", ("type", "records"), &s.by_type, None, false);
     histogram_card(out, s);
@@ -214,6 +244,60 @@ fn summary_section(out: &mut String, view: &RunView, s: &Summary) {
     }
     coverage_cards(out, s);
     timing_card(out, view, s);
+    dedup_card(out, view);
+    out.push_str("</div>\n");
+}
+
+/// run.json's `dedup` object (`{"duplicates": N, "largest_clusters": [{"record": id,
+/// "duplicates": [ids]}]}`): the number of duplicates and the largest clusters, each kept
+/// record and its duplicates linked where the report shows them. Nothing for runs without
+/// one.
+fn dedup_card(out: &mut String, view: &RunView) {
+    const SHOWN_IDS: usize = 20;
+    let Some(dedup) = view.run.get("dedup").and_then(Value::as_object) else { return };
+    let records: BTreeSet<&str> = view.records.iter().map(|r| r.id.as_str()).collect();
+    let rejects: BTreeSet<&str> = view.rejects.iter().map(|r| r.id.as_str()).collect();
+    let link = |out: &mut String, id: &str| {
+        if records.contains(id) {
+            w!(out, "<a class=\"mono\" href=\"#rec-{0}\">{0}</a>", esc(id));
+        } else if rejects.contains(id) {
+            w!(out, "<a class=\"mono\" href=\"#rej-{0}\">{0}</a>", esc(id));
+        } else {
+            w!(out, "<span class=\"mono\">{}</span>", esc(id));
+        }
+    };
+    out.push_str("<div class=\"card\"><h3>Duplicates</h3>\n");
+    match dedup.get("duplicates").and_then(Value::as_u64) {
+        Some(n) => w!(out, "<p><b>{}</b> duplicate{} removed.</p>\n", thousands(n), if n == 1 { "" } else { "s" }),
+        None => out.push_str("<p class=\"sub\">Not counted.</p>\n"),
+    }
+    let clusters = dedup.get("largest_clusters").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+    if !clusters.is_empty() {
+        out.push_str(
+            "<div class=\"scroll\"><table><tr><th>kept record</th><th class=\"n\">duplicates</th><th>of it</th></tr>\n",
+        );
+        for c in clusters {
+            let of = json_text(c.get("record")).unwrap_or_default();
+            let dups: Vec<String> = c
+                .get("duplicates")
+                .and_then(Value::as_array)
+                .map_or_else(Vec::new, |a| a.iter().map(scalar_text).collect());
+            out.push_str("<tr><td>");
+            link(out, &of);
+            w!(out, "</td><td class=\"n\">{}</td><td>", dups.len());
+            for (i, d) in dups.iter().take(SHOWN_IDS).enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                link(out, d);
+            }
+            if dups.len() > SHOWN_IDS {
+                w!(out, " and {} more", dups.len() - SHOWN_IDS);
+            }
+            out.push_str("</td></tr>\n");
+        }
+        out.push_str("</table></div>");
+    }
     out.push_str("</div>\n");
 }
 
@@ -398,8 +482,14 @@ fn timing_card(out: &mut String, view: &RunView, s: &Summary) {
     w!(out, "<tr><th>total</th><th class=\"n\">{}</th><th></th></tr>\n</table></div>\n", millis(total / n as f64));
 }
 
-fn filters(out: &mut String, view: &RunView, s: &Summary) {
+fn filters(out: &mut String, view: &RunView, s: &Summary, run_task: &str) {
     out.push_str("<div id=\"filters\" class=\"filters\" hidden>\n");
+    let mut tasks: BTreeSet<&str> = s.by_task.keys().map(String::as_str).collect();
+    if !view.rejects.is_empty() && !run_task.is_empty() {
+        tasks.insert(run_task);
+    }
+    let tasks: Vec<(String, String)> = tasks.into_iter().map(|t| (t.to_owned(), t.to_owned())).collect();
+    select(out, "task", "Task", &tasks);
     let mut verdicts: Vec<(String, String)> = s.by_verdict.keys().map(|v| (v.clone(), v.clone())).collect();
     verdicts.sort_by_key(|(v, _)| ["supported", "partial", "unsupported"].iter().position(|n| n == v).unwrap_or(3));
     if !view.rejects.is_empty() {
@@ -432,26 +522,74 @@ fn record(out: &mut String, r: &Record, chunks: &HashMap<String, ChunkView>) {
     let (docs, _) = record_sources(r, chunks);
     let doc_ids: Vec<&str> = docs.iter().map(|d| d.doc_id.as_str()).collect();
     let verdict = r.verdict.as_str();
+    let task = task_name(r);
+    let shape = shape(r);
     w!(
         out,
-        "<article class=\"record\" id=\"rec-{}\" data-verdict=\"{verdict}\" data-qtype=\"{}\" data-docs=\"{}\">\n",
+        "<article class=\"record\" id=\"rec-{}\" data-verdict=\"{verdict}\" data-task=\"{}\" data-qtype=\"{}\" data-docs=\"{}\">\n",
         esc(&r.id),
+        esc(task),
         esc(&r.question_type),
         esc(&doc_ids.join(" "))
     );
     w!(out, "<div class=\"head\"><span class=\"badge b-{verdict}\">{verdict}</span>");
-    w!(out, "<span class=\"tag\">{}</span>", esc(&r.question_type));
+    w!(out, "<span class=\"tag\">{}</span>", esc(task));
+    if let Some(qtype) = question_type(r) {
+        w!(out, "<span class=\"tag\">{}</span>", esc(qtype));
+    }
     w!(out, "<a class=\"mono\" href=\"#rec-{0}\">{0}</a>", esc(&r.id));
     w!(out, "<span>support <b>{}</b></span>", score(r.scores.support));
     w!(out, "<span>quote match <b>{}</b></span>", score(r.scores.quote_match));
-    if r.scores.round_trip_rank > 0 {
-        w!(out, "<span>round-trip rank <b>#{}</b></span>", r.scores.round_trip_rank);
-    } else {
-        out.push_str("<span>round-trip rank <b class=\"bad\">miss</b></span>");
+    if has_round_trip(r) {
+        if r.scores.round_trip_rank > 0 {
+            w!(out, "<span>round-trip rank <b>#{}</b></span>", r.scores.round_trip_rank);
+        } else {
+            out.push_str("<span>round-trip rank <b class=\"bad\">miss</b></span>");
+        }
+    }
+    if shape == Shape::Dialogue {
+        w!(out, "<span><b>{}</b> turns</span>", r.turns.len());
+    }
+    if r.scores.user_content_share >= 0.0 {
+        w!(out, "<span>user content share <b>{}</b></span>", score(r.scores.user_content_share));
     }
     out.push_str("</div>\n");
-    w!(out, "<p class=\"q\">{}</p>\n", esc(&r.question));
-    w!(out, "<div class=\"label\">answer</div><div class=\"a\">{}</div>\n", esc(&r.answer));
+    if !r.topic_path.is_empty() {
+        breadcrumb(out, &r.topic_path);
+    }
+    if !r.parent_id.is_empty() {
+        w!(out, "<p class=\"mq\">made from <a class=\"mono\" href=\"#rec-{0}\">{0}</a></p>\n", esc(&r.parent_id));
+    }
+    controls_row(out, r);
+    match shape {
+        Shape::Qa => {
+            w!(out, "<p class=\"q\">{}</p>\n", esc(&r.question));
+            w!(out, "<div class=\"label\">answer</div><div class=\"a\">{}</div>\n", esc(&r.answer));
+        }
+        Shape::Dialogue => {
+            out.push_str("<div class=\"label\">dialogue</div>\n");
+            turns(out, &r.turns, chunks);
+        }
+        Shape::Passage => {
+            w!(out, "<div class=\"label\">topic</div><p class=\"q\">{}</p>\n", esc(&r.question));
+            if r.turns.is_empty() {
+                w!(out, "<div class=\"label\">passage</div><div class=\"a\">{}</div>\n", esc(&r.answer));
+            } else {
+                w!(out, "<div class=\"label\">passage ({} paragraphs)</div>\n", r.turns.len());
+                turns(out, &r.turns, chunks);
+            }
+        }
+        Shape::Topic => {
+            w!(out, "<div class=\"label\">topic</div><p class=\"q\">{}</p>\n", esc(&r.question));
+            if !r.answer.is_empty() {
+                w!(out, "<div class=\"a\">{}</div>\n", esc(&r.answer));
+            }
+        }
+        Shape::Preference => {
+            w!(out, "<div class=\"label\">prompt</div><p class=\"q\">{}</p>\n", esc(&r.question));
+            preference_pair(out, r, chunks);
+        }
+    }
     if !r.reasons.is_empty() {
         out.push_str("<ul class=\"reasons\">");
         for reason in &r.reasons {
@@ -459,30 +597,148 @@ fn record(out: &mut String, r: &Record, chunks: &HashMap<String, ChunkView>) {
         }
         out.push_str("</ul>\n");
     }
-    if !r.scores.sentences.is_empty() {
-        w!(out, "<details><summary>Sentence support ({})</summary><table>", r.scores.sentences.len());
-        out.push_str("<tr><th>sentence</th><th class=\"n\">lexical</th><th class=\"n\">semantic</th><th></th></tr>\n");
-        for s in &r.scores.sentences {
-            let semantic = if s.semantic < 0.0 { "–".to_owned() } else { score(s.semantic) };
-            let mark = if s.supported { "<span class=\"ok\">✓</span>" } else { "<span class=\"bad\">✗</span>" };
-            w!(
-                out,
-                "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{semantic}</td><td>{mark}</td></tr>\n",
-                esc(&s.sentence),
-                score(s.lexical)
-            );
+    sentence_table(out, r);
+    // Turns and the chosen side show their own evidence; `citations` is their union.
+    if shape != Shape::Preference && !turns_cite(r) {
+        if r.citations.is_empty() {
+            out.push_str("<p class=\"note\">No citations.</p>\n");
         }
-        out.push_str("</table></details>\n");
+        for c in &r.citations {
+            citation(out, c, chunks.get(&c.chunk_id));
+        }
     }
+    out.push_str("<details><summary>Record JSON</summary><pre>");
+    push_html(out, &serde_json::to_string_pretty(r).unwrap_or_default());
+    out.push_str("</pre></details>\n</article>\n");
+}
+
+fn sentence_table(out: &mut String, r: &Record) {
+    if r.scores.sentences.is_empty() {
+        return;
+    }
+    w!(out, "<details><summary>Sentence support ({})</summary><table>", r.scores.sentences.len());
+    out.push_str("<tr><th>sentence</th><th class=\"n\">lexical</th><th class=\"n\">semantic</th><th></th></tr>\n");
+    for s in &r.scores.sentences {
+        let semantic = if s.semantic < 0.0 { "–".to_owned() } else { score(s.semantic) };
+        let mark = if s.supported { "<span class=\"ok\">✓</span>" } else { "<span class=\"bad\">✗</span>" };
+        w!(
+            out,
+            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{semantic}</td><td>{mark}</td></tr>\n",
+            esc(&s.sentence),
+            score(s.lexical)
+        );
+    }
+    out.push_str("</table></details>\n");
+}
+
+/// The topic-tree path, root first, the node itself in bold.
+fn breadcrumb(out: &mut String, path: &[String]) {
+    out.push_str("<div class=\"crumbs\">topic ");
+    for (i, part) in path.iter().enumerate() {
+        if i > 0 {
+            out.push_str(" › ");
+        }
+        if i + 1 == path.len() {
+            w!(out, "<b>{}</b>", esc(part));
+        } else {
+            w!(out, "<span>{}</span>", esc(part));
+        }
+    }
+    out.push_str("</div>\n");
+}
+
+/// The conversation controls that are set, as tags; nothing when none is.
+fn controls_row(out: &mut String, r: &Record) {
+    let set = controls(r);
+    if set.is_empty() {
+        return;
+    }
+    out.push_str("<div class=\"controls\">");
+    for (name, value) in set {
+        w!(out, "<span class=\"tag\">{name}: <b>{}</b></span>", esc(value));
+    }
+    out.push_str("</div>\n");
+}
+
+/// The badge class of a verdict given as text (only the three known verdicts get colour).
+fn verdict_class(v: &str) -> &'static str {
+    match v {
+        "supported" => " b-supported",
+        "partial" => " b-partial",
+        "unsupported" => " b-unsupported",
+        _ => "",
+    }
+}
+
+/// The verdict badge and support score of a verified part, or "not verified".
+fn verdict_badge(out: &mut String, verdict: &str, support: f32) {
+    if verdict.is_empty() {
+        out.push_str("<span>not verified</span>");
+    } else {
+        w!(out, "<span class=\"badge{}\">{}</span>", verdict_class(verdict), esc(verdict));
+        w!(out, "<span>support <b>{}</b></span>", score(support));
+    }
+}
+
+/// Turns (or paragraphs) one by one: who speaks, what is said, and for verified turns
+/// their verdict, support and cited passages.
+fn turns(out: &mut String, turns: &[Turn], chunks: &HashMap<String, ChunkView>) {
+    out.push_str("<div class=\"turns\">\n");
+    for (i, t) in turns.iter().enumerate() {
+        let role = match t.role.as_str() {
+            "user" => "user",
+            "assistant" => "assistant",
+            "text" => "text",
+            _ => "other",
+        };
+        w!(out, "<section class=\"turn r-{role}\">\n<div class=\"turn-head\"><b>{}</b>", esc(&turn_label(t, i)));
+        if verified(t) {
+            verdict_badge(out, &t.verdict, t.support);
+        }
+        if !t.passages.is_empty() {
+            w!(out, "<span>{} passage{} shown</span>", t.passages.len(), if t.passages.len() == 1 { "" } else { "s" });
+        }
+        out.push_str("</div>\n");
+        w!(out, "<div class=\"a\">{}</div>\n", esc(&t.content));
+        if verified(t) && t.citations.is_empty() {
+            out.push_str("<p class=\"note\">No citations.</p>\n");
+        }
+        for c in &t.citations {
+            citation(out, c, chunks.get(&c.chunk_id));
+        }
+        out.push_str("</section>\n");
+    }
+    out.push_str("</div>\n");
+}
+
+/// A preference pair: the chosen answer with its evidence beside the rejected answer, how
+/// it was made and how the verifier scored it.
+fn preference_pair(out: &mut String, r: &Record, chunks: &HashMap<String, ChunkView>) {
+    let p = &r.preference;
+    out.push_str("<div class=\"pair\">\n<div class=\"side chosen\">\n<div class=\"side-head\"><b>chosen</b>");
+    verdict_badge(out, r.verdict.as_str(), r.scores.support);
+    out.push_str("</div>\n");
+    w!(out, "<div class=\"a\">{}</div>\n", esc(&r.answer));
     if r.citations.is_empty() {
         out.push_str("<p class=\"note\">No citations.</p>\n");
     }
     for c in &r.citations {
         citation(out, c, chunks.get(&c.chunk_id));
     }
-    out.push_str("<details><summary>Record JSON</summary><pre>");
-    push_html(out, &serde_json::to_string_pretty(r).unwrap_or_default());
-    out.push_str("</pre></details>\n</article>\n");
+    out.push_str("</div>\n<div class=\"side rejected\">\n<div class=\"side-head\"><b>rejected</b>");
+    verdict_badge(out, &p.verdict, p.support);
+    out.push_str("</div>\n<div class=\"side-head\">");
+    if !p.method.is_empty() {
+        w!(out, "<span>method <span class=\"tag\">{}</span></span>", esc(&p.method));
+    }
+    if !p.model.is_empty() {
+        w!(out, "<span>model <b>{}</b></span>", esc(&p.model));
+    }
+    out.push_str("</div>\n");
+    if !p.detail.is_empty() {
+        w!(out, "<p class=\"mq\">{}</p>\n", esc(&p.detail));
+    }
+    w!(out, "<div class=\"a\">{}</div>\n</div>\n</div>\n", esc(&p.rejected));
 }
 
 fn citation(out: &mut String, c: &Citation, chunk: Option<&ChunkView>) {
@@ -524,13 +780,14 @@ fn citation(out: &mut String, c: &Citation, chunk: Option<&ChunkView>) {
     out.push_str("</section>\n");
 }
 
-fn reject(out: &mut String, r: &Reject, chunks: &HashMap<String, ChunkView>) {
+fn reject(out: &mut String, r: &Reject, chunks: &HashMap<String, ChunkView>, run_task: &str) {
     let docs = reject_docs(r, chunks);
     let doc_ids: Vec<&str> = docs.iter().map(|d| d.doc_id.as_str()).collect();
     w!(
         out,
-        "<article class=\"reject\" id=\"rej-{}\" data-verdict=\"rejected\" data-qtype=\"{}\" data-docs=\"{}\">\n",
+        "<article class=\"reject\" id=\"rej-{}\" data-verdict=\"rejected\" data-task=\"{}\" data-qtype=\"{}\" data-docs=\"{}\">\n",
         esc(&r.id),
+        esc(run_task),
         esc(&r.question_type),
         esc(&doc_ids.join(" "))
     );

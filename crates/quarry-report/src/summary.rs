@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use quarry_core::{Record, Reject};
 
 use crate::ChunkView;
+use crate::task::task_name;
 
 /// Number of bins of the support histogram over `0..=1`.
 pub(crate) const BINS: usize = 10;
@@ -62,7 +63,10 @@ pub(crate) fn reject_docs(reject: &Reject, chunks: &HashMap<String, ChunkView>) 
 /// Counts over a run.
 #[derive(Debug, Default)]
 pub(crate) struct Summary {
+    /// Records per task (`qa` for v1 records).
+    pub by_task: BTreeMap<String, usize>,
     pub by_verdict: BTreeMap<String, usize>,
+    /// Records per question type (records without one, such as dialogues, are not counted).
     pub by_type: BTreeMap<String, usize>,
     /// Records per document (a record counts once for each document it cites).
     pub by_doc: BTreeMap<DocRef, usize>,
@@ -87,8 +91,11 @@ impl Summary {
     pub(crate) fn of_records(records: &[Record], chunks: &HashMap<String, ChunkView>) -> Summary {
         let mut s = Summary::default();
         for r in records {
+            *s.by_task.entry(task_name(r).to_owned()).or_default() += 1;
             *s.by_verdict.entry(r.verdict.as_str().to_owned()).or_default() += 1;
-            *s.by_type.entry(r.question_type.clone()).or_default() += 1;
+            if !r.question_type.is_empty() {
+                *s.by_type.entry(r.question_type.clone()).or_default() += 1;
+            }
             let (docs, sections) = record_sources(r, chunks);
             for d in docs {
                 *s.by_doc.entry(d).or_default() += 1;

@@ -6,12 +6,13 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use quarry_core::{Citation, Record, Reject, Verdict, heading_path_display};
+use quarry_core::{Citation, Record, Reject, Turn, Verdict, heading_path_display};
 
 use crate::ChunkView;
 use crate::escape::terminal as clean;
 use crate::highlight::{Placement, place};
 use crate::html::{match_kind, score};
+use crate::task::{Shape, controls, has_round_trip, question_type, shape, task_name, turn_label, turns_cite, verified};
 
 macro_rules! w {
     ($out:expr, $($arg:tt)*) => {{
@@ -76,31 +77,116 @@ fn indented(out: &mut String, prefix: &str, text: &str) {
 /// sentence support, and each citation with its passage, document, heading path, span,
 /// match and the chunk text with the quote highlighted (bold yellow with `color`, else
 /// `»…«`).
+///
+/// By task: a dialogue (`followup`, `conversation`) turn by turn, each verified turn with
+/// its verdict, support and own citations; a passage (`pretrain`) paragraph by paragraph
+/// the same way; a preference pair (`dpo`) as the prompt, the chosen answer with its
+/// citations, then the rejected answer with how it was made; a topic-tree node under its
+/// path. Conversation controls and the user side's content share are shown when set.
 pub fn render_terminal(record: &Record, chunks: &HashMap<String, ChunkView>, color: bool) -> String {
     let st = Style { color };
     let mut out = String::new();
     let verdict = record.verdict.as_str();
-    w!(out, "{} {}  [{}]  {}", st.bold("Record"), clean(&record.id), st.verdict(verdict), clean(&record.question_type));
+    let task = task_name(record);
+    let shape = shape(record);
+    let mut title = format!("{} {}  [{}]", st.bold("Record"), clean(&record.id), st.verdict(verdict));
+    if let Some(qtype) = question_type(record) {
+        let _ = write!(title, "  {}", clean(qtype));
+    }
+    if task != "qa" {
+        let _ = write!(title, "  {}", st.dim(&format!("task {}", clean(task))));
+    }
+    w!(out, "{title}");
+    if !record.topic_path.is_empty() {
+        let path: Vec<String> = record.topic_path.iter().map(|p| clean(p)).collect();
+        w!(out, "{} {}", st.dim("Topic path:"), path.join(" › "));
+    }
+    if !record.parent_id.is_empty() {
+        w!(out, "{} {}", st.dim("Made from:"), clean(&record.parent_id));
+    }
+    let set = controls(record);
+    if !set.is_empty() {
+        w!(out, "{}", st.bold("Controls"));
+        for (name, value) in set {
+            w!(out, "  {name}: {}", clean(value));
+        }
+    }
     out.push('\n');
-    w!(out, "{}", st.bold("Question"));
-    indented(&mut out, "  ", &clean(&record.question));
-    w!(out, "{}", st.bold("Answer"));
-    indented(&mut out, "  ", &clean(&record.answer));
-    out.push('\n');
-    let rank = if record.scores.round_trip_rank > 0 {
-        format!("#{}", record.scores.round_trip_rank)
-    } else {
-        "miss".to_owned()
-    };
-    w!(
-        out,
-        "{} {}   support {}   quote match {}   round-trip rank {}",
+    match shape {
+        Shape::Qa => {
+            w!(out, "{}", st.bold("Question"));
+            indented(&mut out, "  ", &clean(&record.question));
+            w!(out, "{}", st.bold("Answer"));
+            indented(&mut out, "  ", &clean(&record.answer));
+        }
+        Shape::Topic => {
+            w!(out, "{}", st.bold("Topic"));
+            indented(&mut out, "  ", &clean(&record.question));
+            if !record.answer.is_empty() {
+                indented(&mut out, "  ", &clean(&record.answer));
+            }
+        }
+        Shape::Dialogue => {
+            w!(out, "{} ({} turns)", st.bold("Dialogue"), record.turns.len());
+            turns(&mut out, st, &record.turns, chunks);
+        }
+        Shape::Passage => {
+            w!(out, "{}", st.bold("Topic"));
+            indented(&mut out, "  ", &clean(&record.question));
+            if record.turns.is_empty() {
+                w!(out, "{}", st.bold("Passage"));
+                indented(&mut out, "  ", &clean(&record.answer));
+            } else {
+                w!(out, "{} ({} paragraphs)", st.bold("Passage"), record.turns.len());
+                turns(&mut out, st, &record.turns, chunks);
+            }
+        }
+        Shape::Preference => {
+            w!(out, "{}", st.bold("Prompt"));
+            indented(&mut out, "  ", &clean(&record.question));
+            w!(out, "{} {}   support {}", st.bold("Chosen"), st.verdict(verdict), score(record.scores.support));
+            indented(&mut out, "  ", &clean(&record.answer));
+            w!(out, "  {} ({})", st.bold("Citations"), record.citations.len());
+            for c in &record.citations {
+                citation(&mut out, st, "  ", c, chunks.get(&c.chunk_id));
+            }
+            let p = &record.preference;
+            let judged = if p.verdict.is_empty() {
+                "not verified".to_owned()
+            } else {
+                format!("{}   support {}", st.verdict(&clean(&p.verdict)), score(p.support))
+            };
+            w!(out, "{} {judged}", st.bold("Rejected"));
+            let mut how = format!("  method {}", clean(&p.method));
+            if !p.model.is_empty() {
+                let _ = write!(how, "   model {}", clean(&p.model));
+            }
+            w!(out, "{}", st.dim(&how));
+            if !p.detail.is_empty() {
+                indented(&mut out, "  ", &st.dim(&clean(&p.detail)));
+            }
+            indented(&mut out, "  ", &clean(&p.rejected));
+        }
+    }
+    if !out.ends_with("\n\n") {
+        out.push('\n');
+    }
+    let mut scores = format!(
+        "{} {}   support {}   quote match {}",
         st.bold("Verdict"),
         st.verdict(verdict),
         score(record.scores.support),
         score(record.scores.quote_match),
-        rank
     );
+    if has_round_trip(record) {
+        let rank = record.scores.round_trip_rank;
+        let rank = if rank > 0 { format!("#{rank}") } else { "miss".to_owned() };
+        let _ = write!(scores, "   round-trip rank {rank}");
+    }
+    if record.scores.user_content_share >= 0.0 {
+        let _ = write!(scores, "   user content share {}", score(record.scores.user_content_share));
+    }
+    w!(out, "{scores}");
     if !record.reasons.is_empty() {
         w!(out, "{}", st.bold("Reasons"));
         for r in &record.reasons {
@@ -117,24 +203,53 @@ pub fn render_terminal(record: &Record, chunks: &HashMap<String, ChunkView>, col
             w!(out, "  {mark} lexical {} semantic {semantic}  {}", score(s.lexical), clean(&s.sentence));
         }
     }
-    out.push('\n');
-    w!(out, "{} ({})", st.bold("Citations"), record.citations.len());
-    for c in &record.citations {
-        citation(&mut out, st, c, chunks.get(&c.chunk_id));
+    // Turns and the chosen side showed their own evidence; `citations` is their union.
+    if shape != Shape::Preference && !turns_cite(record) {
+        out.push('\n');
+        w!(out, "{} ({})", st.bold("Citations"), record.citations.len());
+        for c in &record.citations {
+            citation(&mut out, st, "", c, chunks.get(&c.chunk_id));
+        }
     }
     out
 }
 
-fn citation(out: &mut String, st: Style, c: &Citation, chunk: Option<&ChunkView>) {
+/// Turns (or paragraphs) one by one: a numbered head with who speaks and, for verified
+/// turns, verdict and support; the content; the turn's citations.
+fn turns(out: &mut String, st: Style, turns: &[Turn], chunks: &HashMap<String, ChunkView>) {
+    for (i, t) in turns.iter().enumerate() {
+        let mut head = format!("  {} {}", st.dim(&format!("{}.", i + 1)), st.bold(&clean(&turn_label(t, i))));
+        if verified(t) {
+            let _ = write!(head, "  [{}]  support {}", st.verdict(&clean(&t.verdict)), score(t.support));
+            if !t.passages.is_empty() {
+                let n = t.passages.len();
+                let _ = write!(head, "  {}", st.dim(&format!("{n} passage{} shown", if n == 1 { "" } else { "s" })));
+            }
+        }
+        w!(out, "{head}");
+        indented(out, "     ", &clean(&t.content));
+        if verified(t) && t.citations.is_empty() {
+            w!(out, "     {}", st.paint(RED, "(no citations)"));
+        }
+        for c in &t.citations {
+            citation(out, st, "   ", c, chunks.get(&c.chunk_id));
+        }
+        if t.citations.is_empty() {
+            out.push('\n');
+        }
+    }
+}
+
+fn citation(out: &mut String, st: Style, indent: &str, c: &Citation, chunk: Option<&ChunkView>) {
     let title = if c.doc_title.is_empty() { &c.doc_id } else { &c.doc_title };
-    let mut head = format!("  [{}] {}", c.passage, st.bold(&clean(title)));
+    let mut head = format!("{indent}  [{}] {}", c.passage, st.bold(&clean(title)));
     if !c.heading_path.is_empty() {
         let _ = write!(head, " › {}", clean(&heading_path_display(&c.heading_path)));
     }
     w!(out, "{head}");
     w!(
         out,
-        "      {}",
+        "{indent}      {}",
         st.dim(&format!(
             "chunk {}  span {}  {} match {}",
             clean(&c.chunk_id),
@@ -143,22 +258,23 @@ fn citation(out: &mut String, st: Style, c: &Citation, chunk: Option<&ChunkView>
             score(c.match_score)
         ))
     );
+    let bar = format!("{indent}      │ ");
     match place(c, chunk) {
         Placement::InChunk { before, quote, after, by_span } => {
             if !by_span {
-                w!(out, "      {}", st.paint(RED, "(the span does not fit this chunk; quote found by search)"));
+                w!(out, "{indent}      {}", st.paint(RED, "(the span does not fit this chunk; quote found by search)"));
             }
             let text = format!("{}{}{}", clean(before), st.quote(&clean(quote)), clean(after));
-            indented(out, "      │ ", &text);
+            indented(out, &bar, &text);
         }
         Placement::Apart => {
             let why = if chunk.is_some() { "quote not in the chunk text" } else { "chunk not available" };
-            w!(out, "      {}", st.paint(RED, &format!("({why}; the quote:)")));
-            indented(out, "      │ ", &st.quote(&clean(&c.quote)));
+            w!(out, "{indent}      {}", st.paint(RED, &format!("({why}; the quote:)")));
+            indented(out, &bar, &st.quote(&clean(&c.quote)));
         }
     }
     if c.model_quote != c.quote {
-        w!(out, "      model's wording: “{}”", clean(&c.model_quote));
+        w!(out, "{indent}      model's wording: “{}”", clean(&c.model_quote));
     }
     out.push('\n');
 }

@@ -160,7 +160,6 @@ fn fixture() -> RunView {
         schema_version: RECORD_SCHEMA_VERSION,
         id: "run1-3-0".into(),
         slot: 3,
-        attempt: 0,
         stage: "verify".into(),
         reason: "quote_not_found".into(),
         detail: "quote \"</script>\" not in passage 1".into(),
@@ -172,6 +171,7 @@ fn fixture() -> RunView {
         verdict: "unsupported".into(),
         support: 0.1,
         usage: TokenUsage { prompt_tokens: 900, completion_tokens: 40 },
+        ..Reject::default()
     }];
     let mut chunks = HashMap::new();
     chunks.insert(
@@ -424,6 +424,10 @@ fn every_format_round_trips_line_by_line() {
                     assert_eq!(keys, BTreeSet::from(["prompt", "completion", "metadata"]));
                     assert_eq!(v["prompt"], json!([{"role": "user", "content": q}]));
                     assert_eq!(v["completion"], json!([{"role": "assistant", "content": a}]));
+                }
+                ExportFormat::Text => {
+                    assert_eq!(keys, BTreeSet::from(["text", "metadata"]));
+                    assert_eq!(v["text"], format!("{}\n\n{}", r.question, r.answer));
                 }
                 ExportFormat::Jsonl => {
                     let back: Record = serde_json::from_str(line).unwrap();

@@ -105,7 +105,57 @@ pub fn audit(a: AuditArgs) -> Result<u8> {
     Ok(exit::NOTHING)
 }
 
+/// `quarry export <index> --format text`: the corpus chunks that pass the quality filters.
+fn export_corpus(a: ExportArgs) -> Result<u8> {
+    let store_dir = quarry_index::index::store_dir(&a.run);
+    let store_dir = if store_dir.is_dir() { store_dir } else { a.run.clone() };
+    let store = quarry_ingest::Store::open(&store_dir)
+        .with_context(|| format!("{} is neither a run directory nor an index", a.run.display()))?;
+    let mut chunks = Vec::new();
+    for item in store.documents() {
+        let (doc, doc_chunks) = item.with_context(|| format!("reading the store in {}", store_dir.display()))?;
+        for c in doc_chunks {
+            chunks.push(quarry_report::CorpusChunk {
+                chunk_id: c.id.to_string(),
+                doc_id: doc.id.to_string(),
+                title: doc.title.clone(),
+                heading_path: c.heading_path.clone(),
+                text: c.text,
+            });
+        }
+    }
+    let name = a.name.unwrap_or_else(|| {
+        a.run.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "quarry-corpus".into())
+    });
+    let card = CardInfo {
+        name,
+        license: a.license,
+        language: a.language.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(),
+        sources: Vec::new(),
+        model: String::new(),
+        backend: String::new(),
+        system_prompt: String::new(),
+        run_id: String::new(),
+    };
+    let cfg = quarry_report::TextQuality::default();
+    let s = quarry_report::export_corpus_text(chunks.into_iter(), &cfg, &a.out, &card)?;
+    let why: Vec<String> = s.skipped.iter().filter(|(_, n)| **n > 0).map(|(r, n)| format!("{n} {r}")).collect();
+    println!(
+        "{} chunks of {} documents to {}; {} skipped ({}); card {}",
+        s.kept,
+        s.documents,
+        s.path.display(),
+        s.skipped_total(),
+        if why.is_empty() { "none".into() } else { why.join(", ") },
+        s.card_path.display()
+    );
+    Ok(if s.kept == 0 { exit::NOTHING } else { exit::OK })
+}
+
 pub fn export(a: ExportArgs) -> Result<u8> {
+    if a.format == "text" && !a.run.join(quarry_gen::run_dir::RUN_JSON).exists() {
+        return export_corpus(a);
+    }
     let (run_json, records, _) = quarry_gen::run_dir::read(&a.run)?;
     let format: ExportFormat = a.format.parse()?;
     let mut sources: Vec<String> =
@@ -122,7 +172,12 @@ pub fn export(a: ExportArgs) -> Result<u8> {
         sources,
         model: run_json["model"].as_str().unwrap_or_default().to_owned(),
         backend: run_json["backend"].as_str().unwrap_or_default().to_owned(),
-        system_prompt: "Answer the question accurately and concisely.".into(),
+        system_prompt: match run_json["task"].as_str().unwrap_or("qa") {
+            "conversation" => "You are an expert in a conversation: reply accurately to what the other person says.",
+            "pretrain" => "Write a clear, accurate textbook section on the topic.",
+            _ => "Answer the question accurately and concisely.",
+        }
+        .into(),
         run_id: run_json["run_id"].as_str().unwrap_or_default().to_owned(),
     };
     let s = quarry_report::export(&records, format, &a.out, &card)?;

@@ -40,6 +40,7 @@ fn generate(index: &Path, out: &Path, cache: &Path, n: &str) -> std::process::Co
 
 #[test]
 fn generate_verify_report_export_and_resume() {
+    let _model = model_lock();
     let tmp = tempfile::tempdir().unwrap();
     let root = corpus(tmp.path());
     let index = tmp.path().join("index");

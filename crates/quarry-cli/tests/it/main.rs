@@ -9,5 +9,6 @@ mod formats;
 mod generate;
 mod index;
 mod resume;
+mod tasks;
 mod util;
 mod wikipedia;

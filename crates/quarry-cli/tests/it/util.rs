@@ -18,6 +18,14 @@ pub fn quarry() -> Command {
     cmd
 }
 
+/// Held by every test that runs the embedded model: llama.cpp's OpenMP threads spin while
+/// they wait, so two model processes on a 2-core machine slow each other down many times
+/// over. Tests that only ingest, index or read run beside them.
+pub fn model_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Runs quarry with these arguments.
 pub fn run<I: IntoIterator<Item = S>, S: AsRef<std::ffi::OsStr>>(args: I) -> Output {
     quarry().args(args).output().expect("quarry runs")
