@@ -276,12 +276,15 @@ impl ConversationGenerator {
             Err((reason, detail)) => return Ok((fail(reject, "answer", reason, detail), totals)),
         };
 
-        // Every expert turn, verified against the passages, with the learner's turn as its
-        // question.
+        // Every expert turn, verified against the passages. A learner's question is the
+        // question it answers; a learner's statement brings words of its own that the
+        // passages need not hold, so the reply is then judged on its own claims.
         let t0 = Instant::now();
         let mut sentences = Vec::new();
         for (x, raw) in raws.iter().enumerate() {
-            let (question, reply) = (turns[2 * x].content.clone(), turns[2 * x + 1].content.clone());
+            let said = turns[2 * x].content.trim();
+            let question = if said.ends_with('?') { said.to_owned() } else { String::new() };
+            let reply = turns[2 * x + 1].content.clone();
             let ver = e.verify(&question, &reply, raw, &hits);
             if !acceptable(&ver, self.cfg.accept_partial) {
                 totals.other_ms += t0.elapsed().as_secs_f64() * 1e3;

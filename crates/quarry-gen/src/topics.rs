@@ -263,7 +263,7 @@ impl TopicGenerator {
                 "type": "object",
                 "properties": {"subtopics": {
                     "type": "array",
-                    "items": {"type": "string", "pattern": "^[A-Z][A-Za-z ,'-]{2,50}$"},
+                    "items": {"type": "string", "pattern": "^[A-Z][A-Za-z '-]{2,50}$"},
                     "minItems": self.cfg.breadth,
                     "maxItems": self.cfg.breadth
                 }},
@@ -283,7 +283,7 @@ impl TopicGenerator {
             .unwrap_or_default()
             .iter()
             .filter_map(|v| v.as_str().map(|s| s.trim().to_owned()))
-            .filter(|s| !s.is_empty() && seen.insert(s.to_lowercase()))
+            .filter(|s| !s.is_empty() && !degenerate_name(s) && seen.insert(s.to_lowercase()))
             .collect())
     }
 
@@ -408,6 +408,7 @@ impl TopicGenerator {
             "totals": {"elapsed_s": elapsed_s, "llm_s": llm_s, "other_s": other_s},
             "model": self.model.model(),
             "backend": self.model.backend(),
+            "index": self.index.as_ref().map_or(String::new(), |i| i.dir().display().to_string()),
             "config": self.config_json(),
         });
         dir.write_run_json(&run_json)?;
@@ -470,6 +471,14 @@ impl TopicGenerator {
     }
 }
 
+/// A subtopic name a small model repeated itself in ("Candle, Candle, Candle"): a content
+/// word twice, or no content word at all.
+pub fn degenerate_name(name: &str) -> bool {
+    let words = quarry_audit::content_words(name);
+    let distinct: HashSet<&String> = words.iter().collect();
+    words.is_empty() || distinct.len() < words.len()
+}
+
 fn node_at<'a>(root: &'a mut TopicNode, at: &[usize]) -> &'a mut TopicNode {
     let mut n = root;
     for &i in at {
@@ -489,5 +498,13 @@ mod tests {
         assert_eq!(c, 1.0);
         assert_eq!(&text[r], "The albedo of fresh snow is very high.");
         assert_eq!(topic_coverage("Quantum chromodynamics", text).0, 0.0);
+    }
+
+    #[test]
+    fn repeated_names_are_degenerate() {
+        assert!(degenerate_name("A Candle, A Candle, A Candle"));
+        assert!(degenerate_name("Candle History of a Candle"));
+        assert!(degenerate_name("The"));
+        assert!(!degenerate_name("Chemical History of a Candle"));
     }
 }

@@ -42,7 +42,9 @@ fn load_view(run: &Path, index: &Index) -> Result<RunView> {
 
 fn run_index(run: &Path) -> Result<Index> {
     let (run_json, _, _) = quarry_gen::run_dir::read(run)?;
-    let Some(dir) = run_json["index"].as_str() else { bail!("{}/run.json names no index", run.display()) };
+    let Some(dir) = run_json["index"].as_str().filter(|d| !d.is_empty()) else {
+        bail!("{}/run.json names no index (a topic tree made without --index cites nothing)", run.display())
+    };
     open_index(Path::new(dir), None).with_context(|| format!("open the run's index {dir}"))
 }
 

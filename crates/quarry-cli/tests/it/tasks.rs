@@ -499,3 +499,121 @@ fn pretrain_passages_cite_per_paragraph_and_the_corpus_exports_as_text() {
     let card = std::fs::read_to_string(dir.join("README.md")).unwrap();
     assert!(card.starts_with("---\n") && card.contains("text-generation"), "{card}");
 }
+
+/// An OpenAI-compatible stub that answers every chat request with `reply` as the message
+/// content: a fault injector for replies a real model will not produce on demand.
+fn stub_server(reply: String) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut len = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0u8; len];
+            let _ = reader.read_exact(&mut body);
+            let out = json!({
+                "id": "stub", "object": "chat.completion", "created": 0, "model": "stub",
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": reply}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20}
+            })
+            .to_string();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{out}",
+                out.len()
+            );
+        }
+    });
+    url
+}
+
+#[test]
+fn one_sided_dialogues_are_rejected_and_balanced_ones_verified() {
+    let tmp = tempfile::tempdir().unwrap();
+    // One chunk only, so the dialogue's passage 1 is known.
+    let root = tmp.path().join("corpus");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(
+        root.join("candle.md"),
+        "# The candle\n\nA candle burns because the heat of the flame melts the wax near the wick. The melted wax rises up the wick by capillary action. At the top of the wick the wax turns into vapour, and the vapour burns in the air. The flame is brightest where tiny particles of carbon glow with heat. A candle flame is hottest in its outer part, where the wax vapour meets the oxygen of the air.\n",
+    )
+    .unwrap();
+    let index = tmp.path().join("index");
+    ok(&run([Path::new("index"), &root, Path::new("--out"), &index, Path::new("--json")]));
+    let docs = docs(&index);
+    let burns = "A candle burns because the heat of the flame melts the wax near the wick.";
+    let hottest = "A candle flame is hottest in its outer part, where the wax vapour meets the oxygen of the air.";
+    let exchange = |learner: &str, quote: &str, expert: &str| json!({"learner": learner, "citations": [{"passage": 1, "quote": quote}], "expert": expert});
+    let converse = |out: &Path, reply: Value| {
+        let url = stub_server(json!({"exchanges": reply}).to_string());
+        let mut c = quarry();
+        c.args(["generate", "conversation", "--index"]).arg(&index).arg("--out").arg(out);
+        c.args(["--n", "1", "--budget", "1", "--exchanges", "2", "--no-cache", "--json", "--base-url", &url]);
+        c.args(["--dynamics", "teacher and student"]);
+        finished(&c.output().unwrap())
+    };
+
+    // The student only asks questions: rejected as one_sided, whatever the teacher says.
+    let out = tmp.path().join("one-sided");
+    converse(
+        &out,
+        json!([
+            exchange("Why does a candle burn at all?", burns, burns),
+            exchange("Where is the flame of a candle hottest?", hottest, hottest),
+        ]),
+    );
+    let rejects = lines(&out.join("rejects.jsonl"));
+    assert_eq!(rejects.len(), 1);
+    assert_eq!(rejects[0]["reason"], "one_sided", "{}", rejects[0]);
+    assert!(rejects[0]["detail"].as_str().unwrap().starts_with("the student only asks questions: 0%"));
+    assert_eq!(rejects[0]["controls"]["dynamics"], "teacher and student");
+
+    // Both sides bring substance and the teacher's replies are in the passage: accepted, with
+    // every turn, its verified spans and the controls on the record.
+    let out = tmp.path().join("balanced");
+    let run_json = converse(
+        &out,
+        json!([
+            exchange("I always thought the wick itself was the fuel, burning down slowly like a match.", burns, burns),
+            exchange(
+                "So the wax is the real fuel, and I would guess the flame burns hottest at its centre.",
+                hottest,
+                hottest
+            ),
+        ]),
+    );
+    let (records, rejects) = consistent(&out, &run_json);
+    assert!(rejects.is_empty(), "{rejects:?}");
+    let r = &records[0];
+    let turns = r["turns"].as_array().unwrap();
+    assert_eq!(turns.len(), 4);
+    assert_eq!(turns[0]["speaker"], "student");
+    assert_eq!(turns[1]["speaker"], "teacher");
+    for t in turns.iter().filter(|t| t["role"] == "assistant") {
+        assert_eq!(t["verdict"], "supported");
+        spans_exact(&t["citations"], &docs);
+    }
+    let share = r["scores"]["user_content_share"].as_f64().unwrap();
+    assert!(share > 0.2 && share < 0.8, "{share}");
+    assert_eq!(r["controls"]["dynamics"], "teacher and student");
+    assert!(!r["controls"]["structure"].as_str().unwrap().is_empty());
+    // A conversation exports turn by turn.
+    let dir = tmp.path().join("export");
+    ok(&run([Path::new("export"), &out, Path::new("--format"), Path::new("sharegpt"), Path::new("--out"), &dir]));
+    let rows = lines(&dir.join("data/train.jsonl"));
+    let conv = rows[0]["conversations"].as_array().unwrap();
+    let from: Vec<&str> = conv.iter().map(|m| m["from"].as_str().unwrap()).collect();
+    assert_eq!(from.iter().filter(|f| **f == "human").count(), 2, "{conv:?}");
+    assert_eq!(from.iter().filter(|f| **f == "gpt").count(), 2, "{conv:?}");
+}
