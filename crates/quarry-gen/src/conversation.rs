@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use crate::controls::{ControlLists, parties};
 use crate::engine::{
-    Engine, Outcome, Progress, RunSummary, SamplingOverride, SlotTask, Totals, acceptable, blank_reject,
+    Engine, Outcome, Progress, RunSummary, SamplingOverride, SlotTask, Slots, Totals, acceptable, blank_reject,
     citations_schema, clean_answer, data, fail, heading_of, llm_reject, raw_citations, run_slots, sampling_record,
 };
 use crate::followup::{history, union_citations, worst_verdict};
@@ -116,10 +116,9 @@ pub fn check_sides(turns: &[Turn], min_share: f32) -> Result<f32, (&'static str,
 
 /// Writes conversations.
 pub struct ConversationGenerator {
-    engine: Engine,
+    slots: Slots,
     plan: Plan,
     cfg: ConversationConfig,
-    run_id: String,
 }
 
 impl ConversationGenerator {
@@ -134,11 +133,13 @@ impl ConversationGenerator {
         }
         let plan = crate::engine::plan(&index, cfg.n, cfg.seed, cfg.topics.as_ref())?;
         let run_id = blake3::hash(format!("conversation/{}", cfg.seed).as_bytes()).to_hex()[..8].to_owned();
-        Ok(ConversationGenerator { engine: Engine::new(index, model, prompts), plan, cfg, run_id })
+        let engine = Engine::new(index, model, prompts);
+        let slots = Slots::budgeted(engine, run_id, cfg.n, cfg.budget, cfg.concurrency);
+        Ok(ConversationGenerator { slots, plan, cfg })
     }
 
     pub fn config_json(&self) -> Value {
-        let e = &self.engine;
+        let e = &self.slots.engine;
         json!({
             "task": "conversation",
             "seed": self.cfg.seed,
@@ -187,12 +188,12 @@ impl ConversationGenerator {
     }
 
     async fn work(&self, slot: u64) -> Result<(Outcome, Totals), GenError> {
-        let e = &self.engine;
+        let e = &self.slots.engine;
         let mut totals = Totals::default();
         let seed = self.plan.seed_chunk(slot).expect("the plan has eligible chunks").clone();
         let controls = self.cfg.controls.sample(self.cfg.seed, slot, &self.cfg.fixed);
         let (expert, learner) = parties(&controls.dynamics);
-        let mut reject = blank_reject(&self.run_id, slot, vec![seed.chunk_id.clone()]);
+        let mut reject = blank_reject(&self.slots.run_id, slot, vec![seed.chunk_id.clone()]);
         reject.question_type = "conversation".into();
         reject.controls = controls.clone();
 
@@ -306,7 +307,7 @@ impl ConversationGenerator {
         tracing::debug!(dialogue = %history(&turns), "accepted conversation");
         let record = Record {
             schema_version: RECORD_SCHEMA_VERSION,
-            id: format!("{}-{slot:06}", self.run_id),
+            id: format!("{}-{slot:06}", self.slots.run_id),
             task: "conversation".into(),
             slot,
             question: turns[0].content.clone(),
@@ -346,23 +347,11 @@ impl SlotTask for ConversationGenerator {
     fn task(&self) -> &'static str {
         "conversation"
     }
-    fn engine(&self) -> &Engine {
-        &self.engine
+    fn slots(&self) -> &Slots {
+        &self.slots
     }
-    fn run_id(&self) -> &str {
-        &self.run_id
-    }
-    fn target(&self) -> usize {
-        self.cfg.n
-    }
-    fn max_slots(&self) -> u64 {
-        ((self.cfg.n as f32 * self.cfg.budget).ceil() as u64).max(self.cfg.n as u64)
-    }
-    fn concurrency(&self) -> usize {
-        self.cfg.concurrency
-    }
-    fn config_json(&self) -> Value {
-        ConversationGenerator::config_json(self)
+    fn config(&self) -> Value {
+        self.config_json()
     }
     fn extra_json(&self) -> Value {
         self.plan.json()

@@ -19,7 +19,7 @@ use regex::Regex;
 use serde_json::{Value, json};
 
 use crate::engine::{
-    Engine, Outcome, Progress, RunSummary, SamplingOverride, SlotTask, Totals, blank_reject, clean_answer, fail,
+    Engine, Outcome, Progress, RunSummary, SamplingOverride, SlotTask, Slots, Totals, blank_reject, clean_answer, fail,
     llm_reject, run_slots, sampling_record,
 };
 use crate::qa::{answer_schema, prompts_json};
@@ -197,12 +197,11 @@ fn find_word(text: &str, w: &str) -> Option<usize> {
 
 /// Makes preference pairs from the records of a Q&A run.
 pub struct DpoGenerator {
-    engine: Engine,
+    slots: Slots,
     rejected_model: Option<Arc<dyn ChatModel>>,
     parents: Vec<Record>,
     source: String,
     cfg: DpoConfig,
-    run_id: String,
 }
 
 impl DpoGenerator {
@@ -232,17 +231,16 @@ impl DpoGenerator {
             .to_hex()[..8]
             .to_owned();
         Ok(DpoGenerator {
-            engine: Engine::new(index, model, prompts),
+            slots: Slots::per_source(Engine::new(index, model, prompts), run_id, cfg.n, parents.len(), cfg.concurrency),
             rejected_model,
             parents,
             source: source.display().to_string(),
             cfg,
-            run_id,
         })
     }
 
     pub fn config_json(&self) -> Value {
-        let e = &self.engine;
+        let e = &self.slots.engine;
         json!({
             "task": "dpo",
             "from": self.source,
@@ -263,10 +261,10 @@ impl DpoGenerator {
     }
 
     async fn work(&self, slot: u64) -> Result<(Outcome, Totals), GenError> {
-        let e = &self.engine;
+        let e = &self.slots.engine;
         let mut totals = Totals::default();
         let parent = &self.parents[slot as usize];
-        let mut reject = blank_reject(&self.run_id, slot, parent.seed_chunks.clone());
+        let mut reject = blank_reject(&self.slots.run_id, slot, parent.seed_chunks.clone());
         reject.question = parent.question.clone();
         reject.question_type = parent.question_type.clone();
         let hits: Vec<Hit> = parent.passages.iter().map(|id| e.hit(id)).collect::<Result<_, _>>()?;
@@ -342,7 +340,7 @@ impl DpoGenerator {
         }
         let record = Record {
             schema_version: RECORD_SCHEMA_VERSION,
-            id: format!("{}-{slot:06}", self.run_id),
+            id: format!("{}-{slot:06}", self.slots.run_id),
             task: "dpo".into(),
             slot,
             question: parent.question.clone(),
@@ -386,23 +384,11 @@ impl SlotTask for DpoGenerator {
     fn task(&self) -> &'static str {
         "dpo"
     }
-    fn engine(&self) -> &Engine {
-        &self.engine
+    fn slots(&self) -> &Slots {
+        &self.slots
     }
-    fn run_id(&self) -> &str {
-        &self.run_id
-    }
-    fn target(&self) -> usize {
-        self.cfg.n.min(self.parents.len())
-    }
-    fn max_slots(&self) -> u64 {
-        self.parents.len() as u64
-    }
-    fn concurrency(&self) -> usize {
-        self.cfg.concurrency
-    }
-    fn config_json(&self) -> Value {
-        DpoGenerator::config_json(self)
+    fn config(&self) -> Value {
+        self.config_json()
     }
     fn extra_json(&self) -> Value {
         json!({"parents": self.parents.len()})

@@ -384,18 +384,38 @@ impl Engine {
     }
 }
 
+/// What the slot loop needs of a task besides its slots: the engine, the run id, how many
+/// records are wanted and how many slots may be tried.
+pub(crate) struct Slots {
+    pub engine: Engine,
+    pub run_id: String,
+    /// Accepted records wanted.
+    pub target: usize,
+    /// Slots tried at most.
+    pub max_slots: u64,
+    /// Slots worked on at once.
+    pub concurrency: usize,
+}
+
+impl Slots {
+    /// `n` records wanted within `budget` × n slots (at least n).
+    pub fn budgeted(engine: Engine, run_id: String, n: usize, budget: f32, concurrency: usize) -> Slots {
+        let max_slots = ((n as f32 * budget).ceil() as u64).max(n as u64);
+        Slots { engine, run_id, target: n, max_slots, concurrency }
+    }
+
+    /// One slot per source record (follow-ups, DPO pairs): at most `n` of `sources`.
+    pub fn per_source(engine: Engine, run_id: String, n: usize, sources: usize, concurrency: usize) -> Slots {
+        Slots { engine, run_id, target: n.min(sources), max_slots: sources as u64, concurrency }
+    }
+}
+
 /// A task that fills numbered slots, each ending as one record or one reject.
 pub(crate) trait SlotTask: Sync {
     fn task(&self) -> &'static str;
-    fn engine(&self) -> &Engine;
-    fn run_id(&self) -> &str;
-    /// Accepted records wanted.
-    fn target(&self) -> usize;
-    /// Slots tried at most.
-    fn max_slots(&self) -> u64;
-    fn concurrency(&self) -> usize;
+    fn slots(&self) -> &Slots;
     /// The configuration recorded in run.json (a run directory refuses another).
-    fn config_json(&self) -> Value;
+    fn config(&self) -> Value;
     /// Task-specific parts of run.json (seed plan, parents).
     fn extra_json(&self) -> Value {
         json!({})
@@ -431,8 +451,8 @@ pub(crate) async fn run_slots<T: SlotTask>(
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<RunSummary, GenError> {
     let started = Instant::now();
-    let n = t.target();
-    let max_slots = t.max_slots();
+    let n = t.slots().target;
+    let max_slots = t.slots().max_slots;
     let mut totals = Totals::default();
     let mut accepted = dir.records_so_far.len();
     progress(Progress { accepted, rejected: dir.rejects_so_far.len(), target: n });
@@ -440,12 +460,12 @@ pub(crate) async fn run_slots<T: SlotTask>(
     let mut dedup = Deduper::new(DedupConfig::default());
     let keys: Vec<String> = dir.records_so_far.iter().map(dedup_key).collect();
     let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
-    let embeddings = t.engine().index.embedder().embed(&refs).unwrap_or_default();
+    let embeddings = t.slots().engine.index.embedder().embed(&refs).unwrap_or_default();
     for (i, r) in dir.records_so_far.iter().enumerate() {
         dedup.add(&r.id, &keys[i], embeddings.get(i).cloned().unwrap_or_default());
     }
     if accepted < n && dir.next_slot < max_slots {
-        let concurrency = t.concurrency().max(1);
+        let concurrency = t.slots().concurrency.max(1);
         let mut outcomes =
             futures::stream::iter(dir.next_slot..max_slots).map(|slot| t.slot(slot)).buffered(concurrency);
         while let Some(result) = outcomes.next().await {
@@ -454,7 +474,7 @@ pub(crate) async fn run_slots<T: SlotTask>(
             match outcome {
                 Outcome::Accepted(r) => {
                     let key = dedup_key(&r);
-                    let e = t.engine().embed(&key);
+                    let e = t.slots().engine.embed(&key);
                     if let Some(dup) = dedup.check(&key, &e) {
                         dir.append_reject(crate::qa::duplicate_reject(&r, &dup))?;
                     } else {
@@ -474,7 +494,7 @@ pub(crate) async fn run_slots<T: SlotTask>(
     let run_json = run_json(t, dir, &totals, started.elapsed().as_secs_f64());
     dir.write_run_json(&run_json)?;
     Ok(RunSummary {
-        run_id: t.run_id().to_owned(),
+        run_id: t.slots().run_id.as_str().to_owned(),
         target: n,
         accepted: dir.records_so_far.len().min(n),
         rejected: dir.rejects_so_far.len(),
@@ -528,22 +548,22 @@ fn run_json<T: SlotTask>(t: &T, dir: &RunDir, session: &Totals, session_s: f64) 
     let mut largest: Vec<(String, Vec<String>)> = clusters.into_iter().collect();
     largest.sort_by_key(|(_, v)| std::cmp::Reverse(v.len()));
     largest.truncate(10);
-    let engine = t.engine();
+    let engine = &t.slots().engine;
     let mut out = json!({
         "dedup": {
             "duplicates": duplicates,
             "largest_clusters": largest.iter().map(|(of, dups)| json!({"record": of, "duplicates": dups})).collect::<Vec<_>>(),
         },
-        "run_id": t.run_id(),
+        "run_id": t.slots().run_id.as_str(),
         "task": t.task(),
         "quarry_version": env!("CARGO_PKG_VERSION"),
         "record_schema_version": RECORD_SCHEMA_VERSION,
-        "target": t.target(),
+        "target": t.slots().target,
         "accepted": accepted,
         "rejected": dir.rejects_so_far.len(),
-        "complete": accepted >= t.target(),
+        "complete": accepted >= t.slots().target,
         "slots_used": dir.next_slot,
-        "slot_budget": t.max_slots(),
+        "slot_budget": t.slots().max_slots,
         "counts_by_verdict": by_verdict,
         "counts_by_reason": by_reason,
         "counts_by_stage": by_stage,
@@ -557,7 +577,7 @@ fn run_json<T: SlotTask>(t: &T, dir: &RunDir, session: &Totals, session_s: f64) 
         "model": engine.model.model(),
         "backend": engine.model.backend(),
         "index": engine.index.dir().display().to_string(),
-        "config": t.config_json(),
+        "config": t.config(),
     });
     if let (Some(o), Value::Object(extra)) = (out.as_object_mut(), t.extra_json()) {
         o.extend(extra);

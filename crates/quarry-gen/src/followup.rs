@@ -12,8 +12,8 @@ use quarry_llm::{ChatModel, Purpose};
 use serde_json::{Value, json};
 
 use crate::engine::{
-    Engine, Outcome, Progress, RunSummary, SamplingOverride, SlotTask, Totals, acceptable, blank_reject, clean_answer,
-    fail, llm_reject, raw_citations, run_slots, sampling_record,
+    Engine, Outcome, Progress, RunSummary, SamplingOverride, SlotTask, Slots, Totals, acceptable, blank_reject,
+    clean_answer, fail, llm_reject, raw_citations, run_slots, sampling_record,
 };
 use crate::qa::{answer_schema, prompts_json, question_schema};
 use crate::run_dir::RunDir;
@@ -52,11 +52,10 @@ impl Default for FollowupConfig {
 
 /// Deepens Q&A records into follow-up chains.
 pub struct FollowupGenerator {
-    engine: Engine,
+    slots: Slots,
     parents: Vec<Record>,
     source: String,
     cfg: FollowupConfig,
-    run_id: String,
 }
 
 /// The conversation so far as prompt text.
@@ -119,16 +118,15 @@ impl FollowupGenerator {
         let run_id =
             blake3::hash(format!("followup/{}/{}", cfg.seed, source.display()).as_bytes()).to_hex()[..8].to_owned();
         Ok(FollowupGenerator {
-            engine: Engine::new(index, model, prompts),
+            slots: Slots::per_source(Engine::new(index, model, prompts), run_id, cfg.n, parents.len(), cfg.concurrency),
             parents,
             source: source.display().to_string(),
             cfg,
-            run_id,
         })
     }
 
     pub fn config_json(&self) -> Value {
-        let e = &self.engine;
+        let e = &self.slots.engine;
         let p = &e.prompts;
         json!({
             "task": "followup",
@@ -152,10 +150,10 @@ impl FollowupGenerator {
     }
 
     async fn work(&self, slot: u64) -> Result<(Outcome, Totals), GenError> {
-        let e = &self.engine;
+        let e = &self.slots.engine;
         let mut totals = Totals::default();
         let parent = &self.parents[slot as usize];
-        let mut reject = blank_reject(&self.run_id, slot, parent.seed_chunks.clone());
+        let mut reject = blank_reject(&self.slots.run_id, slot, parent.seed_chunks.clone());
         reject.question = parent.question.clone();
         reject.question_type = "followup".into();
         let mut hits: Vec<Hit> = parent.passages.iter().map(|id| e.hit(id)).collect::<Result<_, _>>()?;
@@ -291,7 +289,7 @@ impl FollowupGenerator {
         let (qreq, areq) = (last.0.expect("at least one turn"), last.1.expect("at least one turn"));
         let record = Record {
             schema_version: RECORD_SCHEMA_VERSION,
-            id: format!("{}-{slot:06}", self.run_id),
+            id: format!("{}-{slot:06}", self.slots.run_id),
             task: "followup".into(),
             slot,
             question: parent.question.clone(),
@@ -331,23 +329,11 @@ impl SlotTask for FollowupGenerator {
     fn task(&self) -> &'static str {
         "followup"
     }
-    fn engine(&self) -> &Engine {
-        &self.engine
+    fn slots(&self) -> &Slots {
+        &self.slots
     }
-    fn run_id(&self) -> &str {
-        &self.run_id
-    }
-    fn target(&self) -> usize {
-        self.cfg.n.min(self.parents.len())
-    }
-    fn max_slots(&self) -> u64 {
-        self.parents.len() as u64
-    }
-    fn concurrency(&self) -> usize {
-        self.cfg.concurrency
-    }
-    fn config_json(&self) -> Value {
-        FollowupGenerator::config_json(self)
+    fn config(&self) -> Value {
+        self.config_json()
     }
     fn extra_json(&self) -> Value {
         json!({"parents": self.parents.len()})

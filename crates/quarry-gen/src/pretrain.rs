@@ -11,7 +11,7 @@ use quarry_llm::{ChatModel, Purpose};
 use serde_json::{Value, json};
 
 use crate::engine::{
-    Engine, Outcome, Progress, RunSummary, SamplingOverride, SlotTask, Totals, acceptable, blank_reject,
+    Engine, Outcome, Progress, RunSummary, SamplingOverride, SlotTask, Slots, Totals, acceptable, blank_reject,
     citations_schema, clean_answer, data, fail, heading_of, llm_reject, raw_citations, run_slots, sampling_record,
 };
 use crate::followup::{union_citations, worst_verdict};
@@ -59,10 +59,9 @@ type SlotPassages = (String, Vec<String>, Vec<String>, Vec<Hit>);
 
 /// Writes textbook passages.
 pub struct PretrainGenerator {
-    engine: Engine,
+    slots: Slots,
     plan: Option<Plan>,
     cfg: PretrainConfig,
-    run_id: String,
 }
 
 impl PretrainGenerator {
@@ -81,11 +80,13 @@ impl PretrainGenerator {
             None
         };
         let run_id = blake3::hash(format!("pretrain/{}", cfg.seed).as_bytes()).to_hex()[..8].to_owned();
-        Ok(PretrainGenerator { engine: Engine::new(index, model, prompts), plan, cfg, run_id })
+        let engine = Engine::new(index, model, prompts);
+        let slots = Slots::budgeted(engine, run_id, cfg.n, cfg.budget, cfg.concurrency);
+        Ok(PretrainGenerator { slots, plan, cfg })
     }
 
     pub fn config_json(&self) -> Value {
-        let e = &self.engine;
+        let e = &self.slots.engine;
         json!({
             "task": "pretrain",
             "seed": self.cfg.seed,
@@ -109,7 +110,7 @@ impl PretrainGenerator {
 
     /// The topic of a slot, its topic path, its seed chunks and its passages.
     fn passages(&self, slot: u64) -> Result<SlotPassages, GenError> {
-        let e = &self.engine;
+        let e = &self.slots.engine;
         match &self.plan {
             None => {
                 let topic = self.cfg.topics[slot as usize % self.cfg.topics.len()].clone();
@@ -136,11 +137,11 @@ impl PretrainGenerator {
     }
 
     async fn work(&self, slot: u64) -> Result<(Outcome, Totals), GenError> {
-        let e = &self.engine;
+        let e = &self.slots.engine;
         let mut totals = Totals::default();
         let (found, retrieval_ms) = totals.other(|| self.passages(slot));
         let (topic, topic_path, seed_chunks, hits) = found?;
-        let mut reject = blank_reject(&self.run_id, slot, seed_chunks.clone());
+        let mut reject = blank_reject(&self.slots.run_id, slot, seed_chunks.clone());
         reject.question = topic.clone();
         reject.question_type = "textbook".into();
         if hits.is_empty() {
@@ -229,7 +230,7 @@ impl PretrainGenerator {
         let supports: Vec<f32> = turns.iter().map(|t| t.support).collect();
         let record = Record {
             schema_version: RECORD_SCHEMA_VERSION,
-            id: format!("{}-{slot:06}", self.run_id),
+            id: format!("{}-{slot:06}", self.slots.run_id),
             task: "pretrain".into(),
             slot,
             question: topic,
@@ -267,23 +268,11 @@ impl SlotTask for PretrainGenerator {
     fn task(&self) -> &'static str {
         "pretrain"
     }
-    fn engine(&self) -> &Engine {
-        &self.engine
+    fn slots(&self) -> &Slots {
+        &self.slots
     }
-    fn run_id(&self) -> &str {
-        &self.run_id
-    }
-    fn target(&self) -> usize {
-        self.cfg.n
-    }
-    fn max_slots(&self) -> u64 {
-        ((self.cfg.n as f32 * self.cfg.budget).ceil() as u64).max(self.cfg.n as u64)
-    }
-    fn concurrency(&self) -> usize {
-        self.cfg.concurrency
-    }
-    fn config_json(&self) -> Value {
-        PretrainGenerator::config_json(self)
+    fn config(&self) -> Value {
+        self.config_json()
     }
     fn extra_json(&self) -> Value {
         self.plan.as_ref().map_or(json!({}), Plan::json)

@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::engine::{
-    Engine, Outcome, Progress, RunSummary, SamplingOverride, SlotTask, Totals, acceptable, blank_reject,
+    Engine, Outcome, Progress, RunSummary, SamplingOverride, SlotTask, Slots, Totals, acceptable, blank_reject,
     citations_schema, clean_answer, data, fail, heading_of, llm_reject, raw_citations, run_slots, sampling_record,
 };
 use crate::run_dir::RunDir;
@@ -132,10 +132,9 @@ impl Default for QaConfig {
 
 /// Generates grounded Q&A from an index.
 pub struct QaGenerator {
-    engine: Engine,
+    slots: Slots,
     plan: Plan,
     cfg: QaConfig,
-    run_id: String,
 }
 
 /// The answer's schema: citations of the shown passages first, then the answer.
@@ -175,11 +174,13 @@ impl QaGenerator {
         }
         let plan = crate::engine::plan(&index, cfg.n, cfg.seed, cfg.topics.as_ref())?;
         let run_id = blake3::hash(format!("qa/{}", cfg.seed).as_bytes()).to_hex()[..8].to_owned();
-        Ok(QaGenerator { engine: Engine::new(index, model, prompts), plan, cfg, run_id })
+        let engine = Engine::new(index, model, prompts);
+        let slots = Slots::budgeted(engine, run_id, cfg.n, cfg.budget, cfg.concurrency);
+        Ok(QaGenerator { slots, plan, cfg })
     }
 
     pub fn run_id(&self) -> &str {
-        &self.run_id
+        &self.slots.run_id
     }
 
     /// Chunks that can seed questions, and those left out by reason.
@@ -190,7 +191,7 @@ impl QaGenerator {
     /// The configuration recorded in run.json; a run directory refuses another one.
     /// (`n` is not part of it: asking for more records extends a run.)
     pub fn config_json(&self) -> Value {
-        let e = &self.engine;
+        let e = &self.slots.engine;
         let p = &e.prompts;
         json!({
             "task": "qa",
@@ -232,7 +233,7 @@ impl QaGenerator {
     fn partner(&self, seed: &ChunkInfo) -> Result<Option<quarry_index::Hit>, GenError> {
         let probe: String = seed.text.chars().take(600).collect();
         let ordinal = |id: &str| id.rsplit('-').next().and_then(|n| n.parse::<i64>().ok()).unwrap_or(-99);
-        let hits = self.engine.search(&probe, 8)?;
+        let hits = self.slots.engine.search(&probe, 8)?;
         Ok(hits.into_iter().find(|h| {
             let id = h.chunk_id.to_string();
             id != seed.chunk_id
@@ -243,11 +244,11 @@ impl QaGenerator {
 
     /// Works one slot to its outcome.
     async fn work(&self, slot: u64) -> Result<(Outcome, Totals), GenError> {
-        let e = &self.engine;
+        let e = &self.slots.engine;
         let mut totals = Totals::default();
         let seed = self.plan.seed_chunk(slot).expect("the plan has eligible chunks").clone();
         let mut qtype = self.pick_type(slot, &seed.text);
-        let mut reject = blank_reject(&self.run_id, slot, vec![seed.chunk_id.clone()]);
+        let mut reject = blank_reject(&self.slots.run_id, slot, vec![seed.chunk_id.clone()]);
 
         // 1. The question.
         let started = Instant::now();
@@ -382,7 +383,7 @@ impl QaGenerator {
         }
         let record = Record {
             schema_version: RECORD_SCHEMA_VERSION,
-            id: format!("{}-{slot:06}", self.run_id),
+            id: format!("{}-{slot:06}", self.slots.run_id),
             task: "qa".into(),
             slot,
             question,
@@ -426,23 +427,11 @@ impl SlotTask for QaGenerator {
     fn task(&self) -> &'static str {
         "qa"
     }
-    fn engine(&self) -> &Engine {
-        &self.engine
+    fn slots(&self) -> &Slots {
+        &self.slots
     }
-    fn run_id(&self) -> &str {
-        &self.run_id
-    }
-    fn target(&self) -> usize {
-        self.cfg.n
-    }
-    fn max_slots(&self) -> u64 {
-        ((self.cfg.n as f32 * self.cfg.budget).ceil() as u64).max(self.cfg.n as u64)
-    }
-    fn concurrency(&self) -> usize {
-        self.cfg.concurrency
-    }
-    fn config_json(&self) -> Value {
-        QaGenerator::config_json(self)
+    fn config(&self) -> Value {
+        self.config_json()
     }
     fn extra_json(&self) -> Value {
         self.plan.json()
