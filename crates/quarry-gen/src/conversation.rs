@@ -198,10 +198,15 @@ impl ConversationGenerator {
         reject.controls = controls.clone();
 
         // Passages: the seed chunk first, then what retrieval finds for it.
-        let probe: String = seed.text.chars().take(600).collect();
-        let (found, retrieval_ms) = totals.other(|| e.search(&probe, self.cfg.k));
-        let mut hits: Vec<Hit> = found?.into_iter().filter(|h| h.chunk_id.to_string() != seed.chunk_id).collect();
-        hits.insert(0, e.hit(&seed.chunk_id)?);
+        let (found, retrieval_ms) = totals.other(|| -> Result<Vec<Hit>, GenError> {
+            let first = e.hit(&seed.chunk_id)?;
+            let probe: String = first.text.chars().take(600).collect();
+            let mut hits: Vec<Hit> =
+                e.search(&probe, self.cfg.k)?.into_iter().filter(|h| h.chunk_id != first.chunk_id).collect();
+            hits.insert(0, first);
+            Ok(hits)
+        });
+        let mut hits = found?;
         hits.truncate(self.cfg.k.max(1));
         let subject = seed.topic_path.last().cloned().unwrap_or_else(|| heading_of(&seed.title, &seed.heading_path));
 

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use crate::dedup::{DedupConfig, Deduper};
 use crate::run_dir::RunDir;
-use crate::seeds::{ChunkInfo, Plan};
+use crate::seeds::{ChunkInfo, Plan, PlanBuilder};
 use crate::topics::TopicTree;
 use crate::{GenError, Prompts};
 
@@ -237,15 +237,14 @@ pub(crate) fn acceptable(v: &Verification, accept_partial: bool) -> bool {
     verdict && !v.citations.is_empty()
 }
 
-/// Every chunk of the index's store, in corpus order.
-pub(crate) fn load_chunks(index: &Index) -> Result<Vec<ChunkInfo>, GenError> {
+/// Calls `f` with every chunk of the index's store, in corpus order.
+pub(crate) fn for_each_chunk(index: &Index, mut f: impl FnMut(ChunkInfo)) -> Result<(), GenError> {
     let store = quarry_ingest::Store::open(&quarry_index::index::store_dir(index.dir()))
         .map_err(|e| GenError::Config(format!("cannot open the index's store: {e}")))?;
-    let mut chunks = Vec::new();
     for item in store.documents() {
         let (doc, doc_chunks) = item.map_err(|e| GenError::Config(format!("reading the store: {e}")))?;
         for c in doc_chunks {
-            chunks.push(ChunkInfo {
+            f(ChunkInfo {
                 chunk_id: c.id.to_string(),
                 doc_id: doc.id.to_string(),
                 title: doc.title.clone(),
@@ -256,25 +255,27 @@ pub(crate) fn load_chunks(index: &Index) -> Result<Vec<ChunkInfo>, GenError> {
             });
         }
     }
-    Ok(chunks)
+    Ok(())
 }
 
 /// The seed plan of a run over `index`: every eligible chunk, or the grounded nodes of a
-/// topic tree (each seeding with its best passage).
+/// topic tree (each seeding with its best passage). The plan keeps no chunk text.
 pub(crate) fn plan(index: &Index, n: usize, seed: u64, topics: Option<&TopicTree>) -> Result<Plan, GenError> {
-    let chunks = load_chunks(index)?;
     let plan = match topics {
-        None => Plan::new(chunks, n, seed),
+        None => {
+            let mut b = PlanBuilder::default();
+            for_each_chunk(index, |c| b.add(c))?;
+            b.finish(n, seed)
+        }
         Some(tree) => {
-            let by_id: std::collections::HashMap<&str, &ChunkInfo> =
-                chunks.iter().map(|c| (c.chunk_id.as_str(), c)).collect();
-            let seeds: Vec<ChunkInfo> = tree
-                .grounded_seeds()
-                .into_iter()
-                .filter_map(|(path, chunk)| {
-                    by_id.get(chunk.as_str()).map(|c| ChunkInfo { topic_path: path, ..(*c).clone() })
-                })
-                .collect();
+            let wanted: std::collections::HashMap<String, Vec<String>> =
+                tree.grounded_seeds().into_iter().map(|(path, chunk)| (chunk, path)).collect();
+            let mut seeds = Vec::new();
+            for_each_chunk(index, |c| {
+                if let Some(path) = wanted.get(&c.chunk_id) {
+                    seeds.push(ChunkInfo { topic_path: path.clone(), ..c });
+                }
+            })?;
             if seeds.is_empty() {
                 return Err(GenError::Config(
                     "the topic tree has no grounded node whose passage is in this index".into(),

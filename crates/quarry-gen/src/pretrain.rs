@@ -123,13 +123,11 @@ impl PretrainGenerator {
                     Some(t) => t.clone(),
                     None => heading_of(&seed.title, &seed.heading_path),
                 };
-                let probe: String = seed.text.chars().take(600).collect();
-                let mut hits: Vec<Hit> = e
-                    .search(&probe, self.cfg.k)?
-                    .into_iter()
-                    .filter(|h| h.chunk_id.to_string() != seed.chunk_id)
-                    .collect();
-                hits.insert(0, e.hit(&seed.chunk_id)?);
+                let first = e.hit(&seed.chunk_id)?;
+                let probe: String = first.text.chars().take(600).collect();
+                let mut hits: Vec<Hit> =
+                    e.search(&probe, self.cfg.k)?.into_iter().filter(|h| h.chunk_id != first.chunk_id).collect();
+                hits.insert(0, first);
                 hits.truncate(self.cfg.k.max(1));
                 Ok((topic, seed.topic_path.clone(), vec![seed.chunk_id.clone()], hits))
             }

@@ -230,8 +230,8 @@ impl QaGenerator {
 
     /// A chunk related to `seed` for a multi-hop question: the best retrieval hit for its
     /// text that is not the seed or its neighbour.
-    fn partner(&self, seed: &ChunkInfo) -> Result<Option<quarry_index::Hit>, GenError> {
-        let probe: String = seed.text.chars().take(600).collect();
+    fn partner(&self, seed: &ChunkInfo, seed_text: &str) -> Result<Option<quarry_index::Hit>, GenError> {
+        let probe: String = seed_text.chars().take(600).collect();
         let ordinal = |id: &str| id.rsplit('-').next().and_then(|n| n.parse::<i64>().ok()).unwrap_or(-99);
         let hits = self.slots.engine.search(&probe, 8)?;
         Ok(hits.into_iter().find(|h| {
@@ -247,17 +247,19 @@ impl QaGenerator {
         let e = &self.slots.engine;
         let mut totals = Totals::default();
         let seed = self.plan.seed_chunk(slot).expect("the plan has eligible chunks").clone();
-        let mut qtype = self.pick_type(slot, &seed.text);
+        // The plan keeps no text: the seed's comes from the index.
+        let seed_text = e.hit(&seed.chunk_id)?.text;
+        let mut qtype = self.pick_type(slot, &seed_text);
         let mut reject = blank_reject(&self.slots.run_id, slot, vec![seed.chunk_id.clone()]);
 
         // 1. The question.
         let started = Instant::now();
         let mut seed_chunks = vec![seed.chunk_id.clone()];
-        let mut seed_texts = vec![seed.text.clone()];
+        let mut seed_texts = vec![seed_text.clone()];
         let heading = heading_of(&seed.title, &seed.heading_path);
         // A multi-hop question needs a partner chunk; without one it becomes factual.
         let partner = if qtype == QuestionType::MultiHop {
-            let (p, _) = totals.other(|| self.partner(&seed));
+            let (p, _) = totals.other(|| self.partner(&seed, &seed_text));
             let p = p?;
             if p.is_none() {
                 qtype = QuestionType::Factual;
@@ -274,7 +276,7 @@ impl QaGenerator {
                 let (s, u) = e.prompts.question_multihop.render(&[
                     ("title", &seed.title),
                     ("heading", &heading),
-                    ("passage", &data(&seed.text)),
+                    ("passage", &data(&seed_text)),
                     ("title_b", &p.title),
                     ("heading_b", &hb),
                     ("passage_b", &data(&p.text)),
@@ -285,7 +287,7 @@ impl QaGenerator {
                 let (s, u) = e.prompts.question.render(&[
                     ("title", &seed.title),
                     ("heading", &heading),
-                    ("passage", &data(&seed.text)),
+                    ("passage", &data(&seed_text)),
                     ("type_instruction", qtype.instruction()),
                 ]);
                 (&e.prompts.question, s, u)

@@ -16,6 +16,7 @@ pub struct ChunkInfo {
     pub title: String,
     pub heading_path: Vec<String>,
     pub token_count: u32,
+    /// The chunk's text while it is judged; empty once planned (read it from the index).
     pub text: String,
     /// The topic-tree node this chunk grounds, when seeds come from a tree.
     pub topic_path: Vec<String>,
@@ -78,10 +79,38 @@ pub fn mix(seed: u64, parts: &[u64]) -> u64 {
     u64::from_le_bytes(h.finalize().as_bytes()[..8].try_into().expect("8 bytes"))
 }
 
+/// Builds a plan one chunk at a time, keeping no chunk's text: a plan over a large corpus
+/// holds ids and headings, and a slot reads its seed's text from the index.
+#[derive(Debug, Default)]
+pub struct PlanBuilder {
+    eligible: Vec<ChunkInfo>,
+    excluded: Vec<(Ineligible, usize)>,
+}
+
+impl PlanBuilder {
+    /// Adds the next chunk in corpus order.
+    pub fn add(&mut self, mut c: ChunkInfo) {
+        match ineligible(&c) {
+            None => {
+                c.text = String::new();
+                self.eligible.push(c);
+            }
+            Some(r) => match self.excluded.iter_mut().find(|(k, _)| *k == r) {
+                Some((_, n)) => *n += 1,
+                None => self.excluded.push((r, 1)),
+            },
+        }
+    }
+
+    pub fn finish(self, n: usize, seed: u64) -> Plan {
+        Plan { eligible: self.eligible, excluded: self.excluded, strata: n.max(1), seed }
+    }
+}
+
 /// The seed plan of a run.
 #[derive(Debug)]
 pub struct Plan {
-    /// Eligible chunks in corpus order.
+    /// Eligible chunks in corpus order (without their text; see [`PlanBuilder`]).
     pub eligible: Vec<ChunkInfo>,
     /// Chunks left out, by reason.
     pub excluded: Vec<(Ineligible, usize)>,
@@ -92,23 +121,17 @@ pub struct Plan {
 impl Plan {
     /// Plans `n` slots over `chunks` (in corpus order).
     pub fn new(chunks: Vec<ChunkInfo>, n: usize, seed: u64) -> Plan {
-        let mut excluded: Vec<(Ineligible, usize)> = Vec::new();
-        let mut eligible = Vec::new();
+        let mut b = PlanBuilder::default();
         for c in chunks {
-            match ineligible(&c) {
-                None => eligible.push(c),
-                Some(r) => match excluded.iter_mut().find(|(k, _)| *k == r) {
-                    Some((_, n)) => *n += 1,
-                    None => excluded.push((r, 1)),
-                },
-            }
+            b.add(c);
         }
-        Plan { eligible, excluded, strata: n.max(1), seed }
+        b.finish(n, seed)
     }
 
     /// Plans `n` slots over chosen seeds (a topic tree's grounded nodes), taken as they are.
     pub fn from_seeds(seeds: Vec<ChunkInfo>, n: usize, seed: u64) -> Plan {
-        Plan { eligible: seeds, excluded: Vec::new(), strata: n.max(1), seed }
+        let eligible = seeds.into_iter().map(|c| ChunkInfo { text: String::new(), ..c }).collect();
+        Plan { eligible, excluded: Vec::new(), strata: n.max(1), seed }
     }
 
     /// The plan's part of run.json.
