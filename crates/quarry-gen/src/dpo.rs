@@ -309,8 +309,12 @@ impl DpoGenerator {
                 totals.add_call(&resp);
                 reject.usage = totals.usage;
                 let text = clean_answer(resp.json.as_ref().and_then(|v| v["answer"].as_str()).unwrap_or_default());
-                let who = format!("{}/{}", model.backend(), model.model());
-                (text, who.clone(), who, sampling_record(&req))
+                (
+                    text,
+                    format!("written by {} ({})", model.model(), model.backend()),
+                    model.model(),
+                    sampling_record(&req),
+                )
             }
         };
         let answer_ms = t0.elapsed().as_secs_f64() * 1e3;

@@ -220,7 +220,24 @@ fn dpo_pairs_prefer_the_grounded_answer_and_export_as_preferences() {
     for r in &records {
         assert_eq!(r["preference"]["method"], "no_passages");
         assert_ne!(r["preference"]["verdict"], "supported");
-        assert!(r["preference"]["model"].as_str().unwrap().starts_with("embedded/"));
+        assert!(r["preference"]["model"].as_str().unwrap().starts_with("SmolLM2"), "{r}");
+    }
+
+    // A second model answers from the same passages: here the embedded model again (on a
+    // machine with a server, `--base-url ... --rejected-model embedded`).
+    let out = tmp.path().join("dpo-weak-embedded");
+    let args = ["--from", qa.to_str().unwrap(), "--method", "weaker_model", "--rejected-model", "embedded"];
+    let run_json = finished(&generate("dpo", &index, &out, &cache, &args).output().unwrap());
+    let (records, rejects) = consistent(&out, &run_json);
+    assert_eq!(records.len() + rejects.len(), 3);
+    assert!(run_json["config"]["rejected_model"].as_str().unwrap().contains("SmolLM2"), "{run_json}");
+    for r in &records {
+        assert_eq!(r["preference"]["method"], "weaker_model");
+        assert_ne!(r["preference"]["verdict"], "supported");
+        assert!(r["preference"]["model"].as_str().unwrap().starts_with("SmolLM2"), "{r}");
+    }
+    for r in &rejects {
+        assert!(r["reason"] == "rejected_side_supported" || r["stage"] != "verify", "{r}");
     }
 
     // weaker_model needs the weaker model.
