@@ -19,8 +19,21 @@ n="${DEMO_N:-20}"
 "$quarry" search "What makes a candle flame bright?" --index indexes/sample --k 3
 "$quarry" llm check
 # Exit status 1 means fewer than n records passed within the budget; the report is still written.
+generate() { "$quarry" generate qa --index indexes/sample --n "$n" --budget "${DEMO_BUDGET:-4}" --out runs/sample; }
+err="$(mktemp)"
 status=0
-"$quarry" generate qa --index indexes/sample --n "$n" --budget "${DEMO_BUDGET:-4}" --out runs/sample || status=$?
+generate 2> >(tee "$err" >&2) || status=$?
+wait $! 2>/dev/null || true
+# A run directory made by another version or with other settings is refused, never mixed:
+# keep it beside the new one and start afresh.
+if [ "$status" -eq 2 ] && grep -q "another configuration" "$err"; then
+  old="runs/sample.previous-$(date +%Y%m%d-%H%M%S)"
+  mv runs/sample "$old"
+  echo "runs/sample was made with another configuration; kept as $old" >&2
+  status=0
+  generate || status=$?
+fi
+rm -f "$err"
 if [ "$status" -gt 1 ]; then exit "$status"; fi
 "$quarry" export runs/sample --format openai --out runs/sample/export-openai
 echo "report: $(pwd)/runs/sample/report.html"
