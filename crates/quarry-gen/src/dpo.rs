@@ -304,7 +304,7 @@ impl DpoGenerator {
                 };
                 let resp = match model.chat(&req).await {
                     Ok(r) => r,
-                    Err(err) => return Ok((llm_reject(reject, err), totals)),
+                    Err(err) => return Ok((llm_reject(reject, err, &mut totals), totals)),
                 };
                 totals.add_call(&resp);
                 reject.usage = totals.usage;

@@ -186,11 +186,14 @@ pub(crate) fn clean_answer(a: &str) -> String {
     if kept.len() < a.len() && a[kept.len()..].contains(['{', '}']) { kept.to_owned() } else { a.to_owned() }
 }
 
-/// The reject of a failed model call.
-pub(crate) fn llm_reject(mut r: Reject, e: LlmError) -> Outcome {
+/// The reject of a failed model call; the tokens a reply that failed its schema spent are
+/// counted in `totals` and on the reject.
+pub(crate) fn llm_reject(mut r: Reject, e: LlmError, totals: &mut Totals) -> Outcome {
     r.stage = "llm".into();
     match e {
-        LlmError::Schema { message, raw } => {
+        LlmError::Schema { message, raw, usage } => {
+            totals.usage.prompt_tokens += usage.prompt_tokens;
+            totals.usage.completion_tokens += usage.completion_tokens;
             r.reason = "invalid_reply".into();
             r.detail = message;
             r.raw = raw;
@@ -200,6 +203,7 @@ pub(crate) fn llm_reject(mut r: Reject, e: LlmError) -> Outcome {
             r.detail = other.to_string();
         }
     }
+    r.usage = totals.usage;
     Outcome::Rejected(Box::new(r))
 }
 

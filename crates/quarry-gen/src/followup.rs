@@ -196,7 +196,7 @@ impl FollowupGenerator {
                 .with_schema(question_schema());
             let qresp = match e.model.chat(&qreq).await {
                 Ok(r) => r,
-                Err(err) => return Ok((llm_reject(reject, err), totals)),
+                Err(err) => return Ok((llm_reject(reject, err, &mut totals), totals)),
             };
             totals.add_call(&qresp);
             reject.usage = totals.usage;
@@ -240,7 +240,7 @@ impl FollowupGenerator {
                 .with_schema(answer_schema(&hits.iter().map(|h| h.text.as_str()).collect::<Vec<_>>()));
             let aresp = match e.model.chat(&areq).await {
                 Ok(r) => r,
-                Err(err) => return Ok((llm_reject(reject, err), totals)),
+                Err(err) => return Ok((llm_reject(reject, err, &mut totals), totals)),
             };
             totals.add_call(&aresp);
             reject.usage = totals.usage;

@@ -180,7 +180,7 @@ impl PretrainGenerator {
             .with_schema(schema);
         let resp = match e.model.chat(&req).await {
             Ok(r) => r,
-            Err(err) => return Ok((llm_reject(reject, err), totals)),
+            Err(err) => return Ok((llm_reject(reject, err, &mut totals), totals)),
         };
         totals.add_call(&resp);
         reject.usage = totals.usage;

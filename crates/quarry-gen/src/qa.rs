@@ -300,7 +300,7 @@ impl QaGenerator {
             .with_schema(question_schema());
         let qresp = match e.model.chat(&qreq).await {
             Ok(r) => r,
-            Err(err) => return Ok((llm_reject(reject, err), totals)),
+            Err(err) => return Ok((llm_reject(reject, err, &mut totals), totals)),
         };
         totals.add_call(&qresp);
         reject.usage = totals.usage;
@@ -330,7 +330,7 @@ impl QaGenerator {
             .with_schema(answer_schema(&hits.iter().map(|h| h.text.as_str()).collect::<Vec<_>>()));
         let aresp = match e.model.chat(&areq).await {
             Ok(r) => r,
-            Err(err) => return Ok((llm_reject(reject, err), totals)),
+            Err(err) => return Ok((llm_reject(reject, err, &mut totals), totals)),
         };
         totals.add_call(&aresp);
         reject.usage = totals.usage;
@@ -371,7 +371,7 @@ impl QaGenerator {
                 }));
             let jresp = match e.model.chat(&jreq).await {
                 Ok(r) => r,
-                Err(err) => return Ok((llm_reject(reject, err), totals)),
+                Err(err) => return Ok((llm_reject(reject, err, &mut totals), totals)),
             };
             totals.add_call(&jresp);
             if jresp.json.as_ref().and_then(|v| v["supported"].as_bool()) != Some(true) {

@@ -245,7 +245,9 @@ pub(crate) async fn validated(backend: &dyn Complete, request: &ChatRequest) -> 
                     response.json = Some(v);
                     response.finish_reason = fixed.finish_reason;
                 }
-                Err(problem) => return Err(LlmError::Schema { message: problem, raw: fixed.text }),
+                Err(problem) => {
+                    return Err(LlmError::Schema { message: problem, raw: fixed.text, usage: response.usage });
+                }
             }
         }
     }

@@ -16,9 +16,10 @@ pub enum LlmError {
     #[error("{url}: unreadable reply: {message}")]
     BadReply { url: String, message: String },
     /// The reply did not satisfy the JSON schema, even after a repair attempt.
-    /// `raw` keeps the model's text for the rejects file.
+    /// `raw` keeps the model's text for the rejects file; `usage` the tokens both calls
+    /// spent, so a failed reply is still paid for in the accounts.
     #[error("reply does not match the schema: {message}")]
-    Schema { message: String, raw: String },
+    Schema { message: String, raw: String, usage: crate::Usage },
     /// The response cache failed.
     #[error("response cache {path}: {message}")]
     Cache { path: String, message: String },

@@ -244,7 +244,11 @@ async fn a_reply_that_ignores_the_schema_gets_one_repair() {
         .await;
     let client = OpenAiClient::new(config(&stubborn.uri())).unwrap();
     match client.chat(&request().with_schema(schema())).await.unwrap_err() {
-        LlmError::Schema { raw, .. } => assert_eq!(raw, "no"),
+        LlmError::Schema { raw, usage, .. } => {
+            assert_eq!(raw, "no");
+            // Both calls are paid for, and the error says so.
+            assert_eq!((usage.prompt_tokens, usage.completion_tokens), (24, 6));
+        }
         e => panic!("{e}"),
     }
 }
