@@ -743,6 +743,11 @@ pub struct GenerateQaArgs {
     /// worth it with a capable model).
     #[arg(long)]
     pub judge: bool,
+    /// Answer with the passage sentence that answers the question, copied whole: the model
+    /// only chooses the sentence, and the verifier still checks that it answers the question.
+    /// Small models (the embedded default) get far more answers accepted this way.
+    #[arg(long)]
+    pub extractive: bool,
     /// Seed from the grounded nodes of a topic tree (tree.json of `generate topics`).
     #[arg(long)]
     pub topics: Option<PathBuf>,

@@ -21,7 +21,7 @@ pub fn check_question(question: &str, passages: &[&str]) -> Result<(), (&'static
     static NOT_STANDALONE: OnceLock<Regex> = OnceLock::new();
     let re = NOT_STANDALONE.get_or_init(|| {
         Regex::new(
-            r"(?i)\b(according to (the|this) (passage|text|excerpt|article|author|book|chapter)|the (passages?|excerpts?|given text|above text|text above|texts?|author|writer|paragraph|context|document|sentences?|questions?)|(this|these|the following|above) (passages?|texts?|excerpts?|articles?|chapters?|sections?|paragraphs?|documents?|questions?|sentences?)|passage [ab12]\b|mentioned above|described above)\b",
+            r"(?i)\b(according to (the|this) (passage|text|excerpt|article|author|book|chapter)|the (passages?|excerpts?|given text|above text|text above|texts?|author|writer|paragraph|context|document|sentences?|questions?)|(this|these|the following|above) (passages?|texts?|excerpts?|articles?|chapters?|sections?|paragraphs?|documents?|questions?|sentences?)|passage [ab12]\b|(mentioned|described|answered|given|shown|stated|listed|discussed) above)\b",
         )
         .expect("valid regex")
     });

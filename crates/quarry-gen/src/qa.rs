@@ -104,6 +104,9 @@ pub struct QaConfig {
     pub judge: bool,
     /// Seed from the grounded nodes of a topic tree instead of the whole corpus.
     pub topics: Option<TopicTree>,
+    /// Answer with the passage sentence that answers the question, copied whole: the model
+    /// only picks the sentence (its citation); the verifier still checks that it answers.
+    pub extractive: bool,
 }
 
 impl Default for QaConfig {
@@ -126,6 +129,7 @@ impl Default for QaConfig {
             accept_partial: false,
             judge: false,
             topics: None,
+            extractive: false,
         }
     }
 }
@@ -200,6 +204,7 @@ impl QaGenerator {
             "k": self.cfg.k,
             "accept_partial": self.cfg.accept_partial,
             "judge": self.cfg.judge,
+            "extractive": self.cfg.extractive,
             "topics": self.cfg.topics.as_ref().map_or(String::new(), |t| t.fingerprint()),
             "index": e.index.dir().display().to_string(),
             "backend": e.model.backend(),
@@ -325,9 +330,20 @@ impl QaGenerator {
         let t0 = Instant::now();
         let (system, user) =
             e.prompts.answer.render(&[("passages", &Engine::passages_block(&hits)), ("question", &question)]);
+        let texts: Vec<&str> = hits.iter().map(|h| h.text.as_str()).collect();
+        let schema = if self.cfg.extractive {
+            json!({
+                "type": "object",
+                "properties": {"citations": citations_schema(&texts, 1)},
+                "required": ["citations"],
+                "additionalProperties": false
+            })
+        } else {
+            answer_schema(&texts)
+        };
         let areq = e
             .request(system, user, Purpose::Factual, &self.cfg.answer_sampling, mix(self.cfg.seed, &[slot, 4]))
-            .with_schema(answer_schema(&hits.iter().map(|h| h.text.as_str()).collect::<Vec<_>>()));
+            .with_schema(schema);
         let aresp = match e.model.chat(&areq).await {
             Ok(r) => r,
             Err(err) => return Ok((llm_reject(reject, err, &mut totals), totals)),
@@ -336,9 +352,13 @@ impl QaGenerator {
         reject.usage = totals.usage;
         let answer_ms = t0.elapsed().as_secs_f64() * 1e3;
         let v = aresp.json.clone().unwrap_or(Value::Null);
-        let answer = clean_answer(v["answer"].as_str().unwrap_or_default());
-        reject.answer = answer.clone();
         let raw = raw_citations(&v["citations"]);
+        let answer = if self.cfg.extractive {
+            raw.first().map(|c| c.quote.trim().to_owned()).unwrap_or_default()
+        } else {
+            clean_answer(v["answer"].as_str().unwrap_or_default())
+        };
+        reject.answer = answer.clone();
         if let Err((reason, detail)) = filters::check_answer(&answer) {
             reject.raw = aresp.text.clone();
             return Ok((fail(reject, "answer", reason, detail), totals));

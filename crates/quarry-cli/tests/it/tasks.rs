@@ -634,3 +634,28 @@ fn one_sided_dialogues_are_rejected_and_balanced_ones_verified() {
     assert_eq!(from.iter().filter(|f| **f == "human").count(), 2, "{conv:?}");
     assert_eq!(from.iter().filter(|f| **f == "gpt").count(), 2, "{conv:?}");
 }
+
+#[test]
+fn extractive_answers_are_the_cited_sentence() {
+    let _model = model_lock();
+    let tmp = tempfile::tempdir().unwrap();
+    let index = index(tmp.path());
+    let docs = docs(&index);
+    let out = tmp.path().join("qa");
+    let cache = tmp.path().join("cache.redb");
+    let run_json = finished(
+        &generate("qa", &index, &out, &cache, &["--n", "1", "--budget", "3", "--extractive"]).output().unwrap(),
+    );
+    assert_eq!(run_json["config"]["extractive"], true);
+    let (records, rejects) = consistent(&out, &run_json);
+    assert_eq!(records.len() + rejects.len(), run_json["slots_used"].as_u64().unwrap() as usize);
+    for r in &records {
+        let c = &r["citations"][0];
+        assert_eq!(r["answer"].as_str().unwrap().trim(), c["model_quote"].as_str().unwrap().trim(), "{r}");
+        spans_exact(&r["citations"], &docs);
+    }
+    for r in rejects.iter().filter(|r| r["stage"] == "verify") {
+        // The answer is a sentence of a shown passage, so only its tie to the question can fail.
+        assert!(!r["answer"].as_str().unwrap().is_empty(), "{r}");
+    }
+}
