@@ -270,7 +270,9 @@ impl ConversationGenerator {
             return Ok((fail(reject, "answer", "too_few_exchanges", detail), totals));
         }
         for (i, t) in turns.iter().enumerate() {
-            if let Err((reason, detail)) = filters::check_answer(&t.content) {
+            let check =
+                if t.role == "user" { filters::check_turn(&t.content) } else { filters::check_answer(&t.content) };
+            if let Err((reason, detail)) = check {
                 return Ok((
                     fail(reject, "answer", reason, format!("turn {} ({}): {detail}", i + 1, t.speaker)),
                     totals,

@@ -53,7 +53,18 @@ pub fn check_question(question: &str, passages: &[&str]) -> Result<(), (&'static
 /// (a run of one token, a number that never ends, a wall of digits), not wrong answers,
 /// which are the verifier's job.
 pub fn check_answer(answer: &str) -> Result<(), (&'static str, String)> {
-    check_text(answer, 90)
+    check_text(answer, 90)?;
+    // An answer that only asks ("How is it that ...?", a question quoted from the passage).
+    let a = answer.trim().trim_end_matches(['"', '\'', '”', '’', ')']);
+    if a.ends_with('?') && !a.contains(". ") {
+        return Err(("not_an_answer", "the answer is a question".into()));
+    }
+    Ok(())
+}
+
+/// [`check_answer`] for a turn that may ask (a learner's turn in a dialogue).
+pub fn check_turn(text: &str) -> Result<(), (&'static str, String)> {
+    check_text(text, 90)
 }
 
 /// [`check_answer`] for a paragraph of a textbook passage (up to 150 words).
@@ -132,6 +143,14 @@ mod tests {
         assert_eq!(check_answer(&"wax ".repeat(20)).unwrap_err().0, "degenerate_answer");
         assert_eq!(check_answer("  ").unwrap_err().0, "empty_answer");
         assert_eq!(check_answer("{").unwrap_err().0, "empty_answer");
+        assert_eq!(
+            check_answer("But how is it that the air and the oxygen do not equally well burn the candle?\"")
+                .unwrap_err()
+                .0,
+            "not_an_answer"
+        );
+        assert!(check_answer("It burns. Why? Because the wax vapour meets the air.").is_ok());
+        assert!(check_turn("Why does the candle burn brightest at the top?").is_ok());
         assert_eq!(
             check_question("What is the actual meaning of the sentence?", &[P]).unwrap_err().0,
             "not_standalone"
