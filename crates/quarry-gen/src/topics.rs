@@ -7,7 +7,7 @@
 //! grounded (or ungrounded) node a record of task `topic`, an unsupported node a reject.
 //! Other tasks take the tree's grounded nodes as their seeds (`--topics tree.json`).
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -53,6 +53,21 @@ pub struct TopicNode {
     pub reason: String,
     pub passages: Vec<TopicPassage>,
     pub children: Vec<TopicNode>,
+}
+
+impl TopicNode {
+    /// A node not yet looked up (`ungrounded` until an index grounds or flags it).
+    fn new(name: String, path: Vec<String>, depth: u32) -> TopicNode {
+        TopicNode {
+            name,
+            path,
+            depth,
+            status: "ungrounded".into(),
+            reason: String::new(),
+            passages: Vec::new(),
+            children: Vec::new(),
+        }
+    }
 }
 
 /// A topic tree, as written to `tree.json`.
@@ -297,20 +312,13 @@ impl TopicGenerator {
     ) -> Result<(TopicTree, RunSummary), GenError> {
         let started = Instant::now();
         let mut totals = Totals::default();
-        let mut root = TopicNode {
-            name: self.cfg.root.trim().to_owned(),
-            path: vec![self.cfg.root.trim().to_owned()],
-            depth: 0,
-            status: "ungrounded".into(),
-            reason: String::new(),
-            passages: Vec::new(),
-            children: Vec::new(),
-        };
+        let root_name = self.cfg.root.trim().to_owned();
+        let mut root = TopicNode::new(root_name.clone(), vec![root_name], 0);
         // Breadth first over paths of child indices.
-        let mut queue: Vec<Vec<usize>> = vec![vec![]];
+        let mut queue: VecDeque<Vec<usize>> = VecDeque::from([vec![]]);
         let mut count = 0u64;
         let total_nodes: usize = (0..=self.cfg.depth).map(|d| (self.cfg.breadth as usize).pow(d)).sum();
-        while let Some(at) = (!queue.is_empty()).then(|| queue.remove(0)) {
+        while let Some(at) = queue.pop_front() {
             let node = node_at(&mut root, &at);
             let hits = match &self.index {
                 Some(index) => {
@@ -327,24 +335,14 @@ impl TopicGenerator {
             count += 1;
             progress(count as usize, total_nodes);
             if node.depth < self.cfg.depth && node.status != "unsupported" {
-                let node_snapshot = node.clone();
-                let children = self.expand(&node_snapshot, &hits, count, &mut totals).await?;
-                let node = node_at(&mut root, &at);
+                let children = self.expand(node, &hits, count, &mut totals).await?;
                 for (i, name) in children.into_iter().enumerate() {
                     let mut path = node.path.clone();
                     path.push(name.clone());
-                    node.children.push(TopicNode {
-                        name,
-                        path,
-                        depth: node.depth + 1,
-                        status: "ungrounded".into(),
-                        reason: String::new(),
-                        passages: Vec::new(),
-                        children: Vec::new(),
-                    });
+                    node.children.push(TopicNode::new(name, path, node.depth + 1));
                     let mut child = at.clone();
                     child.push(i);
-                    queue.push(child);
+                    queue.push_back(child);
                 }
             }
         }
