@@ -242,9 +242,14 @@ pub(crate) fn acceptable(v: &Verification, accept_partial: bool) -> bool {
 }
 
 /// Calls `f` with every chunk of the index's store, in corpus order.
-pub(crate) fn for_each_chunk(index: &Index, mut f: impl FnMut(ChunkInfo)) -> Result<(), GenError> {
-    let store = quarry_ingest::Store::open(&quarry_index::index::store_dir(index.dir()))
-        .map_err(|e| GenError::Config(format!("cannot open the index's store: {e}")))?;
+pub(crate) fn for_each_chunk(index: &Index, f: impl FnMut(ChunkInfo)) -> Result<(), GenError> {
+    for_each_store_chunk(&quarry_index::index::store_dir(index.dir()), f)
+}
+
+/// Calls `f` with every chunk of the store in `store_dir`, in corpus order.
+pub fn for_each_store_chunk(store_dir: &std::path::Path, mut f: impl FnMut(ChunkInfo)) -> Result<(), GenError> {
+    let store = quarry_ingest::Store::open(store_dir)
+        .map_err(|e| GenError::Config(format!("cannot open the store {}: {e}", store_dir.display())))?;
     for item in store.documents() {
         let (doc, doc_chunks) = item.map_err(|e| GenError::Config(format!("reading the store: {e}")))?;
         for c in doc_chunks {

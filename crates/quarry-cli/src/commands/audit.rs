@@ -107,38 +107,35 @@ pub fn audit(a: AuditArgs) -> Result<u8> {
     Ok(exit::NOTHING)
 }
 
+/// The card's name (default: the exported directory's name), license and languages.
+fn card_info(a: &ExportArgs, fallback: &str) -> CardInfo {
+    let name = a.name.clone().unwrap_or_else(|| {
+        a.run.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| fallback.into())
+    });
+    CardInfo {
+        name,
+        license: a.license.clone(),
+        language: a.language.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(),
+        ..CardInfo::default()
+    }
+}
+
 /// `quarry export <index> --format text`: the corpus chunks that pass the quality filters.
 fn export_corpus(a: ExportArgs) -> Result<u8> {
     let store_dir = quarry_index::index::store_dir(&a.run);
     let store_dir = if store_dir.is_dir() { store_dir } else { a.run.clone() };
-    let store = quarry_ingest::Store::open(&store_dir)
-        .with_context(|| format!("{} is neither a run directory nor an index", a.run.display()))?;
     let mut chunks = Vec::new();
-    for item in store.documents() {
-        let (doc, doc_chunks) = item.with_context(|| format!("reading the store in {}", store_dir.display()))?;
-        for c in doc_chunks {
-            chunks.push(quarry_report::CorpusChunk {
-                chunk_id: c.id.to_string(),
-                doc_id: doc.id.to_string(),
-                title: doc.title.clone(),
-                heading_path: c.heading_path.clone(),
-                text: c.text,
-            });
-        }
-    }
-    let name = a.name.unwrap_or_else(|| {
-        a.run.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "quarry-corpus".into())
-    });
-    let card = CardInfo {
-        name,
-        license: a.license,
-        language: a.language.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(),
-        sources: Vec::new(),
-        model: String::new(),
-        backend: String::new(),
-        system_prompt: String::new(),
-        run_id: String::new(),
-    };
+    quarry_gen::engine::for_each_store_chunk(&store_dir, |c| {
+        chunks.push(quarry_report::CorpusChunk {
+            chunk_id: c.chunk_id,
+            doc_id: c.doc_id,
+            title: c.title,
+            heading_path: c.heading_path,
+            text: c.text,
+        })
+    })
+    .with_context(|| format!("{} is neither a run directory nor an index", a.run.display()))?;
+    let card = card_info(&a, "quarry-corpus");
     let cfg = quarry_report::TextQuality::default();
     let s = quarry_report::export_corpus_text(chunks.into_iter(), &cfg, &a.out, &card)?;
     let why: Vec<String> = s.skipped.iter().filter(|(_, n)| **n > 0).map(|(r, n)| format!("{n} {r}")).collect();
@@ -164,13 +161,7 @@ pub fn export(a: ExportArgs) -> Result<u8> {
         records.iter().flat_map(|r| r.citations.iter().map(|c| c.doc_title.clone())).collect();
     sources.sort();
     sources.dedup();
-    let name = a.name.unwrap_or_else(|| {
-        a.run.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "quarry-dataset".into())
-    });
     let card = CardInfo {
-        name,
-        license: a.license,
-        language: a.language.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(),
         sources,
         model: run_json["model"].as_str().unwrap_or_default().to_owned(),
         backend: run_json["backend"].as_str().unwrap_or_default().to_owned(),
@@ -181,6 +172,7 @@ pub fn export(a: ExportArgs) -> Result<u8> {
         }
         .into(),
         run_id: run_json["run_id"].as_str().unwrap_or_default().to_owned(),
+        ..card_info(&a, "quarry-dataset")
     };
     let s = quarry_report::export(&records, format, &a.out, &card)?;
     println!("{} rows to {}; card {}", s.rows, s.path.display(), s.card_path.display());
