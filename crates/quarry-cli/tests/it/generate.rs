@@ -3,8 +3,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -27,10 +25,6 @@ fn corpus(dir: &Path) -> std::path::PathBuf {
     root
 }
 
-fn lines(p: &Path) -> Vec<Value> {
-    std::fs::read_to_string(p).unwrap_or_default().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
-}
-
 fn generate(index: &Path, out: &Path, cache: &Path, n: &str) -> std::process::Command {
     let mut c = quarry();
     c.args(["generate", "qa", "--index"]).arg(index).args(["--n", n, "--budget", "12", "--out"]).arg(out);
@@ -48,28 +42,9 @@ fn generate_verify_report_export_and_resume() {
     let out = tmp.path().join("run");
     let cache = tmp.path().join("cache.redb");
 
-    // Kill -9 the run at several points (as soon as it starts, after 1 slot, after 3), then
-    // let it finish.
-    let written = |out: &Path| lines(&out.join("rejects.jsonl")).len() + lines(&out.join("records.jsonl")).len();
-    let mut before = 0;
-    for at in [0, 1, 3] {
-        let mut child =
-            generate(&index, &out, &cache, "2").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-        let started = Instant::now();
-        while written(&out) < at.max(before) + usize::from(at > 0) && started.elapsed() < Duration::from_secs(240) {
-            if child.try_wait().unwrap().is_some() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        if at == 0 {
-            std::thread::sleep(Duration::from_millis(1500));
-        }
-        let _ = child.kill();
-        child.wait().unwrap();
-        assert!(written(&out) >= before, "a kill lost written slots");
-        before = written(&out);
-    }
+    // Kill -9 the run at several points (as soon as it starts, after 1 more slot, after 3
+    // more), then let it finish.
+    let before = kill_at_points(&out, &[0, 1, 3], || generate(&index, &out, &cache, "2"));
 
     let o = generate(&index, &out, &cache, "2").output().unwrap();
     assert!(o.status.code().unwrap() <= 1, "{}", stderr(&o));

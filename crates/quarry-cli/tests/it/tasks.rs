@@ -9,8 +9,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -31,10 +29,6 @@ fn corpus(dir: &Path) -> PathBuf {
     )
     .unwrap();
     root
-}
-
-fn lines(p: &Path) -> Vec<Value> {
-    std::fs::read_to_string(p).unwrap_or_default().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
 fn index(tmp: &Path) -> PathBuf {
@@ -303,31 +297,9 @@ fn conversations_store_their_controls_and_resume_after_kill() {
     let out = tmp.path().join("chat");
     let cache = tmp.path().join("cache.redb");
     let args = ["--n", "2", "--budget", "2", "--exchanges", "2", "--structure", "debate"];
-    let written = |out: &Path| lines(&out.join("rejects.jsonl")).len() + lines(&out.join("records.jsonl")).len();
 
     // kill -9 as soon as it starts, then after the first slot is written.
-    let mut before = 0;
-    for at in [0, 1] {
-        let mut child = generate("conversation", &index, &out, &cache, &args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let started = Instant::now();
-        while written(&out) < before + at && started.elapsed() < Duration::from_secs(300) {
-            if child.try_wait().unwrap().is_some() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        if at == 0 {
-            std::thread::sleep(Duration::from_millis(1500));
-        }
-        let _ = child.kill();
-        child.wait().unwrap();
-        assert!(written(&out) >= before, "a kill lost written slots");
-        before = written(&out);
-    }
+    let before = kill_at_points(&out, &[0, 1], || generate("conversation", &index, &out, &cache, &args));
     let run_json = finished(&generate("conversation", &index, &out, &cache, &args).output().unwrap());
     let (records, rejects) = consistent(&out, &run_json);
     assert!(records.len() + rejects.len() >= before);

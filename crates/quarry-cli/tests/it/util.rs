@@ -18,6 +18,43 @@ pub fn quarry() -> Command {
     cmd
 }
 
+/// The rows of a JSONL file (none when it does not exist).
+pub fn lines(p: &Path) -> Vec<Value> {
+    std::fs::read_to_string(p).unwrap_or_default().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+/// Lines a run directory holds: records and rejects.
+pub fn run_lines(out: &Path) -> usize {
+    lines(&out.join("records.jsonl")).len() + lines(&out.join("rejects.jsonl")).len()
+}
+
+/// Starts `command` once per point and kills it with SIGKILL: 1.5 s after it starts (0), or
+/// once `at` more lines are in the run directory `out`. Asserts that no kill loses a written
+/// line; returns how many were written in the end.
+pub fn kill_at_points(out: &Path, points: &[usize], mut command: impl FnMut() -> Command) -> usize {
+    use std::time::{Duration, Instant};
+    let mut before = 0;
+    for &at in points {
+        let mut child =
+            command().stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+        let started = Instant::now();
+        while run_lines(out) < before + at && started.elapsed() < Duration::from_secs(300) {
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        if at == 0 {
+            std::thread::sleep(Duration::from_millis(1500));
+        }
+        let _ = child.kill();
+        child.wait().unwrap();
+        assert!(run_lines(out) >= before, "a kill lost written slots");
+        before = run_lines(out);
+    }
+    before
+}
+
 /// Held by every test that runs the embedded model: llama.cpp's OpenMP threads spin while
 /// they wait, so two model processes on a 2-core machine slow each other down many times
 /// over. Tests that only ingest, index or read run beside them.
