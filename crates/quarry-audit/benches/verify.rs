@@ -4,6 +4,8 @@
 //! `QUARRY_SQUAD` and `QUARRY_HOTPOT` override the data paths (defaults under
 //! `../shared/data` of the workspace); a missing file is reported as skipped.
 //! `QUARRY_AUDIT_SWEEP=1` adds a sweep over the support scorer's main parameters.
+//! `QUARRY_AUDIT_DUMP=FILE` writes every SQuAD case with its score, verdict and reasons as JSON
+//! lines, for studying what the scorer gets wrong.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -57,6 +59,18 @@ fn locate_speed(cases: &[quarry_audit::eval::SupportCase]) -> Value {
     Value::Object(out)
 }
 
+/// Writes every case with its score and verdict as JSON lines (for studying the misses).
+fn dump_cases(cases: &[quarry_audit::eval::SupportCase], cfg: &SupportConfig, path: &std::path::Path) {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).expect("create the dump file"));
+    for c in cases {
+        let r = quarry_audit::support(&c.question, &c.answer, &[c.evidence.as_str()], None, cfg);
+        let row = json!({"kind": c.kind, "question": c.question, "answer": c.answer, "evidence": c.evidence,
+            "support": r.support, "verdict": r.verdict, "reasons": r.reasons});
+        writeln!(out, "{row}").expect("write the dump file");
+    }
+}
+
 fn main() {
     let cfg = SupportConfig::default();
     let mut report = serde_json::Map::new();
@@ -66,6 +80,9 @@ fn main() {
     if squad.is_file() {
         let cases = squad_cases(&squad, PER_KIND, SEED).expect("read SQuAD");
         let r = squad_eval(&cases, &cfg);
+        if let Some(path) = std::env::var_os("QUARRY_AUDIT_DUMP") {
+            dump_cases(&cases, &cfg, std::path::Path::new(&path));
+        }
         report.insert(
             "squad".into(),
             json!({"path": squad.display().to_string(), "per_kind": PER_KIND, "seed": SEED, "report": r}),

@@ -44,6 +44,11 @@ pub struct SupportConfig {
     /// Whether the semantic score (when an embedder is given) takes part in the verdict, or is
     /// only recorded beside the lexical one.
     pub semantic_in_verdict: bool,
+    /// A phrase answer's score is scaled by (question coverage of its window / the best question
+    /// coverage of any window) to this power: the answer to a question sits where the question's
+    /// words are, so an answer found only in a window that holds less of the question than
+    /// another is likely the answer to something else.
+    pub rival_exponent: f32,
 }
 
 impl Default for SupportConfig {
@@ -60,6 +65,7 @@ impl Default for SupportConfig {
             lexical_weight: 0.6,
             max_support_sentences: 3,
             semantic_in_verdict: false,
+            rival_exponent: 1.0,
         }
     }
 }
@@ -124,6 +130,8 @@ struct QuestionWords<'a> {
     expects: Expect,
     /// The question offers a choice ("X or Y?"): an answer may repeat one of its words.
     choice: bool,
+    /// The highest [`QuestionWords::coverage`] of any evidence window.
+    best_coverage: f32,
 }
 
 impl<'a> QuestionWords<'a> {
@@ -140,7 +148,23 @@ impl<'a> QuestionWords<'a> {
             })
             .collect();
         let choice = question.to_lowercase().split_whitespace().any(|w| w == "or");
-        QuestionWords { words, weights, expects: expected_answer(question), choice }
+        QuestionWords { words, weights, expects: expected_answer(question), choice, best_coverage: 0.0 }
+    }
+
+    /// The weighted share of the question's words found in a window.
+    fn coverage(&self, w: &Window) -> f32 {
+        let total: f32 = self.weights.iter().sum();
+        if total <= 0.0 {
+            return 0.0;
+        }
+        let found: f32 = self
+            .words
+            .iter()
+            .zip(&self.weights)
+            .filter(|((s, _), _)| w.words.iter().any(|(ws, _)| ws == s))
+            .map(|(_, &weight)| weight)
+            .sum();
+        found / total
     }
 }
 
@@ -156,6 +180,8 @@ enum Expect {
     Time,
     Person,
     Place,
+    /// "What country", "which river": a thing named by the noun, so not a bare number or date.
+    Thing,
     Any,
 }
 
@@ -222,6 +248,48 @@ const TIME_WORDS: &[&str] = &[
     "bce",
     "ce",
 ];
+/// Whether `word` is one of `nouns` (compared by stem).
+fn is_noun_of(nouns: &[&str], word: &str) -> bool {
+    !word.is_empty() && {
+        let s = stem(word);
+        nouns.iter().any(|n| stem(n) == s)
+    }
+}
+
+/// Nouns whose value is a time ("what date", "which decade").
+const TIME_NOUNS: &[&str] = &["date", "day", "month", "time", "period", "era", "season", "decade", "century"];
+
+/// Nouns whose value is a number ("what year", "what was the final score").
+const NUMBER_NOUNS: &[&str] = &[
+    "year",
+    "proportion",
+    "degree",
+    "percentage",
+    "percent",
+    "decade",
+    "century",
+    "number",
+    "amount",
+    "population",
+    "score",
+    "temperature",
+    "cost",
+    "price",
+    "distance",
+    "speed",
+    "length",
+    "height",
+    "weight",
+    "age",
+    "rate",
+    "total",
+    "ratio",
+    "depth",
+    "width",
+    "budget",
+    "salary",
+];
+
 const MAGNITUDES: &[&str] = &[
     "hundred",
     "hundreds",
@@ -253,6 +321,7 @@ impl Expect {
             Expect::Time => "a time or date",
             Expect::Person => "someone, not a date or number",
             Expect::Place => "a place, not a date or number",
+            Expect::Thing => "a thing, not a date or number",
             Expect::Any => "something else",
         }
     }
@@ -285,11 +354,18 @@ fn expected_answer(question: &str) -> Expect {
             {
                 return Expect::Number;
             }
-            "what" | "which" if matches!(next, "year" | "years" | "percentage" | "percent" | "decade" | "century") => {
+            "what" | "which" if is_noun_of(TIME_NOUNS, next) => return Expect::Time,
+            "what" | "which" if is_noun_of(NUMBER_NOUNS, next) => return Expect::Number,
+            // "What was the final score", "what is the population": the noun after a copula.
+            "what" | "which"
+                if matches!(next, "is" | "was" | "are" | "were")
+                    && ws.get(i + 2) == Some(&"the")
+                    && ws.iter().skip(i + 3).take(2).any(|n| is_noun_of(NUMBER_NOUNS, n)) =>
+            {
                 return Expect::Number;
             }
-            "what" | "which" if matches!(next, "date" | "day" | "month" | "time" | "period" | "era") => {
-                return Expect::Time;
+            "what" | "which" if !next.is_empty() && !is_stopword(next) && !next.bytes().all(|b| b.is_ascii_digit()) => {
+                return Expect::Thing;
             }
             "when" => return Expect::Time,
             "who" | "whom" => return Expect::Person,
@@ -312,12 +388,19 @@ fn fits(expects: Expect, answer: &str) -> bool {
     };
     let has_number = ws.iter().any(|w| number(w));
     let timeish = |w: &str| MONTHS_AND_DAYS.contains(&w) || TIME_WORDS.contains(&w);
+    let yearish = |w: &str| {
+        let digits = w.trim_end_matches(['s', 'd', 'h', 't', 'n', 'r']);
+        (3..=4).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+            || (w.len() > 2 && w.ends_with("th") && w[..w.len() - 2].bytes().all(|b| b.is_ascii_digit()))
+    };
     let content: Vec<&str> = ws.iter().copied().filter(|w| !is_stopword(w)).collect();
     let only_date = !content.is_empty() && content.iter().all(|w| number(w) || timeish(w)) && has_number;
     match expects {
         Expect::Number => has_number,
-        Expect::Time => has_number || ws.iter().any(|w| timeish(w)),
-        Expect::Person | Expect::Place => !only_date,
+        // A time is a year ("1888", "1920s", "200 BC"), a date or a time word; a bare count
+        // ("Section 30", "6 feet") is not.
+        Expect::Time => ws.iter().any(|w| timeish(w) || yearish(w)),
+        Expect::Person | Expect::Place | Expect::Thing => !only_date,
         Expect::Any => true,
     }
 }
@@ -367,7 +450,11 @@ fn score_window(claim: &Claim, q: &QuestionWords, only_sentence: bool, w: &Windo
         let total: f32 = q.weights.iter().sum();
         let qs = if q.words.is_empty() || total <= 0.0 { 1.0 } else { qsum / total };
         let fit = if claim.fits { 1.0 } else { cfg.type_mismatch_factor };
-        let score = calibrate(a * qs * fit, cfg.phrase_calibration);
+        // Another window that holds more of the question is where its answer is likely to be.
+        let here = q.coverage(w);
+        let best = q.best_coverage;
+        let rival = if best > 0.0 { (here / best).clamp(0.0, 1.0).powf(cfg.rival_exponent) } else { 1.0 };
+        let score = calibrate(a * qs * fit * rival, cfg.phrase_calibration);
         return WindowScore { score, missing_claim, missing_question };
     }
     let missing_claim: Vec<String> = claim.words.iter().filter(|(s, _)| !has(s)).map(|(_, o)| o.to_string()).collect();
@@ -485,7 +572,8 @@ pub fn support(
     let ev = evidence_sentences(evidence);
     let wins = windows(&ev, cfg.sentence_gap);
     let qtoks = content_tokens(question);
-    let q = QuestionWords::new(question, &qtoks, &ev);
+    let mut q = QuestionWords::new(question, &qtoks, &ev);
+    q.best_coverage = wins.iter().map(|w| q.coverage(w)).fold(0.0, f32::max);
     let claims = claims(answer, q.expects, cfg);
     let only = claims.len() == 1;
 

@@ -152,6 +152,40 @@ fn right_answer_to_another_question_is_not_supported() {
 }
 
 #[test]
+fn answers_of_the_wrong_kind_or_from_a_weaker_sentence_are_not_supported() {
+    let cfg = SupportConfig::default();
+    let act = "Teachers must be registered; under Section 30 of the Teaching Council Act 2001, an unregistered \
+               teacher may not be paid.";
+    // "When" asks for a time: a year fits, a section number does not.
+    let year = support("When was the Teaching Council Act passed?", "2001", &[act], None, &cfg);
+    assert_eq!(year.verdict, Verdict::Supported, "{year:?}");
+    let section = support("When was the Teaching Council Act passed?", "Section 30", &[act], None, &cfg);
+    assert_ne!(section.verdict, Verdict::Supported, "{section:?}");
+    assert!(section.reasons[0].contains("a time or date"), "{:?}", section.reasons);
+    // "What nickname" asks for a thing named, not a bare year.
+    let who = "As of the 2014 episode, the Master had become a woman, going by the name of Missy.";
+    let bare = support("What nickname does the Master go by?", "2014", &[who], None, &cfg);
+    assert_ne!(bare.verdict, Verdict::Supported, "{bare:?}");
+    // "What percentage" asks for a number.
+    let pct = support(
+        "What percentage of students attend private schools?",
+        "32%",
+        &["In the Philippines, 32% of secondary students attend private schools."],
+        None,
+        &cfg,
+    );
+    assert_eq!(pct.verdict, Verdict::Supported, "{pct:?}");
+    // The question's words are in the first sentence; "Paris" is only in a sentence that holds
+    // fewer of them, so it scores below the answer found where the question points.
+    let text = "Marie Curie discovered polonium in 1898 with Pierre Curie. Pierre Curie later taught \
+                physics in Paris.";
+    let right = support("What did Marie Curie discover with Pierre Curie?", "polonium", &[text], None, &cfg);
+    let rival = support("What did Marie Curie discover with Pierre Curie?", "Paris", &[text], None, &cfg);
+    assert_eq!(right.verdict, Verdict::Supported, "{right:?}");
+    assert!(rival.support < right.support, "{rival:?}");
+}
+
+#[test]
 fn prompt_injection_is_not_support() {
     let v = verify(
         "In what year did Marie Curie move to Paris?",
