@@ -20,6 +20,7 @@ n="${DEMO_N:-20}"
 "$quarry" llm check
 # Exit status 1 means fewer than n records passed within the budget; the report is still written.
 # --extractive: the tiny default model picks the passage sentence that answers each question
+# (among the 6 that share the most words with it)
 # instead of writing its own answer, which it rarely gets right (DEMO_STYLE= for that path).
 generate() {
   "$quarry" generate qa --index indexes/sample --n "$n" --budget "${DEMO_BUDGET:-4}" --out runs/sample ${DEMO_STYLE---extractive}

@@ -748,6 +748,10 @@ pub struct GenerateQaArgs {
     /// Small models (the embedded default) get far more answers accepted this way.
     #[arg(long)]
     pub extractive: bool,
+    /// With --extractive: the model chooses among this many passage sentences, those sharing
+    /// the most words with the question (0: every sentence of every shown passage).
+    #[arg(long, default_value_t = 6, value_name = "N", requires = "extractive")]
+    pub extractive_choices: usize,
     /// Seed from the grounded nodes of a topic tree (tree.json of `generate topics`).
     #[arg(long)]
     pub topics: Option<PathBuf>,

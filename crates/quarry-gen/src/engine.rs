@@ -148,15 +148,23 @@ pub(crate) fn quotable(text: &str) -> Vec<String> {
 /// a quote drawn from that passage's own sentences (an enum): with a grammar-constrained
 /// backend the model cannot invent a quote. The verifier checks every citation all the same.
 pub(crate) fn citations_schema(passages: &[&str], max: usize) -> Value {
-    let choices: Vec<Value> = passages
+    let quotes: Vec<Vec<String>> = passages.iter().map(|t| quotable(t)).collect();
+    citations_schema_of(&quotes, max)
+}
+
+/// [`citations_schema`] over given quotes per passage (passage `i + 1` may be quoted with
+/// `quotes[i]`); a passage without quotes cannot be cited.
+pub(crate) fn citations_schema_of(quotes: &[Vec<String>], max: usize) -> Value {
+    let choices: Vec<Value> = quotes
         .iter()
         .enumerate()
-        .map(|(i, text)| {
+        .filter(|(_, q)| !q.is_empty())
+        .map(|(i, q)| {
             json!({
                 "type": "object",
                 "properties": {
                     "passage": {"const": i + 1},
-                    "quote": {"enum": quotable(text)}
+                    "quote": {"enum": q}
                 },
                 "required": ["passage", "quote"],
                 "additionalProperties": false
@@ -164,6 +172,41 @@ pub(crate) fn citations_schema(passages: &[&str], max: usize) -> Value {
         })
         .collect();
     json!({"type": "array", "minItems": 1, "maxItems": max, "items": {"anyOf": choices}})
+}
+
+/// The quotable sentences of the shown passages that a question's answer may be, for an
+/// extractive answer: the `max` sentences that share the most content words with the question
+/// (at least one), per passage in passage order. With `max` 0, or when no sentence shares a
+/// word, every quotable sentence. This is sentence-level retrieval: the model still picks the
+/// sentence, and the verifier still checks that it answers.
+pub(crate) fn answer_candidates(question: &str, passages: &[&str], max: usize) -> Vec<Vec<String>> {
+    let all: Vec<Vec<String>> = passages.iter().map(|t| quotable(t)).collect();
+    if max == 0 {
+        return all;
+    }
+    let q: std::collections::HashSet<String> = quarry_audit::content_words(question).into_iter().collect();
+    let mut ranked: Vec<(usize, usize, usize)> = Vec::new();
+    for (p, sents) in all.iter().enumerate() {
+        for (i, s) in sents.iter().enumerate() {
+            let words: std::collections::HashSet<String> = quarry_audit::content_words(s).into_iter().collect();
+            let shared = words.intersection(&q).count();
+            if shared > 0 {
+                ranked.push((shared, p, i));
+            }
+        }
+    }
+    if ranked.is_empty() {
+        return all;
+    }
+    // Most shared words first; ties in passage (retrieval) order, then sentence order.
+    ranked.sort_by_key(|&(n, p, i)| (std::cmp::Reverse(n), p, i));
+    ranked.truncate(max);
+    ranked.sort_by_key(|&(_, p, i)| (p, i));
+    let mut out: Vec<Vec<String>> = vec![Vec::new(); all.len()];
+    for (_, p, i) in ranked {
+        out[p].push(all[p][i].clone());
+    }
+    out
 }
 
 /// The citations of a reply object (`{"passage": n, "quote": "..."}` items).
@@ -593,4 +636,31 @@ fn run_json<T: SlotTask>(t: &T, dir: &RunDir, session: &Totals, session_s: f64) 
         o.extend(extra);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extractive_candidates_are_the_sentences_sharing_most_question_words() {
+        let a = "The wick draws melted wax up to the flame. Candles were once made of tallow from sheep.";
+        let b = "A candle flame is bright because carbon particles glow in it. The room was quiet that evening.";
+        let q = "Why is a candle flame bright?";
+        let c = answer_candidates(q, &[a, b], 2);
+        // The two sentences with most of "candle", "flame", "bright", in passage order.
+        assert_eq!(c[0], vec!["The wick draws melted wax up to the flame.".to_owned()]);
+        assert_eq!(c[1], vec!["A candle flame is bright because carbon particles glow in it.".to_owned()]);
+        // The schema offers only those; a passage without one cannot be cited.
+        let schema = citations_schema_of(&c, 1);
+        let choices = schema["items"]["anyOf"].as_array().unwrap();
+        assert_eq!(choices.len(), 2);
+        let one = answer_candidates(q, &[a, b], 1);
+        assert!(one[0].is_empty());
+        assert_eq!(citations_schema_of(&one, 1)["items"]["anyOf"].as_array().unwrap().len(), 1);
+        assert_eq!(citations_schema_of(&one, 1)["items"]["anyOf"][0]["properties"]["passage"]["const"], 2);
+        // 0, or a question sharing no word, offers every sentence.
+        assert_eq!(answer_candidates(q, &[a, b], 0), vec![quotable(a), quotable(b)]);
+        assert_eq!(answer_candidates("Who wrote Hamlet?", &[a, b], 2), vec![quotable(a), quotable(b)]);
+    }
 }

@@ -11,8 +11,9 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::engine::{
-    Engine, Outcome, Progress, RunSummary, SamplingOverride, SlotTask, Slots, Totals, acceptable, blank_reject,
-    citations_schema, clean_answer, data, fail, heading_of, llm_reject, raw_citations, run_slots, sampling_record,
+    Engine, Outcome, Progress, RunSummary, SamplingOverride, SlotTask, Slots, Totals, acceptable, answer_candidates,
+    blank_reject, citations_schema, citations_schema_of, clean_answer, data, fail, heading_of, llm_reject,
+    raw_citations, run_slots, sampling_record,
 };
 use crate::run_dir::RunDir;
 use crate::seeds::{ChunkInfo, Plan, mix};
@@ -107,6 +108,9 @@ pub struct QaConfig {
     /// Answer with the passage sentence that answers the question, copied whole: the model
     /// only picks the sentence (its citation); the verifier still checks that it answers.
     pub extractive: bool,
+    /// With `extractive`: how many passage sentences the model chooses from, those sharing the
+    /// most words with the question (0: every sentence of every passage).
+    pub extractive_choices: usize,
 }
 
 impl Default for QaConfig {
@@ -130,6 +134,7 @@ impl Default for QaConfig {
             judge: false,
             topics: None,
             extractive: false,
+            extractive_choices: 6,
         }
     }
 }
@@ -197,7 +202,7 @@ impl QaGenerator {
     pub fn config_json(&self) -> Value {
         let e = &self.slots.engine;
         let p = &e.prompts;
-        json!({
+        let mut cfg = json!({
             "task": "qa",
             "seed": self.cfg.seed,
             "mix": self.cfg.mix.iter().map(|(t, w)| format!("{}={w}", t.as_str())).collect::<Vec<_>>().join(","),
@@ -213,7 +218,13 @@ impl QaGenerator {
             "answer_sampling": self.cfg.answer_sampling.apply(Purpose::Factual),
             "prompts": prompts_json(&[&p.question, &p.question_multihop, &p.answer, &p.judge]),
             "record_schema_version": RECORD_SCHEMA_VERSION,
-        })
+        });
+        // Only extractive runs record how many sentences the model chose from, so the config of
+        // an existing non-extractive run directory stays the same.
+        if self.cfg.extractive {
+            cfg["extractive_choices"] = json!(self.cfg.extractive_choices);
+        }
+        cfg
     }
 
     fn pick_type(&self, slot: u64, seed_text: &str) -> QuestionType {
@@ -332,9 +343,10 @@ impl QaGenerator {
             e.prompts.answer.render(&[("passages", &Engine::passages_block(&hits)), ("question", &question)]);
         let texts: Vec<&str> = hits.iter().map(|h| h.text.as_str()).collect();
         let schema = if self.cfg.extractive {
+            let candidates = answer_candidates(&question, &texts, self.cfg.extractive_choices);
             json!({
                 "type": "object",
-                "properties": {"citations": citations_schema(&texts, 1)},
+                "properties": {"citations": citations_schema_of(&candidates, 1)},
                 "required": ["citations"],
                 "additionalProperties": false
             })

@@ -126,6 +126,7 @@ fn qa(a: GenerateQaArgs, quiet: bool) -> Result<u8> {
         judge: a.judge,
         topics: load_tree(a.topics.as_deref())?,
         extractive: a.extractive,
+        extractive_choices: a.extractive_choices,
     };
     let generator = QaGenerator::new(index.clone(), llm.model.clone(), prompts, cfg)?;
     let mut dir = open_run(&a.out, &generator.config_json(), quiet || a.json)?;

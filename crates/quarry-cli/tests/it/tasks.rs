@@ -619,6 +619,7 @@ fn extractive_answers_are_the_cited_sentence() {
         &generate("qa", &index, &out, &cache, &["--n", "1", "--budget", "3", "--extractive"]).output().unwrap(),
     );
     assert_eq!(run_json["config"]["extractive"], true);
+    assert_eq!(run_json["config"]["extractive_choices"], 6);
     let (records, rejects) = consistent(&out, &run_json);
     assert_eq!(records.len() + rejects.len(), run_json["slots_used"].as_u64().unwrap() as usize);
     for r in &records {
