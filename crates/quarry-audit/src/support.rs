@@ -26,9 +26,10 @@ pub struct SupportConfig {
     /// For a one-sentence, full-sentence answer: the share of its score that does not depend on
     /// the question's words being in the evidence (the rest scales with their share).
     pub sentence_question_floor: f32,
-    /// Factor applied to a phrase answer whose type does not fit the question (a "how many" or
-    /// "what year" question answered without a number, a "when" question without a number or
-    /// time word, a "who" or "where" question answered with only a date or number).
+    /// Factor applied to a phrase answer whose type does not fit the question (a "how many",
+    /// "what year" or "what percentage" question answered without a number, a "when" question
+    /// without a year, date or time word, a "who", "where" or "what NOUN" question answered with
+    /// only a date or number).
     pub type_mismatch_factor: f32,
     /// The raw phrase score (answer coverage × weighted, proximity-discounted question coverage)
     /// that is mapped to 0.5; the map is piecewise linear and monotonic, so `threshold` 0.5
@@ -135,7 +136,7 @@ struct QuestionWords<'a> {
 }
 
 impl<'a> QuestionWords<'a> {
-    fn new(question: &'a str, toks: &[ContentWord], ev: &[EvSentence]) -> QuestionWords<'a> {
+    fn new(question: &'a str, toks: &[ContentWord], ev: &[EvSentence], wins: &[Window]) -> QuestionWords<'a> {
         let framing: Vec<ContentWord> =
             toks.iter().filter(|t| !QUESTION_FRAMING.iter().any(|w| stem(w) == t.stem)).cloned().collect();
         let words = unique(question, &framing);
@@ -148,7 +149,9 @@ impl<'a> QuestionWords<'a> {
             })
             .collect();
         let choice = question.to_lowercase().split_whitespace().any(|w| w == "or");
-        QuestionWords { words, weights, expects: expected_answer(question), choice, best_coverage: 0.0 }
+        let mut q = QuestionWords { words, weights, expects: expected_answer(question), choice, best_coverage: 0.0 };
+        q.best_coverage = wins.iter().map(|w| q.coverage(w)).fold(0.0, f32::max);
+        q
     }
 
     /// The weighted share of the question's words found in a window.
@@ -388,10 +391,12 @@ fn fits(expects: Expect, answer: &str) -> bool {
     };
     let has_number = ws.iter().any(|w| number(w));
     let timeish = |w: &str| MONTHS_AND_DAYS.contains(&w) || TIME_WORDS.contains(&w);
+    // "1888", "1920s", "2001st", or an ordinal such as "19th" (century).
     let yearish = |w: &str| {
-        let digits = w.trim_end_matches(['s', 'd', 'h', 't', 'n', 'r']);
-        (3..=4).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
-            || (w.len() > 2 && w.ends_with("th") && w[..w.len() - 2].bytes().all(|b| b.is_ascii_digit()))
+        let d = stem(w);
+        w.bytes().next().is_some_and(|b| b.is_ascii_digit())
+            && d.bytes().all(|b| b.is_ascii_digit())
+            && ((3..=4).contains(&d.len()) || w.ends_with("th"))
     };
     let content: Vec<&str> = ws.iter().copied().filter(|w| !is_stopword(w)).collect();
     let only_date = !content.is_empty() && content.iter().all(|w| number(w) || timeish(w)) && has_number;
@@ -572,8 +577,7 @@ pub fn support(
     let ev = evidence_sentences(evidence);
     let wins = windows(&ev, cfg.sentence_gap);
     let qtoks = content_tokens(question);
-    let mut q = QuestionWords::new(question, &qtoks, &ev);
-    q.best_coverage = wins.iter().map(|w| q.coverage(w)).fold(0.0, f32::max);
+    let q = QuestionWords::new(question, &qtoks, &ev, &wins);
     let claims = claims(answer, q.expects, cfg);
     let only = claims.len() == 1;
 
@@ -677,7 +681,7 @@ pub fn supporting_sentences(
     }
     let wins = windows(&ev, cfg.sentence_gap);
     let qtoks = content_tokens(question);
-    let q = QuestionWords::new(question, &qtoks, &ev);
+    let q = QuestionWords::new(question, &qtoks, &ev, &wins);
     let ctoks = content_tokens(claim);
     let words = unique(claim, &ctoks);
     let phrase = words.len() <= cfg.phrase_max_words;
