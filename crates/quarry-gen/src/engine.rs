@@ -2,7 +2,7 @@
 //! schema, verification of a cited text, totals, and the slot loop that writes a run
 //! directory (dedup included).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -184,11 +184,11 @@ pub(crate) fn answer_candidates(question: &str, passages: &[&str], max: usize) -
     if max == 0 {
         return all;
     }
-    let q: std::collections::HashSet<String> = quarry_audit::content_words(question).into_iter().collect();
+    let q: HashSet<String> = quarry_audit::content_words(question).into_iter().collect();
     let mut ranked: Vec<(usize, usize, usize)> = Vec::new();
     for (p, sents) in all.iter().enumerate() {
         for (i, s) in sents.iter().enumerate() {
-            let words: std::collections::HashSet<String> = quarry_audit::content_words(s).into_iter().collect();
+            let words: HashSet<String> = quarry_audit::content_words(s).into_iter().collect();
             let shared = words.intersection(&q).count();
             if shared > 0 {
                 ranked.push((shared, p, i));
