@@ -1,0 +1,235 @@
+//! Golden files: the same commands on the same index write the same bytes.
+//!
+//! `tests/fixtures/golden/` holds a small corpus, run directories of every task made by an
+//! earlier build against the stub model ([`crate::stub`]), and what that build printed and
+//! wrote when it read them back (report, exports, audit). This test
+//!
+//! 1. builds the index from the corpus and runs every task again with the stub model: the
+//!    records, rejects, run.json (and tree.json) must equal the committed ones, timing
+//!    fields aside;
+//! 2. reads the committed run directories with this build: report.html, every export and
+//!    `quarry audit` must equal what the earlier build wrote.
+//!
+//! After a change that is meant to alter the output, regenerate the files with
+//! `QUARRY_BLESS=1 cargo test --test it golden` and review the diff before committing it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use serde_json::Value;
+
+use crate::stub::Stub;
+use crate::util::*;
+
+/// Keys whose values are measured times, not results.
+const TIMING_KEYS: &[&str] =
+    &["elapsed_s", "llm_s", "other_s", "question_ms", "retrieval_ms", "answer_ms", "verify_ms", "report"];
+
+/// Files of a run directory that a build writes.
+const RUN_FILES: &[&str] = &["records.jsonl", "rejects.jsonl", "run.json", "tree.json"];
+
+/// Export formats, each tried on every run.
+const FORMATS: &[&str] = &["openai", "sharegpt", "alpaca", "trl", "jsonl", "text"];
+
+fn fixture() -> PathBuf {
+    repo("tests/fixtures/golden")
+}
+
+fn bless() -> bool {
+    std::env::var_os("QUARRY_BLESS").is_some_and(|v| v == "1")
+}
+
+/// The runs: name and `generate` arguments (run in the temp dir, paths relative to it).
+fn runs() -> Vec<(&'static str, Vec<&'static str>)> {
+    vec![
+        ("qa", vec!["qa", "--index", "index", "--n", "8", "--seed", "7", "--out", "runs/qa"]),
+        (
+            "qa-extractive",
+            vec!["qa", "--index", "index", "--n", "2", "--seed", "7", "--extractive", "--out", "runs/qa-extractive"],
+        ),
+        (
+            "followup",
+            vec!["followup", "--from", "runs/qa", "--index", "index", "--n", "3", "--turns", "2", "--out", "runs/followup"],
+        ),
+        (
+            "conversation",
+            vec!["conversation", "--index", "index", "--n", "2", "--exchanges", "2", "--out", "runs/conversation"],
+        ),
+        (
+            "topics",
+            vec!["topics", "--index", "index", "--root", "Candles", "--breadth", "3", "--depth", "1", "--out", "runs/topics"],
+        ),
+        ("dpo", vec!["dpo", "--from", "runs/qa", "--index", "index", "--n", "3", "--out", "runs/dpo"]),
+        ("pretrain", vec!["pretrain", "--index", "index", "--n", "2", "--paragraphs", "2", "--out", "runs/pretrain"]),
+    ]
+}
+
+/// `v` with every timing value set to 0 and the temp dir's path replaced.
+fn normalise_json(v: &mut Value, tmp: &str) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m.iter_mut() {
+                if TIMING_KEYS.contains(&k.as_str()) {
+                    *x = Value::from(0);
+                } else {
+                    normalise_json(x, tmp);
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| normalise_json(x, tmp)),
+        Value::String(s) if s.contains(tmp) => *s = s.replace(tmp, "$TMP"),
+        _ => {}
+    }
+}
+
+/// A JSON or JSONL file's text with timings zeroed (one value per line, compact).
+fn normalise(text: &str, tmp: &str) -> String {
+    let parse_whole = serde_json::from_str::<Value>(text);
+    let values: Vec<Value> = match parse_whole {
+        Ok(v) => vec![v],
+        Err(_) => text.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).unwrap()).collect(),
+    };
+    values
+        .into_iter()
+        .map(|mut v| {
+            normalise_json(&mut v, tmp);
+            v.to_string() + "\n"
+        })
+        .collect()
+}
+
+/// What one command printed: exit status, stdout and stderr without progress lines.
+fn printed(o: &Output, tmp: &str) -> String {
+    let out = stdout(o).replace(tmp, "$TMP");
+    let out = match serde_json::from_str::<Value>(out.trim()) {
+        Ok(mut v) => {
+            normalise_json(&mut v, tmp);
+            serde_json::to_string_pretty(&v).unwrap() + "\n"
+        }
+        Err(_) => out,
+    };
+    format!("exit: {:?}\n--- stdout\n{out}", o.status.code())
+}
+
+/// Every file under `dir`, by relative path.
+fn files(dir: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                out.insert(rel, std::fs::read_to_string(&p).unwrap_or_else(|_| "<binary>".into()));
+            }
+        }
+    }
+    out
+}
+
+fn write_files(dir: &Path, files: &BTreeMap<String, String>) {
+    let _ = std::fs::remove_dir_all(dir);
+    for (rel, text) in files {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+}
+
+/// Asserts two file sets are equal, naming the first differing file and line.
+#[track_caller]
+fn same(what: &str, expected: &BTreeMap<String, String>, actual: &BTreeMap<String, String>) {
+    let names = |m: &BTreeMap<String, String>| m.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(names(expected), names(actual), "{what}: the files differ");
+    for (name, want) in expected {
+        let got = &actual[name];
+        if want != got {
+            let line = want.lines().zip(got.lines()).position(|(a, b)| a != b).unwrap_or(0);
+            panic!(
+                "{what}: {name} differs at line {}:\n  expected: {}\n  actual:   {}",
+                line + 1,
+                want.lines().nth(line).unwrap_or("<end>").chars().take(600).collect::<String>(),
+                got.lines().nth(line).unwrap_or("<end>").chars().take(600).collect::<String>(),
+            );
+        }
+    }
+}
+
+fn in_dir(tmp: &Path, args: &[&str]) -> Output {
+    quarry().current_dir(tmp).args(args).output().expect("quarry runs")
+}
+
+#[test]
+fn the_same_commands_write_the_same_bytes() {
+    let tmp_dir = tempfile::tempdir().unwrap();
+    let tmp = tmp_dir.path();
+    let tmp_s = tmp.display().to_string();
+    let corpus = fixture().join("corpus");
+    ok(&quarry().current_dir(tmp).arg("index").arg(&corpus).args(["--out", "index", "--json"]).output().unwrap());
+    let stub = Stub::start();
+
+    // 1. Fresh runs against the stub model.
+    for (name, args) in runs() {
+        let mut cmd = quarry();
+        cmd.current_dir(tmp).arg("generate").args(&args);
+        cmd.args(["--base-url", &stub.url, "--llm-model", "stub", "--no-cache", "--json"]);
+        let o = cmd.output().unwrap();
+        assert!(matches!(o.status.code(), Some(0 | 1)), "{name}: {}", stderr(&o));
+        let out = tmp.join("runs").join(name);
+        let mut fresh: BTreeMap<String, String> = BTreeMap::new();
+        for f in RUN_FILES {
+            if let Ok(text) = std::fs::read_to_string(out.join(f)) {
+                fresh.insert((*f).into(), text);
+            }
+        }
+        fresh.insert("stdout.txt".into(), printed(&o, &tmp_s));
+        let committed = fixture().join("runs").join(name);
+        if bless() {
+            write_files(&committed, &fresh);
+        }
+        let norm = |m: &BTreeMap<String, String>| -> BTreeMap<String, String> {
+            m.iter()
+                .map(|(k, v)| (k.clone(), if k.ends_with(".txt") { v.clone() } else { normalise(v, &tmp_s) }))
+                .collect()
+        };
+        same(&format!("fresh run {name}"), &norm(&files(&committed)), &norm(&fresh));
+    }
+
+    // 2. The committed run directories, read by this build.
+    for (name, _) in runs() {
+        let run = tmp.join("golden").join(name);
+        write_files(&run, &files(&fixture().join("runs").join(name)));
+        let rel = format!("golden/{name}");
+        let mut read: BTreeMap<String, String> = BTreeMap::new();
+        let o = in_dir(tmp, &["report", &rel]);
+        read.insert("report.txt".into(), printed(&o, &tmp_s));
+        if let Ok(html) = std::fs::read_to_string(run.join("report.html")) {
+            read.insert("report.html".into(), html);
+        }
+        read.insert("audit.txt".into(), printed(&in_dir(tmp, &["audit", &rel]), &tmp_s));
+        read.insert("audit-json.txt".into(), printed(&in_dir(tmp, &["audit", &rel, "--json"]), &tmp_s));
+        let first = lines(&run.join("records.jsonl")).first().map(|r| r["id"].as_str().unwrap().to_owned());
+        let first_reject = lines(&run.join("rejects.jsonl")).first().map(|r| r["id"].as_str().unwrap().to_owned());
+        for (label, id) in [("record", first), ("reject", first_reject)] {
+            if let Some(id) = id {
+                read.insert(format!("audit-{label}.txt"), printed(&in_dir(tmp, &["audit", &rel, &id]), &tmp_s));
+            }
+        }
+        for f in FORMATS {
+            let out = format!("exports/{name}-{f}");
+            let o = in_dir(tmp, &["export", &rel, "--format", f, "--out", &out]);
+            read.insert(format!("export-{f}.txt"), printed(&o, &tmp_s));
+            for (file, text) in files(&tmp.join(&out)) {
+                read.insert(format!("export-{f}/{file}"), text);
+            }
+        }
+        let expected = fixture().join("expected").join(name);
+        if bless() {
+            write_files(&expected, &read);
+        }
+        same(&format!("reading the committed run {name}"), &files(&expected), &read);
+    }
+}
