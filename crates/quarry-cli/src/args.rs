@@ -715,18 +715,8 @@ pub struct ControlsShowArgs {
     after_help = "Example:\n  quarry generate qa --index indexes/sample --n 20 --out runs/sample\n  quarry generate qa --index indexes/books --n 500 --out runs/books --base-url http://127.0.0.1:8000/v1 --llm-model qwen2.5-7b-instruct --mix factual=2,explanatory=2,multi_hop=1"
 )]
 pub struct GenerateQaArgs {
-    /// The index to generate from (built with `quarry index`).
-    #[arg(long, env = "QUARRY_INDEX")]
-    pub index: PathBuf,
-    /// Accepted records wanted.
-    #[arg(long, short, default_value_t = 20)]
-    pub n: usize,
-    /// The run directory (created; an existing one is resumed).
-    #[arg(long, short)]
-    pub out: PathBuf,
-    /// Seed of seed selection, question types and sampling.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    #[command(flatten)]
+    pub run: RunArgs,
     /// Question type mix as type=weight: factual, explanatory, numerical, comparative, multi_hop.
     #[arg(long, default_value = "factual=4,explanatory=2,numerical=1,comparative=1,multi_hop=2")]
     pub mix: String,
@@ -755,9 +745,6 @@ pub struct GenerateQaArgs {
     /// Seed from the grounded nodes of a topic tree (tree.json of `generate topics`).
     #[arg(long)]
     pub topics: Option<PathBuf>,
-    /// Directory of prompt templates replacing the built-in ones (see `quarry prompts dump`).
-    #[arg(long)]
-    pub prompts: Option<PathBuf>,
     /// Temperature for writing questions [default: 0.7].
     #[arg(long)]
     pub question_temperature: Option<f32>,
@@ -773,11 +760,6 @@ pub struct GenerateQaArgs {
     /// Most tokens of an answer reply [default: 512].
     #[arg(long)]
     pub answer_max_tokens: Option<u32>,
-    /// Print the summary as JSON on stdout.
-    #[arg(long)]
-    pub json: bool,
-    #[command(flatten)]
-    pub llm: LlmArgs,
 }
 
 #[derive(Debug, Subcommand)]

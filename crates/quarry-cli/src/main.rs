@@ -38,12 +38,12 @@ fn main() -> ExitCode {
         Command::Generate(c) => commands::generate::run(c, cli.quiet),
         Command::Prompts(c) => commands::generate::prompts(c),
         Command::Controls(c) => commands::generate::controls(c),
-        Command::Audit(a) => commands::audit::audit(a),
-        Command::Report(a) => commands::audit::report(a),
-        Command::Export(a) => commands::audit::export(a),
-        Command::Dedup(a) => commands::audit::dedup(a),
-        Command::Reject(a) => commands::audit::reject(a),
-        Command::Similar(a) => commands::audit::similar(a),
+        Command::Audit(a) => commands::report::audit(a),
+        Command::Report(a) => commands::report::report(a),
+        Command::Export(a) => commands::export::export(a),
+        Command::Dedup(a) => commands::records::dedup(a),
+        Command::Reject(a) => commands::records::reject(a),
+        Command::Similar(a) => commands::records::similar(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

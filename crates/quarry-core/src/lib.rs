@@ -8,14 +8,16 @@
 mod document;
 mod id;
 mod record;
+mod run;
 mod span;
 
 pub use document::{Chunk, Document, Section, heading_path_display};
 pub use id::{ChunkId, DocId, IdError};
 pub use record::{
-    Citation, Controls, Preference, QuoteMatch, RECORD_SCHEMA_VERSION, Record, Reject, SamplingRecord, Scores,
-    SentenceSupport, StageTimings, TokenUsage, Turn, Verdict,
+    Citation, Controls, Preference, QuoteMatch, RECORD_SCHEMA_VERSION, Record, RecordId, Reject, Role, SamplingRecord,
+    Scores, SentenceSupport, StageTimings, Task, TokenUsage, TopicStatus, Turn, Verdict, maybe_verdict,
 };
+pub use run::{Counts, DedupSummary, DuplicateCluster, RunSummary, RunTotals};
 pub use span::{Span, SpanError};
 
 /// The version of the on-disk store format written by `quarry ingest`.

@@ -5,6 +5,8 @@
 //! in every row (no `skip_serializing_if`), and each key has one JSON type (strings are
 //! empty rather than null; numbers that may be missing use -1).
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 use crate::Span;
@@ -32,6 +34,194 @@ impl Verdict {
             Verdict::Partial => "partial",
             Verdict::Unsupported => "unsupported",
         }
+    }
+}
+
+impl std::str::FromStr for Verdict {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Verdict, String> {
+        [Verdict::Supported, Verdict::Partial, Verdict::Unsupported]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| format!("unknown verdict {s:?} (supported, partial or unsupported)"))
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A verdict that may be absent (a turn that is not verified, a reject made before the
+/// verifier ran), stored as `""` when absent so that the column has one JSON type.
+pub mod maybe_verdict {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::Verdict;
+
+    pub fn serialize<S: Serializer>(v: &Option<Verdict>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(v.map_or("", Verdict::as_str))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Verdict>, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.is_empty() { Ok(None) } else { s.parse().map(Some).map_err(serde::de::Error::custom) }
+    }
+}
+
+/// The generating task a record comes from. A new task is one variant here, and the
+/// compiler then lists every `match` that needs an arm for it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Task {
+    /// A grounded question and its cited answer.
+    #[default]
+    Qa,
+    /// A Q&A record deepened by follow-up turns.
+    Followup,
+    /// A multi-turn dialogue steered by controls.
+    Conversation,
+    /// A preference pair: the cited answer against a worse one.
+    Dpo,
+    /// A textbook passage, paragraph by paragraph.
+    Pretrain,
+    /// A node of a topic tree.
+    Topic,
+}
+
+impl Task {
+    pub const ALL: [Task; 6] = [Task::Qa, Task::Followup, Task::Conversation, Task::Dpo, Task::Pretrain, Task::Topic];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Task::Qa => "qa",
+            Task::Followup => "followup",
+            Task::Conversation => "conversation",
+            Task::Dpo => "dpo",
+            Task::Pretrain => "pretrain",
+            Task::Topic => "topic",
+        }
+    }
+}
+
+impl fmt::Display for Task {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Task {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Task, String> {
+        Task::ALL.into_iter().find(|t| t.as_str() == s).ok_or_else(|| {
+            let known: Vec<&str> = Task::ALL.iter().map(|t| t.as_str()).collect();
+            format!("unknown task {s:?} (known: {})", known.join(", "))
+        })
+    }
+}
+
+/// Who speaks a turn.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The side that asks (a learner, a user).
+    #[default]
+    User,
+    /// The side that answers from the passages.
+    Assistant,
+    /// A paragraph of a passage, spoken by nobody.
+    Text,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Assistant => "assistant",
+            Role::Text => "text",
+        }
+    }
+}
+
+/// Whether a topic-tree node is supported by the corpus.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TopicStatus {
+    /// A passage sentence names it.
+    Grounded,
+    /// Retrieval found no passage naming it: the corpus does not support it.
+    Unsupported,
+    /// Not checked (no index).
+    #[default]
+    Ungrounded,
+}
+
+impl TopicStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TopicStatus::Grounded => "grounded",
+            TopicStatus::Unsupported => "unsupported",
+            TopicStatus::Ungrounded => "ungrounded",
+        }
+    }
+}
+
+/// The id of a record or reject: its run id and slot, written `<run>-<slot:06>`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RecordId {
+    pub run: String,
+    pub slot: u64,
+}
+
+impl RecordId {
+    pub fn new(run: &str, slot: u64) -> RecordId {
+        RecordId { run: run.to_owned(), slot }
+    }
+}
+
+impl fmt::Display for RecordId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{:06}", self.run, self.slot)
+    }
+}
+
+impl std::str::FromStr for RecordId {
+    type Err = String;
+    fn from_str(s: &str) -> Result<RecordId, String> {
+        let (run, slot) = s.rsplit_once('-').ok_or_else(|| format!("{s:?} is not a record id (<run>-<slot>)"))?;
+        let slot = slot.parse().map_err(|_| format!("{s:?} is not a record id (<run>-<slot>)"))?;
+        Ok(RecordId { run: run.to_owned(), slot })
+    }
+}
+
+impl TryFrom<String> for RecordId {
+    type Error = String;
+    fn try_from(s: String) -> Result<RecordId, String> {
+        s.parse()
+    }
+}
+
+impl From<RecordId> for String {
+    fn from(id: RecordId) -> String {
+        id.to_string()
+    }
+}
+
+/// An optional record id, stored as `""` when absent.
+mod maybe_id {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::RecordId;
+
+    pub fn serialize<S: Serializer>(v: &Option<RecordId>, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&v.as_ref().map_or(String::new(), RecordId::to_string))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<RecordId>, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.is_empty() { Ok(None) } else { s.parse().map(Some).map_err(serde::de::Error::custom) }
     }
 }
 
@@ -107,15 +297,15 @@ fn minus_one() -> f32 {
 /// (pre-training text): each part that carries claims is verified on its own.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Turn {
-    /// `user`, `assistant` or `text` (a paragraph).
-    pub role: String,
+    pub role: Role,
     /// Who speaks in the record's own terms ("student", "professor"); "" when not a dialogue.
     pub speaker: String,
     pub content: String,
     /// The turn's verified citations (empty for turns that are not verified).
     pub citations: Vec<Citation>,
-    /// supported, partial or unsupported; "" for turns that are not verified (user turns).
-    pub verdict: String,
+    /// `None` (stored `""`) for turns that are not verified (user turns).
+    #[serde(with = "maybe_verdict")]
+    pub verdict: Option<Verdict>,
     /// Support score (0..1); -1 for turns that are not verified.
     pub support: f32,
     /// The chunks retrieved for this turn and shown to the model, in passage order.
@@ -149,7 +339,8 @@ pub struct Preference {
     pub detail: String,
     pub model: String,
     /// The verifier's verdict on the rejected side against the chosen side's evidence.
-    pub verdict: String,
+    #[serde(with = "maybe_verdict")]
+    pub verdict: Option<Verdict>,
     pub support: f32,
 }
 
@@ -185,9 +376,8 @@ pub struct Record {
     pub schema_version: u32,
     /// `<run id>-<slot>`: derived from the run seed and the slot, so a resumed run
     /// writes the same ids.
-    pub id: String,
-    /// qa, followup, conversation, dpo, pretrain or topic.
-    pub task: String,
+    pub id: RecordId,
+    pub task: Task,
     /// The slot (0-based) this record fills.
     pub slot: u64,
     pub question: String,
@@ -224,17 +414,18 @@ pub struct Record {
     /// The topic-tree path this record was seeded from (empty when seeded by chunks).
     #[serde(default)]
     pub topic_path: Vec<String>,
-    /// The record this one was made from (a follow-up chain's or DPO pair's Q&A record).
-    #[serde(default)]
-    pub parent_id: String,
+    /// The record this one was made from (a follow-up chain's or DPO pair's Q&A record);
+    /// stored `""` when none.
+    #[serde(default, with = "maybe_id")]
+    pub parent_id: Option<RecordId>,
 }
 
 /// One line of `rejects.jsonl`: a candidate that did not become a record.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Reject {
     pub schema_version: u32,
-    /// `<run id>-<slot>-<attempt>`.
-    pub id: String,
+    /// `<run id>-<slot>`, the id the record of this slot would have had.
+    pub id: RecordId,
     pub slot: u64,
     pub attempt: u32,
     /// question, answer, verify or llm.
@@ -249,11 +440,16 @@ pub struct Reject {
     /// The model's raw reply when it could not be used.
     pub raw: String,
     pub seed_chunks: Vec<String>,
-    /// The verdict when the verifier ran ("" otherwise).
-    pub verdict: String,
+    /// The verdict when the verifier ran (stored `""` otherwise).
+    #[serde(with = "maybe_verdict")]
+    pub verdict: Option<Verdict>,
     pub support: f32,
     pub usage: TokenUsage,
     /// A conversation's controls, so rejects can be studied by control (empty otherwise).
     #[serde(default)]
     pub controls: Controls,
+    /// For a duplicate (reason `duplicate`), the earlier record it repeats; stored `""`
+    /// otherwise.
+    #[serde(default, with = "maybe_id")]
+    pub duplicate_of: Option<RecordId>,
 }

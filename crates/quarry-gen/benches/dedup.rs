@@ -89,7 +89,7 @@ fn main() {
     // Throughput at 100k records: distinct questions built from SQuAD's vocabulary.
     let vocab: Vec<String> = items.iter().flat_map(|(_, q, _)| q.split_whitespace().map(str::to_owned)).collect();
     let n = 100_000;
-    let mut big = Deduper::new(DedupConfig::default());
+    let mut big: Deduper<String> = Deduper::new(DedupConfig::default());
     let t = Instant::now();
     let mut dups = 0;
     for i in 0..n {
@@ -99,7 +99,7 @@ fn main() {
         if big.check(&q, &[]).is_some() {
             dups += 1;
         } else {
-            big.add(&i.to_string(), &q, Vec::new());
+            big.add(i.to_string(), &q, Vec::new());
         }
     }
     let big_s = t.elapsed().as_secs_f64();

@@ -28,15 +28,23 @@ impl Default for DedupConfig {
     }
 }
 
-/// What a text duplicates.
+/// What a text duplicates: the id of the earlier text (a [`quarry_core::RecordId`] in a
+/// run, anything that names a text elsewhere).
 #[derive(Clone, Debug, PartialEq)]
-pub enum Duplicate {
-    Exact { of: String },
-    Near { of: String, jaccard: f32 },
-    Semantic { of: String, cosine: f32 },
+pub enum Duplicate<I = quarry_core::RecordId> {
+    Exact { of: I },
+    Near { of: I, jaccard: f32 },
+    Semantic { of: I, cosine: f32 },
 }
 
-impl Duplicate {
+impl<I: std::fmt::Display> Duplicate<I> {
+    /// The earlier text this one duplicates.
+    pub fn of(&self) -> &I {
+        match self {
+            Duplicate::Exact { of } | Duplicate::Near { of, .. } | Duplicate::Semantic { of, .. } => of,
+        }
+    }
+
     /// The reason in words, naming the record duplicated.
     pub fn detail(&self) -> String {
         match self {
@@ -47,23 +55,22 @@ impl Duplicate {
     }
 }
 
-struct Entry {
-    id: String,
+struct Entry<I> {
+    id: I,
     shingles: HashSet<u64>,
     words: HashSet<String>,
     embedding: Vec<f32>,
 }
 
-/// The questions seen so far.
-#[derive(Default)]
-pub struct Deduper {
+/// The questions seen so far, each known by an id of type `I`.
+pub struct Deduper<I = quarry_core::RecordId> {
     cfg: DedupConfig,
-    exact: HashMap<String, String>,
+    exact: HashMap<String, I>,
     bands: HashMap<(usize, u64), Vec<usize>>,
-    entries: Vec<Entry>,
+    entries: Vec<Entry<I>>,
 }
 
-impl std::fmt::Debug for Deduper {
+impl<I> std::fmt::Debug for Deduper<I> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Deduper").field("entries", &self.entries.len()).finish()
     }
@@ -127,7 +134,7 @@ fn signature(sh: &HashSet<u64>) -> [u64; HASHES] {
 }
 
 /// The bigram set an entry keeps (its `shingles` field holds bigrams only).
-fn bigrams_of(e: &Entry) -> &HashSet<u64> {
+fn bigrams_of<I>(e: &Entry<I>) -> &HashSet<u64> {
     &e.shingles
 }
 
@@ -148,13 +155,13 @@ fn cosine(a: &[f32], b: &[f32]) -> f32 {
     if na == 0.0 || nb == 0.0 { 0.0 } else { dot / (na * nb) }
 }
 
-impl Deduper {
-    pub fn new(cfg: DedupConfig) -> Deduper {
-        Deduper { cfg, ..Deduper::default() }
+impl<I: Clone> Deduper<I> {
+    pub fn new(cfg: DedupConfig) -> Deduper<I> {
+        Deduper { cfg, exact: HashMap::new(), bands: HashMap::new(), entries: Vec::new() }
     }
 
     /// What `text` (with its embedding, possibly empty) duplicates, if anything.
-    pub fn check(&self, text: &str, embedding: &[f32]) -> Option<Duplicate> {
+    pub fn check(&self, text: &str, embedding: &[f32]) -> Option<Duplicate<I>> {
         let norm = normalise(text);
         if let Some(of) = self.exact.get(&norm) {
             return Some(Duplicate::Exact { of: of.clone() });
@@ -197,7 +204,7 @@ impl Deduper {
     }
 
     /// Remembers an accepted text.
-    pub fn add(&mut self, id: &str, text: &str, embedding: Vec<f32>) {
+    pub fn add(&mut self, id: I, text: &str, embedding: Vec<f32>) {
         let norm = normalise(text);
         let sh = shingles(&norm);
         let sig = signature(&sh);
@@ -206,9 +213,9 @@ impl Deduper {
             let key = (b, hash(bytes_of(&sig[b * ROWS..(b + 1) * ROWS]).as_slice()));
             self.bands.entry(key).or_default().push(i);
         }
-        self.exact.entry(norm.clone()).or_insert_with(|| id.to_owned());
+        self.exact.entry(norm.clone()).or_insert_with(|| id.clone());
         let bi = bigrams(&norm);
-        self.entries.push(Entry { id: id.to_owned(), shingles: bi, words: word_set(&norm), embedding });
+        self.entries.push(Entry { id, shingles: bi, words: word_set(&norm), embedding });
     }
 
     pub fn len(&self) -> usize {
@@ -235,7 +242,7 @@ mod tests {
         d.add("r2", "What is the albedo of fresh snow?", vec![]);
         assert_eq!(
             d.check("why does a candle flame burn brightest in its outer part", &[]),
-            Some(Duplicate::Exact { of: "r1".into() })
+            Some(Duplicate::Exact { of: "r1" })
         );
         match d.check("Why does the candle flame burn brightest in its outer part?", &[]) {
             Some(Duplicate::Near { of, .. }) => assert_eq!(of, "r1"),

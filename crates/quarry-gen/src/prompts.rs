@@ -157,14 +157,14 @@ impl Prompts {
 
 /// Writes the built-in templates into `dir` (refusing to overwrite a file).
 pub fn dump(dir: &Path) -> Result<Vec<std::path::PathBuf>, GenError> {
-    std::fs::create_dir_all(dir).map_err(|e| GenError::Io(dir.display().to_string(), e))?;
+    std::fs::create_dir_all(dir).map_err(|e| GenError::io(dir, e))?;
     let mut written = Vec::new();
     for (name, text) in BUILTIN {
         let p = dir.join(format!("{name}.txt"));
         if p.exists() {
             return Err(GenError::Prompt(format!("{} exists; not overwriting it", p.display())));
         }
-        std::fs::write(&p, text).map_err(|e| GenError::Io(p.display().to_string(), e))?;
+        std::fs::write(&p, text).map_err(|e| GenError::io(&p, e))?;
         written.push(p);
     }
     Ok(written)

@@ -8,10 +8,10 @@
 //! a different config for an existing directory is refused, never mixed.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
-use quarry_core::{Record, Reject};
+use quarry_core::{Record, RecordId, Reject, RunSummary, Task};
 use serde_json::Value;
 
 use crate::GenError;
@@ -34,11 +34,11 @@ pub struct RunDir {
     /// The first slot not yet written.
     pub next_slot: u64,
     /// run.json as found (earlier sessions), if any.
-    pub previous: Option<Value>,
+    pub previous: Option<RunSummary>,
 }
 
 fn io(path: &Path, e: std::io::Error) -> GenError {
-    GenError::Io(path.display().to_string(), e)
+    GenError::io(path, e)
 }
 
 /// Reads a JSONL file of `T`, cutting a torn last line off the file.
@@ -60,8 +60,11 @@ fn load<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>, GenError>
         if line.trim().is_empty() {
             continue;
         }
-        let v = serde_json::from_str(&line)
-            .map_err(|e| GenError::Corrupt(format!("{} line {}: {e}", path.display(), i + 1)))?;
+        let v = serde_json::from_str(&line).map_err(|source| GenError::BadLine {
+            path: path.to_owned(),
+            line: i + 1,
+            source,
+        })?;
         out.push(v);
     }
     Ok(out)
@@ -92,22 +95,22 @@ impl RunDir {
     pub fn open(dir: &Path, config: &Value) -> Result<RunDir, GenError> {
         std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
         let run_json = dir.join(RUN_JSON);
-        let previous: Option<Value> = if run_json.exists() {
+        let previous: Option<RunSummary> = if run_json.exists() {
             let bytes = std::fs::read(&run_json).map_err(|e| io(&run_json, e))?;
-            Some(
-                serde_json::from_slice(&bytes)
-                    .map_err(|e| GenError::Corrupt(format!("{}: {e}", run_json.display())))?,
-            )
+            Some(parse_run_json(&run_json, &bytes)?)
         } else {
             None
         };
         if let Some(prev) = &previous {
-            let diff = differences(&prev["config"], config);
+            let diff = differences(&prev.config, config);
             if !diff.is_empty() {
-                return Err(GenError::ConfigChanged(dir.display().to_string(), diff.join("; ")));
+                return Err(GenError::ConfigChanged { dir: dir.to_owned(), diff: diff.join("; ") });
             }
         } else if dir.join(RECORDS).exists() || dir.join(REJECTS).exists() {
-            return Err(GenError::ConfigChanged(dir.display().to_string(), "it holds records but no run.json".into()));
+            return Err(GenError::ConfigChanged {
+                dir: dir.to_owned(),
+                diff: "it holds records but no run.json".into(),
+            });
         }
         // (A run directory is created with its run.json first; see below.)
         let (records_so_far, rejects_so_far) = load_both(dir)?;
@@ -133,7 +136,13 @@ impl RunDir {
         // The config is on disk before the first line is, so a run killed at any moment
         // can be resumed (and a different config refused).
         if rd.previous.is_none() {
-            rd.write_run_json(&serde_json::json!({"status": "running", "config": config}))?;
+            let first = RunSummary {
+                config: config.clone(),
+                extra: [("status".to_owned(), Value::from("running"))].into_iter().collect(),
+                key_order: vec!["status".into(), "config".into()],
+                ..RunSummary::default()
+            };
+            rd.write_run_json(&first)?;
         }
         Ok(rd)
     }
@@ -141,8 +150,7 @@ impl RunDir {
     fn append(file: &mut File, path: &Path, line: String) -> Result<(), GenError> {
         let mut bytes = line.into_bytes();
         bytes.push(b'\n');
-        file.write_all(&bytes).map_err(|e| io(path, e))?;
-        file.sync_data().map_err(|e| io(path, e))
+        quarry_fs::append_synced(file, &bytes).map_err(|e| io(path, e))
     }
 
     /// Appends an accepted record (synced before it returns).
@@ -163,35 +171,38 @@ impl RunDir {
         Ok(())
     }
 
-    /// Writes run.json atomically.
-    pub fn write_run_json(&self, v: &Value) -> Result<(), GenError> {
+    /// Writes run.json atomically and durably.
+    pub fn write_run_json(&self, run: &RunSummary) -> Result<(), GenError> {
         let path = self.dir.join(RUN_JSON);
-        let tmp = self.dir.join(".run.json.tmp");
-        let mut f = File::create(&tmp).map_err(|e| io(&tmp, e))?;
-        f.write_all(serde_json::to_string_pretty(v).expect("serialisable").as_bytes()).map_err(|e| io(&tmp, e))?;
-        f.sync_all().map_err(|e| io(&tmp, e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))
+        let text = serde_json::to_string_pretty(&run.to_json()).expect("serialisable");
+        quarry_fs::write_bytes_atomic(&path, text.as_bytes()).map_err(|e| io(&path, e))
     }
 }
 
 /// Reads a finished (or interrupted) run directory: run.json, records and rejects.
-pub fn read(dir: &Path) -> Result<(Value, Vec<Record>, Vec<Reject>), GenError> {
+pub fn read(dir: &Path) -> Result<(RunSummary, Vec<Record>, Vec<Reject>), GenError> {
     let run_json = dir.join(RUN_JSON);
-    let bytes = std::fs::read(&run_json)
-        .map_err(|e| GenError::Io(format!("{} (is {} a run directory?)", run_json.display(), dir.display()), e))?;
-    let run: Value =
-        serde_json::from_slice(&bytes).map_err(|e| GenError::Corrupt(format!("{}: {e}", run_json.display())))?;
+    let bytes = std::fs::read(&run_json).map_err(|e| io(&run_json, e))?;
+    let run = parse_run_json(&run_json, &bytes)?;
     let (records, rejects) = load_both(dir)?;
     Ok((run, records, rejects))
+}
+
+fn parse_run_json(path: &Path, bytes: &[u8]) -> Result<RunSummary, GenError> {
+    let bad = |source| GenError::BadJson { path: path.to_owned(), what: "not a run's run.json", source };
+    RunSummary::from_json(serde_json::from_slice(bytes).map_err(bad)?).map_err(bad)
 }
 
 /// Records and rejects; a record that was moved to rejects (its id is in both files, which
 /// a crash in the middle of a move leaves) counts as rejected.
 fn load_both(dir: &Path) -> Result<(Vec<Record>, Vec<Reject>), GenError> {
     let mut records: Vec<Record> = load(&dir.join(RECORDS))?;
-    let rejects: Vec<Reject> = load(&dir.join(REJECTS))?;
-    let moved: std::collections::HashSet<&str> = rejects.iter().map(|r| r.id.as_str()).collect();
-    records.retain(|r| !moved.contains(r.id.as_str()));
+    let mut rejects: Vec<Reject> = load(&dir.join(REJECTS))?;
+    for r in &mut rejects {
+        upgrade_duplicate(r);
+    }
+    let moved: std::collections::HashSet<&RecordId> = rejects.iter().map(|r| &r.id).collect();
+    records.retain(|r| !moved.contains(&r.id));
     Ok((records, rejects))
 }
 
@@ -203,8 +214,8 @@ pub fn move_to_rejects(dir: &Path, moves: Vec<Reject>) -> Result<usize, GenError
         return Ok(0);
     }
     let (_, records, _) = read(dir)?;
-    let ids: std::collections::HashSet<&str> = moves.iter().map(|r| r.id.as_str()).collect();
-    let n = records.iter().filter(|r| ids.contains(r.id.as_str())).count();
+    let ids: std::collections::HashSet<&RecordId> = moves.iter().map(|r| &r.id).collect();
+    let n = records.iter().filter(|r| ids.contains(&r.id)).count();
     let rejects_path = dir.join(REJECTS);
     let mut f = OpenOptions::new().create(true).append(true).open(&rejects_path).map_err(|e| io(&rejects_path, e))?;
     for r in &moves {
@@ -212,16 +223,40 @@ pub fn move_to_rejects(dir: &Path, moves: Vec<Reject>) -> Result<usize, GenError
     }
     let kept: String = records
         .iter()
-        .filter(|r| !ids.contains(r.id.as_str()))
+        .filter(|r| !ids.contains(&r.id))
         .map(|r| serde_json::to_string(r).expect("serialisable") + "\n")
         .collect();
     let path = dir.join(RECORDS);
-    let tmp = dir.join(".records.jsonl.tmp");
-    let mut t = File::create(&tmp).map_err(|e| io(&tmp, e))?;
-    t.write_all(kept.as_bytes()).map_err(|e| io(&tmp, e))?;
-    t.sync_all().map_err(|e| io(&tmp, e))?;
-    std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))?;
+    quarry_fs::write_bytes_atomic(&path, kept.as_bytes()).map_err(|e| io(&path, e))?;
     Ok(n)
+}
+
+/// A duplicate written before rejects named what they duplicate (`duplicate_of`) names it
+/// only in its detail ("the same question as 1a2b3c4d-000003"): read it from there once, on
+/// load, so everything after works with the typed id.
+fn upgrade_duplicate(r: &mut Reject) {
+    if r.reason != "duplicate" || r.duplicate_of.is_some() {
+        return;
+    }
+    r.duplicate_of = r.detail.split_whitespace().find_map(|w| {
+        let (run, slot) = w.rsplit_once('-')?;
+        let ok = run.len() == 8 && run.bytes().all(|b| b.is_ascii_hexdigit()) && slot.len() == 6;
+        if ok { w.parse::<RecordId>().ok() } else { None }
+    });
+}
+
+/// The accepted Q&A records of the run in `source`, for a task built on them (follow-ups,
+/// DPO pairs); `to` says what is done with them, for the error when there are none.
+pub fn qa_parents(source: &Path, to: &str) -> Result<Vec<Record>, GenError> {
+    let (_, records, _) = read(source)?;
+    let parents: Vec<Record> = records.into_iter().filter(|r| r.task == Task::Qa).collect();
+    if parents.is_empty() {
+        return Err(GenError::Config(format!(
+            "{} has no accepted Q&A record to {to} (run `quarry generate qa` first)",
+            source.display()
+        )));
+    }
+    Ok(parents)
 }
 
 #[cfg(test)]
@@ -236,7 +271,7 @@ mod tests {
         let cfg = json!({"seed": 1});
         {
             let rd = RunDir::open(d.path(), &cfg).unwrap();
-            rd.write_run_json(&json!({"config": cfg})).unwrap();
+            rd.write_run_json(&RunSummary { config: cfg.clone(), ..RunSummary::default() }).unwrap();
         }
         std::fs::write(d.path().join(REJECTS), b"{\"torn\": ").unwrap();
         let rd = RunDir::open(d.path(), &cfg).unwrap();
@@ -259,12 +294,26 @@ mod tests {
         rd.append_record(rec.clone()).unwrap();
         drop(rd);
         assert_eq!(read(d.path()).unwrap().1.len(), 1);
-        let reject = crate::qa::manual_reject(&rec, "manual", "manual", "wrong");
+        let reject = crate::manual_reject(&rec, "manual", "manual", "wrong");
         std::fs::write(d.path().join(REJECTS), serde_json::to_string(&reject).unwrap() + "\n").unwrap();
         let (_, records, rejects) = read(d.path()).unwrap();
         assert!(records.is_empty() && rejects.len() == 1);
         assert_eq!(RunDir::open(d.path(), &cfg).unwrap().next_slot, 1);
         let err = RunDir::open(d.path(), &json!({"seed": 2})).unwrap_err();
         assert!(err.to_string().contains("seed: 1 (run) vs 2 (now)"), "{err}");
+    }
+
+    #[test]
+    fn an_old_duplicate_names_its_original_after_loading() {
+        let mut r = Reject {
+            reason: "duplicate".into(),
+            detail: "a near-duplicate of 1a2b3c4d-000003 (shingle Jaccard 0.85)".into(),
+            ..Reject::default()
+        };
+        upgrade_duplicate(&mut r);
+        assert_eq!(r.duplicate_of, Some(RecordId::new("1a2b3c4d", 3)));
+        let mut other = Reject { reason: "unsupported".into(), detail: "1a2b3c4d-000003".into(), ..Reject::default() };
+        upgrade_duplicate(&mut other);
+        assert_eq!(other.duplicate_of, None);
     }
 }

@@ -245,16 +245,7 @@ pub fn store_dir(index_dir: &Path) -> PathBuf {
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let tmp = path.with_extension("json.tmp");
-    let mut f = std::fs::File::create(&tmp).map_err(|e| IndexError::io(&tmp, e))?;
-    f.write_all(bytes).map_err(|e| IndexError::io(&tmp, e))?;
-    f.sync_all().map_err(|e| IndexError::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| IndexError::io(path, e))?;
-    if let Some(parent) = path.parent() {
-        let _ = std::fs::File::open(parent).and_then(|d| d.sync_all());
-    }
-    Ok(())
+    quarry_fs::write_bytes_atomic(path, bytes).map_err(|e| IndexError::io(path, e))
 }
 
 /// The fingerprint of a document as indexed: its text, title and chunking.

@@ -21,6 +21,6 @@ pub mod wiki;
 pub use chunker::{Chunker, ChunkerSettings};
 pub use error::{IngestError, Skip, SkipReason};
 pub use ingest::{IngestOptions, NoProgress, Progress, Summary, ingest};
-pub use store::{Store, StoreWriter};
+pub use store::{Store, StoreWriter, StoredChunk};
 
 pub use quarry_core::cache_dir;

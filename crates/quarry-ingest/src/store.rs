@@ -128,23 +128,21 @@ fn segment_path(dir: &Path, number: u32) -> PathBuf {
     dir.join(SEGMENTS).join(format!("{number:06}.jsonl"))
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file beside it, fsync,
-/// rename, fsync of the directory.
+/// Writes `bytes` to `path` atomically and durably (quarry-fs: temporary file, fsync,
+/// rename, fsync of the directory).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), IngestError> {
-    let tmp = path.with_extension(format!(
-        "{}.tmp",
-        path.extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_default()
-    ));
-    let mut f = File::create(&tmp).map_err(|e| IngestError::io(&tmp, e))?;
-    f.write_all(bytes).map_err(|e| IngestError::io(&tmp, e))?;
-    f.sync_all().map_err(|e| IngestError::io(&tmp, e))?;
-    drop(f);
-    fs::rename(&tmp, path).map_err(|e| IngestError::io(path, e))?;
-    sync_dir(path.parent().unwrap_or(Path::new(".")))
+    quarry_fs::write_bytes_atomic(path, bytes).map_err(|e| IngestError::io(path, e))
 }
 
 fn sync_dir(dir: &Path) -> Result<(), IngestError> {
-    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| IngestError::io(dir, e))
+    quarry_fs::sync_dir(dir).map_err(|e| IngestError::io(dir, e))
+}
+
+/// A chunk as [`Store::chunks`] yields it: the chunk and its document's title.
+#[derive(Clone, Debug)]
+pub struct StoredChunk {
+    pub title: String,
+    pub chunk: Chunk,
 }
 
 /// A store directory open for reading.
@@ -203,6 +201,18 @@ impl Store {
             pending: None,
             line_no: 0,
         }
+    }
+
+    /// Every chunk of every live document, in store order, with its document's title.
+    pub fn chunks(&self) -> impl Iterator<Item = Result<StoredChunk, IngestError>> + '_ {
+        self.documents().flat_map(|item| -> Vec<Result<StoredChunk, IngestError>> {
+            match item {
+                Ok((doc, chunks)) => {
+                    chunks.into_iter().map(|chunk| Ok(StoredChunk { title: doc.title.clone(), chunk })).collect()
+                }
+                Err(e) => vec![Err(e)],
+            }
+        })
     }
 
     /// Finds one chunk and its document.

@@ -26,11 +26,10 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use quarry_core::{Citation, Record};
+use quarry_core::{Citation, Record, Verdict};
 use serde::Serialize;
 
 use crate::escape::{markdown_inline, yaml_str};
@@ -229,7 +228,7 @@ impl Plan {
         for r in records {
             let s = shape(r);
             *p.tasks.entry(task_name(r).to_owned()).or_default() += 1;
-            p.extended |= s != Shape::Qa || task_name(r) != "qa" || !r.topic_path.is_empty() || !r.parent_id.is_empty();
+            p.extended |= s != Shape::Qa || task_name(r) != "qa" || !r.topic_path.is_empty() || r.parent_id.is_some();
             p.turns |= !r.turns.is_empty();
             p.preference |= s == Shape::Preference;
             p.dialogue |= s == Shape::Dialogue;
@@ -302,7 +301,7 @@ struct PreferenceMeta<'a> {
 
 #[derive(Serialize)]
 struct Metadata<'a> {
-    id: &'a str,
+    id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     task: Option<&'a str>,
     question_type: &'a str,
@@ -310,7 +309,7 @@ struct Metadata<'a> {
     support: f64,
     citations: Vec<CitationMeta<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    parent_id: Option<&'a str>,
+    parent_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     topic_path: Option<&'a [String]>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -330,20 +329,20 @@ impl<'a> Metadata<'a> {
     fn of(r: &'a Record, plan: &Plan) -> Metadata<'a> {
         let p = &r.preference;
         Metadata {
-            id: &r.id,
+            id: r.id.to_string(),
             task: plan.extended.then(|| task_name(r)),
             question_type: &r.question_type,
             verdict: r.verdict.as_str(),
             support: json_score(r.scores.support),
             citations: citation_metas(&r.citations),
-            parent_id: plan.extended.then_some(r.parent_id.as_str()),
+            parent_id: plan.extended.then(|| r.parent_id.as_ref().map_or(String::new(), ToString::to_string)),
             topic_path: plan.extended.then_some(r.topic_path.as_slice()),
             turns: plan.turns.then(|| turn_metas(r)),
             preference: plan.preference.then(|| PreferenceMeta {
                 method: &p.method,
                 detail: &p.detail,
                 model: &p.model,
-                verdict: &p.verdict,
+                verdict: p.verdict.map_or("", Verdict::as_str),
                 support: if p.rejected.is_empty() { -1.0 } else { json_score(p.support) },
             }),
         }
@@ -359,10 +358,10 @@ fn turn_metas(r: &Record) -> Vec<TurnMeta<'_>> {
             .turns
             .iter()
             .map(|t| TurnMeta {
-                role: &t.role,
+                role: t.role.as_str(),
                 speaker: &t.speaker,
-                verdict: &t.verdict,
-                support: if t.verdict.is_empty() { -1.0 } else { json_score(t.support) },
+                verdict: t.verdict.map_or("", Verdict::as_str),
+                support: if t.verdict.is_none() { -1.0 } else { json_score(t.support) },
                 citations: citation_metas(&t.citations),
             })
             .collect();
@@ -403,7 +402,7 @@ fn messages(r: &Record) -> Vec<Message<'_>> {
     if shape(r) == Shape::Dialogue {
         let mut out: Vec<Message<'_>> = Vec::with_capacity(r.turns.len());
         for t in &r.turns {
-            let role = if t.role == "user" { Role::User } else { Role::Assistant };
+            let role = if t.role == quarry_core::Role::User { Role::User } else { Role::Assistant };
             match out.last_mut() {
                 Some(m) if m.role == role => {
                     let c = m.content.to_mut();
@@ -682,7 +681,7 @@ pub fn export(
     fsutil::write_atomic(&path, |w| {
         for r in records {
             let line = row(r, format, &plan, &card.system_prompt)
-                .map_err(|source| ReportError::Json { id: r.id.clone(), source })?;
+                .map_err(|source| ReportError::Json { id: r.id.to_string(), source })?;
             w.write_all(line.as_bytes())
                 .and_then(|()| w.write_all(b"\n"))
                 .map_err(|source| ReportError::Io { path: path.clone(), source })?;
@@ -1047,13 +1046,14 @@ mod tests {
     }
 
     fn turn(role: &str, content: &str) -> Turn {
-        Turn { role: role.into(), content: content.into(), support: -1.0, ..Turn::default() }
+        let role = if role == "user" { quarry_core::Role::User } else { quarry_core::Role::Assistant };
+        Turn { role, content: content.into(), support: -1.0, ..Turn::default() }
     }
 
     #[test]
     fn dialogues_are_normalised_into_alternating_messages() {
         let r = Record {
-            task: "followup".into(),
+            task: quarry_core::Task::Followup,
             question: "q1".into(),
             answer: "a1".into(),
             turns: vec![
@@ -1095,9 +1095,9 @@ mod tests {
     fn plain_text_per_shape() {
         let mut r = Record { question: "Q?".into(), answer: "A.".into(), ..Record::default() };
         assert_eq!(plain_text(&r), "Q?\n\nA.");
-        r.task = "pretrain".into();
+        r.task = quarry_core::Task::Pretrain;
         assert_eq!(plain_text(&r), "A.");
-        r.task = "conversation".into();
+        r.task = quarry_core::Task::Conversation;
         r.turns = vec![
             Turn { speaker: "student".into(), ..turn("user", "Why?") },
             Turn { speaker: "teacher".into(), ..turn("assistant", "Because.") },

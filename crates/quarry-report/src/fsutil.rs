@@ -1,9 +1,8 @@
-//! Atomic file writes: a temporary file in the target's directory, fsync, rename.
+//! Atomic file writes (quarry-fs) with the report's errors.
 
-use std::fs::{self, File};
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::fs;
+use std::io::Write;
+use std::path::Path;
 
 use crate::ReportError;
 
@@ -16,36 +15,26 @@ pub(crate) fn create_dir_all(dir: &Path) -> Result<(), ReportError> {
     fs::create_dir_all(dir).map_err(io_err(dir))
 }
 
-/// Writes `path` atomically: `fill` writes into a temporary file next to it, which is
-/// flushed, fsynced and renamed over `path`; the directory is then fsynced (where the
-/// platform allows). On any error the temporary file is removed and `path` is untouched.
+/// Writes `path` atomically and durably through quarry-fs: `fill` writes into a temporary
+/// file next to it, which is fsynced and renamed over `path`, and the directory is fsynced.
+/// On any error the temporary file is removed and `path` is untouched.
 pub(crate) fn write_atomic(
     path: &Path,
-    fill: impl FnOnce(&mut BufWriter<File>) -> Result<(), ReportError>,
+    fill: impl FnOnce(&mut dyn Write) -> Result<(), ReportError>,
 ) -> Result<(), ReportError> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
-    let tmp: PathBuf =
-        dir.join(format!(".{name}.tmp-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed)));
-    let result = (|| {
-        let file = File::create(&tmp).map_err(io_err(&tmp))?;
-        let mut w = BufWriter::new(file);
-        fill(&mut w)?;
-        let file = w.into_inner().map_err(|e| io_err(&tmp)(e.into_error()))?;
-        file.sync_all().map_err(io_err(&tmp))?;
-        drop(file);
-        fs::rename(&tmp, path).map_err(io_err(path))
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-        return result;
+    enum Failure {
+        Io(std::io::Error),
+        Report(ReportError),
     }
-    // Make the rename durable; not every platform can open a directory for this.
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
+    impl From<std::io::Error> for Failure {
+        fn from(e: std::io::Error) -> Failure {
+            Failure::Io(e)
+        }
     }
-    Ok(())
+    quarry_fs::write_atomic(path, |w| fill(w).map_err(Failure::Report)).map_err(|f| match f {
+        Failure::Io(e) => io_err(path)(e),
+        Failure::Report(r) => r,
+    })
 }
 
 /// Writes `bytes` to `path` atomically.

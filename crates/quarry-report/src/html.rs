@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::path::Path;
 
-use quarry_core::{Citation, QuoteMatch, Record, Reject, Turn, heading_path_display};
+use quarry_core::{Citation, Counts, QuoteMatch, Record, Reject, RunSummary, Turn, Verdict, heading_path_display};
 use serde_json::Value;
 
 use crate::escape::{html as esc, push_html};
@@ -141,9 +141,9 @@ const SCRIPT: &str = r#"
 pub fn render_html(view: &RunView) -> String {
     let summary = Summary::of_run(&view.records, &view.rejects, &view.chunks);
     let run = &view.run;
-    let run_id = json_text(run.get("run_id"));
+    let run_id = run.run_id.clone();
     // Rejects carry no task: they belong to the run's.
-    let run_task = json_text(run.get("task")).unwrap_or_default();
+    let run_task = run.task.map(|t| t.as_str().to_owned()).unwrap_or_default();
     let mut out = String::with_capacity(16 * 1024 + view.records.len() * 4096);
 
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
@@ -173,7 +173,7 @@ pub fn render_html(view: &RunView) -> String {
     }
 
     out.push_str("<h2 id=\"run\">Run</h2>\n<div class=\"card\">\n");
-    json_value(&mut out, run, 0);
+    json_value(&mut out, &run.to_json(), 0);
     out.push_str("</div>\n</main>\n");
     w!(out, "<script>{SCRIPT}</script>\n</body>\n</html>\n");
     out
@@ -186,11 +186,12 @@ pub fn write_html(view: &RunView, path: &Path) -> Result<(), ReportError> {
 
 // ---------------------------------------------------------------- header and summary
 
-fn header(out: &mut String, run: &Value, run_id: Option<&str>) {
+fn header(out: &mut String, run: &RunSummary, run_id: Option<&str>) {
     w!(out, "<h1>quarry run <span class=\"mono\">{}</span></h1>\n", esc(run_id.unwrap_or("(no run id)")));
-    let parts: Vec<String> = ["task", "model", "backend", "index"]
-        .iter()
-        .filter_map(|k| json_text(run.get(*k)).filter(|v| !v.is_empty()).map(|v| format!("{k} <b>{}</b>", esc(&v))))
+    let task = run.task.map(|t| t.as_str().to_owned());
+    let parts: Vec<String> = [("task", &task), ("model", &run.model), ("backend", &run.backend), ("index", &run.index)]
+        .into_iter()
+        .filter_map(|(k, v)| v.as_deref().filter(|v| !v.is_empty()).map(|v| format!("{k} <b>{}</b>", esc(v))))
         .collect();
     if !parts.is_empty() {
         w!(out, "<p class=\"sub\">{}</p>\n", parts.join(" · "));
@@ -204,14 +205,12 @@ fn header(out: &mut String, run: &Value, run_id: Option<&str>) {
 fn summary_section(out: &mut String, view: &RunView, s: &Summary) {
     let run = &view.run;
     out.push_str("<h2 id=\"summary\">Summary</h2>\n<div class=\"tiles\">\n");
-    let accepted = run.get("accepted").and_then(Value::as_u64).unwrap_or(view.records.len() as u64);
-    let rejected = run.get("rejected").and_then(Value::as_u64).unwrap_or(view.rejects.len() as u64);
-    let usage = run.get("usage");
-    let prompt = usage.and_then(|u| u.get("prompt_tokens")).and_then(Value::as_u64).unwrap_or(s.prompt_tokens);
-    let completion =
-        usage.and_then(|u| u.get("completion_tokens")).and_then(Value::as_u64).unwrap_or(s.completion_tokens);
-    if let Some(t) = json_text(run.get("target")) {
-        tile(out, &t, "target");
+    let accepted = run.accepted.unwrap_or(view.records.len() as u64);
+    let rejected = run.rejected.unwrap_or(view.rejects.len() as u64);
+    let prompt = run.usage.map_or(s.prompt_tokens, |u| u.prompt_tokens);
+    let completion = run.usage.map_or(s.completion_tokens, |u| u.completion_tokens);
+    if let Some(t) = run.target {
+        tile(out, &t.to_string(), "target");
     }
     tile(out, &accepted.to_string(), "accepted");
     tile(out, &rejected.to_string(), "rejected");
@@ -223,22 +222,23 @@ fn summary_section(out: &mut String, view: &RunView, s: &Summary) {
     if let Some(per) = (prompt + completion).checked_div(accepted) {
         tile(out, &thousands(per), "tokens per accepted record");
     }
-    if let Some(secs) = run.get("elapsed_s").and_then(Value::as_f64) {
+    if let Some(secs) = run.elapsed_s {
         tile(out, &duration(secs), "elapsed");
         if accepted > 0 && secs > 0.0 {
             tile(out, &format!("{:.1}", accepted as f64 * 60.0 / secs), "records per minute");
         }
     }
-    if let Some(n) = run.get("dedup").and_then(|d| d.get("duplicates")).and_then(Value::as_u64) {
-        tile(out, &thousands(n), "duplicates removed");
+    if let Some(d) = &run.dedup {
+        tile(out, &thousands(d.duplicates as u64), "duplicates removed");
     }
     out.push_str("</div>\n<div class=\"cards\">\n");
 
-    count_card(out, "Tasks", ("task", "records"), &s.by_task, run.get("counts_by_task"), false);
-    count_card(out, "Verdicts", ("verdict", "records"), &s.by_verdict, run.get("counts_by_verdict"), true);
+    let by_task: Option<Counts> = run.extra.get("counts_by_task").and_then(|v| serde_json::from_value(v.clone()).ok());
+    count_card(out, "Tasks", ("task", "records"), &s.by_task, by_task.as_ref(), false);
+    count_card(out, "Verdicts", ("verdict", "records"), &s.by_verdict, run.counts_by_verdict.as_ref(), true);
     count_card(out, "Question types", ("type", "records"), &s.by_type, None, false);
     histogram_card(out, s);
-    count_card(out, "Reject reasons", ("reason", "rejects"), &s.by_reason, run.get("counts_by_reason"), false);
+    count_card(out, "Reject reasons", ("reason", "rejects"), &s.by_reason, run.counts_by_reason.as_ref(), false);
     if !s.by_stage.is_empty() {
         count_card(out, "Rejects by stage", ("stage", "rejects"), &s.by_stage, None, false);
     }
@@ -254,9 +254,9 @@ fn summary_section(out: &mut String, view: &RunView, s: &Summary) {
 /// one.
 fn dedup_card(out: &mut String, view: &RunView) {
     const SHOWN_IDS: usize = 20;
-    let Some(dedup) = view.run.get("dedup").and_then(Value::as_object) else { return };
-    let records: BTreeSet<&str> = view.records.iter().map(|r| r.id.as_str()).collect();
-    let rejects: BTreeSet<&str> = view.rejects.iter().map(|r| r.id.as_str()).collect();
+    let Some(dedup) = &view.run.dedup else { return };
+    let records: BTreeSet<String> = view.records.iter().map(|r| r.id.to_string()).collect();
+    let rejects: BTreeSet<String> = view.rejects.iter().map(|r| r.id.to_string()).collect();
     let link = |out: &mut String, id: &str| {
         if records.contains(id) {
             w!(out, "<a class=\"mono\" href=\"#rec-{0}\">{0}</a>", esc(id));
@@ -267,21 +267,16 @@ fn dedup_card(out: &mut String, view: &RunView) {
         }
     };
     out.push_str("<div class=\"card\"><h3>Duplicates</h3>\n");
-    match dedup.get("duplicates").and_then(Value::as_u64) {
-        Some(n) => w!(out, "<p><b>{}</b> duplicate{} removed.</p>\n", thousands(n), if n == 1 { "" } else { "s" }),
-        None => out.push_str("<p class=\"sub\">Not counted.</p>\n"),
-    }
-    let clusters = dedup.get("largest_clusters").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+    let n = dedup.duplicates as u64;
+    w!(out, "<p><b>{}</b> duplicate{} removed.</p>\n", thousands(n), if n == 1 { "" } else { "s" });
+    let clusters = &dedup.largest_clusters;
     if !clusters.is_empty() {
         out.push_str(
             "<div class=\"scroll\"><table><tr><th>kept record</th><th class=\"n\">duplicates</th><th>of it</th></tr>\n",
         );
         for c in clusters {
-            let of = json_text(c.get("record")).unwrap_or_default();
-            let dups: Vec<String> = c
-                .get("duplicates")
-                .and_then(Value::as_array)
-                .map_or_else(Vec::new, |a| a.iter().map(scalar_text).collect());
+            let of = c.record.to_string();
+            let dups: Vec<String> = c.duplicates.iter().map(ToString::to_string).collect();
             out.push_str("<tr><td>");
             link(out, &of);
             w!(out, "</td><td class=\"n\">{}</td><td>", dups.len());
@@ -314,13 +309,11 @@ fn count_card(
     title: &str,
     (key, unit): (&str, &str),
     computed: &BTreeMap<String, usize>,
-    from_run: Option<&Value>,
+    from_run: Option<&Counts>,
     verdicts: bool,
 ) {
-    let run_counts: BTreeMap<String, usize> = from_run
-        .and_then(Value::as_object)
-        .map(|m| m.iter().filter_map(|(k, v)| v.as_u64().map(|n| (k.clone(), n as usize))).collect())
-        .unwrap_or_default();
+    let run_counts: BTreeMap<String, usize> =
+        from_run.map(|m| m.iter().map(|(k, n)| (k.clone(), *n as usize)).collect()).unwrap_or_default();
     let differs = !run_counts.is_empty() && run_counts != *computed;
     let count_of = |k: &str| computed.get(k).copied().unwrap_or(0).max(run_counts.get(k).copied().unwrap_or(0));
     let mut keys: Vec<&String> =
@@ -527,7 +520,7 @@ fn record(out: &mut String, r: &Record, chunks: &HashMap<String, ChunkView>) {
     w!(
         out,
         "<article class=\"record\" id=\"rec-{}\" data-verdict=\"{verdict}\" data-task=\"{}\" data-qtype=\"{}\" data-docs=\"{}\">\n",
-        esc(&r.id),
+        esc(&r.id.to_string()),
         esc(task),
         esc(&r.question_type),
         esc(&doc_ids.join(" "))
@@ -537,7 +530,7 @@ fn record(out: &mut String, r: &Record, chunks: &HashMap<String, ChunkView>) {
     if let Some(qtype) = question_type(r) {
         w!(out, "<span class=\"tag\">{}</span>", esc(qtype));
     }
-    w!(out, "<a class=\"mono\" href=\"#rec-{0}\">{0}</a>", esc(&r.id));
+    w!(out, "<a class=\"mono\" href=\"#rec-{0}\">{0}</a>", esc(&r.id.to_string()));
     w!(out, "<span>support <b>{}</b></span>", score(r.scores.support));
     w!(out, "<span>quote match <b>{}</b></span>", score(r.scores.quote_match));
     if has_round_trip(r) {
@@ -557,8 +550,12 @@ fn record(out: &mut String, r: &Record, chunks: &HashMap<String, ChunkView>) {
     if !r.topic_path.is_empty() {
         breadcrumb(out, &r.topic_path);
     }
-    if !r.parent_id.is_empty() {
-        w!(out, "<p class=\"mq\">made from <a class=\"mono\" href=\"#rec-{0}\">{0}</a></p>\n", esc(&r.parent_id));
+    if let Some(parent) = &r.parent_id {
+        w!(
+            out,
+            "<p class=\"mq\">made from <a class=\"mono\" href=\"#rec-{0}\">{0}</a></p>\n",
+            esc(&parent.to_string())
+        );
     }
     controls_row(out, r);
     match shape {
@@ -685,15 +682,10 @@ fn verdict_badge(out: &mut String, verdict: &str, support: f32) {
 fn turns(out: &mut String, turns: &[Turn], chunks: &HashMap<String, ChunkView>) {
     out.push_str("<div class=\"turns\">\n");
     for (i, t) in turns.iter().enumerate() {
-        let role = match t.role.as_str() {
-            "user" => "user",
-            "assistant" => "assistant",
-            "text" => "text",
-            _ => "other",
-        };
+        let role = t.role.as_str();
         w!(out, "<section class=\"turn r-{role}\">\n<div class=\"turn-head\"><b>{}</b>", esc(&turn_label(t, i)));
         if verified(t) {
-            verdict_badge(out, &t.verdict, t.support);
+            verdict_badge(out, t.verdict.map_or("", Verdict::as_str), t.support);
         }
         if !t.passages.is_empty() {
             w!(out, "<span>{} passage{} shown</span>", t.passages.len(), if t.passages.len() == 1 { "" } else { "s" });
@@ -726,7 +718,7 @@ fn preference_pair(out: &mut String, r: &Record, chunks: &HashMap<String, ChunkV
         citation(out, c, chunks.get(&c.chunk_id));
     }
     out.push_str("</div>\n<div class=\"side rejected\">\n<div class=\"side-head\"><b>rejected</b>");
-    verdict_badge(out, &p.verdict, p.support);
+    verdict_badge(out, p.verdict.map_or("", Verdict::as_str), p.support);
     out.push_str("</div>\n<div class=\"side-head\">");
     if !p.method.is_empty() {
         w!(out, "<span>method <span class=\"tag\">{}</span></span>", esc(&p.method));
@@ -786,7 +778,7 @@ fn reject(out: &mut String, r: &Reject, chunks: &HashMap<String, ChunkView>, run
     w!(
         out,
         "<article class=\"reject\" id=\"rej-{}\" data-verdict=\"rejected\" data-task=\"{}\" data-qtype=\"{}\" data-docs=\"{}\">\n",
-        esc(&r.id),
+        esc(&r.id.to_string()),
         esc(run_task),
         esc(&r.question_type),
         esc(&doc_ids.join(" "))
@@ -796,9 +788,9 @@ fn reject(out: &mut String, r: &Reject, chunks: &HashMap<String, ChunkView>, run
     if !r.question_type.is_empty() {
         w!(out, "<span class=\"tag\">{}</span>", esc(&r.question_type));
     }
-    w!(out, "<a class=\"mono\" href=\"#rej-{0}\">{0}</a>", esc(&r.id));
-    if !r.verdict.is_empty() {
-        w!(out, "<span>verdict <b>{}</b></span><span>support <b>{}</b></span>", esc(&r.verdict), score(r.support));
+    w!(out, "<a class=\"mono\" href=\"#rej-{0}\">{0}</a>", esc(&r.id.to_string()));
+    if let Some(v) = r.verdict {
+        w!(out, "<span>verdict <b>{}</b></span><span>support <b>{}</b></span>", esc(v.as_str()), score(r.support));
     }
     out.push_str("</div>\n");
     if !r.detail.is_empty() {
@@ -863,14 +855,6 @@ fn scalar_text(v: &Value) -> String {
         Value::String(s) => s.clone(),
         Value::Null => "null".into(),
         other => other.to_string(),
-    }
-}
-
-/// A run.json value as text, when it is a scalar.
-fn json_text(v: Option<&Value>) -> Option<String> {
-    match v? {
-        Value::Null | Value::Object(_) | Value::Array(_) => None,
-        other => Some(scalar_text(other)),
     }
 }
 

@@ -49,7 +49,7 @@ pub use quarry_audit::PassageView as ChunkView;
 pub struct RunView {
     /// `run.json` (config, counts, tokens, time). Known keys are shown in the summary;
     /// everything is also shown generically. Missing keys are fine.
-    pub run: serde_json::Value,
+    pub run: quarry_core::RunSummary,
     pub records: Vec<Record>,
     pub rejects: Vec<Reject>,
     /// Every chunk a record cites or shows, by chunk id. Missing chunks are tolerated

@@ -127,7 +127,7 @@ impl Summary {
             if !r.question_type.is_empty() {
                 s.reject_types.insert(r.question_type.clone());
             }
-            if !r.verdict.is_empty()
+            if r.verdict.is_some()
                 && let Some(b) = bin(r.support)
             {
                 s.reject_hist[b] += 1;

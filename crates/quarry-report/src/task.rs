@@ -1,7 +1,7 @@
 //! The shape of a record by its task (record schema v2), shared by the HTML report, the
 //! terminal view and the exports so that all three read a record the same way.
 
-use quarry_core::{Record, Turn};
+use quarry_core::{Record, Role, Task, Turn};
 
 /// How a record is laid out, by its `task` (and, for tasks this crate does not know, by
 /// which fields are filled).
@@ -21,33 +21,42 @@ pub(crate) enum Shape {
     Topic,
 }
 
-/// The record's task; `qa` for v1 records, which have none.
-pub(crate) fn task_name(r: &Record) -> &str {
-    if r.task.is_empty() { "qa" } else { &r.task }
+/// The record's task name.
+pub(crate) fn task_name(r: &Record) -> &'static str {
+    r.task.as_str()
 }
 
 /// The record's shape.
 pub(crate) fn shape(r: &Record) -> Shape {
-    match task_name(r) {
-        "dpo" => Shape::Preference,
-        "topic" => Shape::Topic,
-        "pretrain" => Shape::Passage,
-        _ if is_dialogue(&r.turns) => Shape::Dialogue,
-        _ if !r.preference.rejected.is_empty() => Shape::Preference,
-        _ => Shape::Qa,
+    match r.task {
+        Task::Dpo => Shape::Preference,
+        Task::Topic => Shape::Topic,
+        Task::Pretrain => Shape::Passage,
+        Task::Qa | Task::Followup | Task::Conversation => {
+            if is_dialogue(&r.turns) {
+                Shape::Dialogue
+            } else if !r.preference.rejected.is_empty() {
+                Shape::Preference
+            } else {
+                Shape::Qa
+            }
+        }
     }
 }
 
 /// Whether `turns` is a dialogue: at least one turn, each a `user` or `assistant` turn.
 fn is_dialogue(turns: &[Turn]) -> bool {
-    !turns.is_empty() && turns.iter().all(|t| t.role == "user" || t.role == "assistant")
+    !turns.is_empty() && turns.iter().all(|t| matches!(t.role, Role::User | Role::Assistant))
 }
 
 /// Whether the task measures the question's round trip (retrieving with it finds its seed):
 /// Q&A and what is built on it (follow-ups, preference pairs); conversations, passages and
 /// topic nodes have no single question to retrieve with.
 pub(crate) fn has_round_trip(r: &Record) -> bool {
-    !matches!(task_name(r), "conversation" | "pretrain" | "topic")
+    match r.task {
+        Task::Qa | Task::Followup | Task::Dpo => true,
+        Task::Conversation | Task::Pretrain | Task::Topic => false,
+    }
 }
 
 /// The question type when it says more than the task (generators of some tasks set it to
@@ -64,7 +73,7 @@ pub(crate) fn turns_cite(r: &Record) -> bool {
 
 /// Whether the turn was verified (assistant turns and paragraphs; user turns are not).
 pub(crate) fn verified(t: &Turn) -> bool {
-    !t.verdict.is_empty()
+    t.verdict.is_some()
 }
 
 /// The label of the `i`-th (0-based) turn: its speaker, else `paragraph N` for a
@@ -72,12 +81,10 @@ pub(crate) fn verified(t: &Turn) -> bool {
 pub(crate) fn turn_label(t: &Turn, i: usize) -> String {
     if !t.speaker.is_empty() {
         t.speaker.clone()
-    } else if t.role == "text" {
+    } else if t.role == Role::Text {
         format!("paragraph {}", i + 1)
-    } else if !t.role.is_empty() {
-        t.role.clone()
     } else {
-        format!("turn {}", i + 1)
+        t.role.as_str().to_owned()
     }
 }
 
@@ -100,27 +107,27 @@ pub(crate) fn controls(r: &Record) -> Vec<(&'static str, &str)> {
 mod tests {
     use super::*;
 
-    fn turn(role: &str, speaker: &str) -> Turn {
-        Turn { role: role.into(), speaker: speaker.into(), support: -1.0, ..Turn::default() }
+    fn turn(role: Role, speaker: &str) -> Turn {
+        Turn { role, speaker: speaker.into(), support: -1.0, ..Turn::default() }
     }
 
     #[test]
     fn shapes_follow_the_task_then_the_data() {
         let mut r = Record::default();
         assert_eq!((task_name(&r), shape(&r)), ("qa", Shape::Qa));
-        r.turns = vec![turn("user", "student"), turn("assistant", "teacher")];
+        r.turns = vec![turn(Role::User, "student"), turn(Role::Assistant, "teacher")];
         assert_eq!(shape(&r), Shape::Dialogue);
-        r.task = "conversation".into();
+        r.task = Task::Conversation;
         assert_eq!(shape(&r), Shape::Dialogue);
-        r.task = "pretrain".into();
+        r.task = Task::Pretrain;
         assert_eq!(shape(&r), Shape::Passage);
-        r.task = "topic".into();
+        r.task = Task::Topic;
         assert_eq!(shape(&r), Shape::Topic);
-        r.task = "dpo".into();
+        r.task = Task::Dpo;
         assert_eq!(shape(&r), Shape::Preference);
-        // An unknown task: by the data.
-        r.task = "something".into();
-        r.turns = vec![turn("text", "")];
+        // Q&A-like tasks: by the data.
+        r.task = Task::Qa;
+        r.turns = vec![turn(Role::Text, "")];
         assert_eq!(shape(&r), Shape::Qa);
         r.preference.rejected = "no".into();
         assert_eq!(shape(&r), Shape::Preference);
@@ -128,9 +135,8 @@ mod tests {
 
     #[test]
     fn labels() {
-        assert_eq!(turn_label(&turn("user", "student"), 0), "student");
-        assert_eq!(turn_label(&turn("text", ""), 2), "paragraph 3");
-        assert_eq!(turn_label(&turn("assistant", ""), 1), "assistant");
-        assert_eq!(turn_label(&turn("", ""), 4), "turn 5");
+        assert_eq!(turn_label(&turn(Role::User, "student"), 0), "student");
+        assert_eq!(turn_label(&turn(Role::Text, ""), 2), "paragraph 3");
+        assert_eq!(turn_label(&turn(Role::Assistant, ""), 1), "assistant");
     }
 }

@@ -89,7 +89,7 @@ pub fn render_terminal(record: &Record, chunks: &HashMap<String, ChunkView>, col
     let verdict = record.verdict.as_str();
     let task = task_name(record);
     let shape = shape(record);
-    let mut title = format!("{} {}  [{}]", st.bold("Record"), clean(&record.id), st.verdict(verdict));
+    let mut title = format!("{} {}  [{}]", st.bold("Record"), clean(&record.id.to_string()), st.verdict(verdict));
     if let Some(qtype) = question_type(record) {
         let _ = write!(title, "  {}", clean(qtype));
     }
@@ -101,8 +101,8 @@ pub fn render_terminal(record: &Record, chunks: &HashMap<String, ChunkView>, col
         let path: Vec<String> = record.topic_path.iter().map(|p| clean(p)).collect();
         w!(out, "{} {}", st.dim("Topic path:"), path.join(" › "));
     }
-    if !record.parent_id.is_empty() {
-        w!(out, "{} {}", st.dim("Made from:"), clean(&record.parent_id));
+    if let Some(parent) = &record.parent_id {
+        w!(out, "{} {}", st.dim("Made from:"), clean(&parent.to_string()));
     }
     let set = controls(record);
     if !set.is_empty() {
@@ -151,10 +151,9 @@ pub fn render_terminal(record: &Record, chunks: &HashMap<String, ChunkView>, col
                 citation(&mut out, st, "  ", c, chunks.get(&c.chunk_id));
             }
             let p = &record.preference;
-            let judged = if p.verdict.is_empty() {
-                "not verified".to_owned()
-            } else {
-                format!("{}   support {}", st.verdict(&clean(&p.verdict)), score(p.support))
+            let judged = match p.verdict {
+                None => "not verified".to_owned(),
+                Some(v) => format!("{}   support {}", st.verdict(v.as_str()), score(p.support)),
             };
             w!(out, "{} {judged}", st.bold("Rejected"));
             let mut how = format!("  method {}", clean(&p.method));
@@ -220,7 +219,8 @@ fn turns(out: &mut String, st: Style, turns: &[Turn], chunks: &HashMap<String, C
     for (i, t) in turns.iter().enumerate() {
         let mut head = format!("  {} {}", st.dim(&format!("{}.", i + 1)), st.bold(&clean(&turn_label(t, i))));
         if verified(t) {
-            let _ = write!(head, "  [{}]  support {}", st.verdict(&clean(&t.verdict)), score(t.support));
+            let _ =
+                write!(head, "  [{}]  support {}", st.verdict(t.verdict.map_or("", Verdict::as_str)), score(t.support));
             if !t.passages.is_empty() {
                 let n = t.passages.len();
                 let _ = write!(head, "  {}", st.dim(&format!("{n} passage{} shown", if n == 1 { "" } else { "s" })));
@@ -283,12 +283,18 @@ fn citation(out: &mut String, st: Style, indent: &str, c: &Citation, chunk: Opti
 /// model's raw reply when there is one.
 pub fn render_reject_terminal(reject: &Reject) -> String {
     let mut out = String::new();
-    w!(out, "Reject {}  [rejected at {}]  {}", clean(&reject.id), clean(&reject.stage), clean(&reject.reason));
+    w!(
+        out,
+        "Reject {}  [rejected at {}]  {}",
+        clean(&reject.id.to_string()),
+        clean(&reject.stage),
+        clean(&reject.reason)
+    );
     if !reject.question_type.is_empty() {
         w!(out, "Question type: {}", clean(&reject.question_type));
     }
-    if !reject.verdict.is_empty() {
-        w!(out, "Verdict: {}   support {}", clean(&reject.verdict), score(reject.support));
+    if let Some(v) = reject.verdict {
+        w!(out, "Verdict: {}   support {}", v.as_str(), score(reject.support));
     }
     if !reject.detail.is_empty() {
         w!(out, "Detail");

@@ -5,8 +5,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::fs;
 
 use quarry_core::{
-    Citation, QuoteMatch, RECORD_SCHEMA_VERSION, Record, Reject, SamplingRecord, Scores, SentenceSupport, Span,
-    StageTimings, TokenUsage, Verdict,
+    Citation, QuoteMatch, RECORD_SCHEMA_VERSION, Record, RecordId, Reject, SamplingRecord, Scores, SentenceSupport,
+    Span, StageTimings, Task, TokenUsage, Verdict,
 };
 use quarry_report::{
     CardInfo, ChunkView, ExportFormat, RunView, export, needed_chunks, render_card, render_html,
@@ -64,8 +64,8 @@ fn record(
 ) -> Record {
     Record {
         schema_version: RECORD_SCHEMA_VERSION,
-        id: format!("run1-{slot}"),
-        task: "qa".into(),
+        id: RecordId::new("run1", slot),
+        task: Task::Qa,
         slot,
         question: question.into(),
         question_type: qtype.into(),
@@ -158,7 +158,7 @@ fn fixture() -> RunView {
     ];
     let rejects = vec![Reject {
         schema_version: RECORD_SCHEMA_VERSION,
-        id: "run1-3-0".into(),
+        id: RecordId::new("run1", 3),
         slot: 3,
         stage: "verify".into(),
         reason: "quote_not_found".into(),
@@ -168,7 +168,7 @@ fn fixture() -> RunView {
         answer: "Yes </script>".into(),
         raw: "{\"answer\": \"</script><img src=x onerror=alert(4)>\"}".into(),
         seed_chunks: vec!["b-0".into()],
-        verdict: "unsupported".into(),
+        verdict: Some(Verdict::Unsupported),
         support: 0.1,
         usage: TokenUsage { prompt_tokens: 900, completion_tokens: 40 },
         ..Reject::default()
@@ -212,7 +212,7 @@ fn fixture() -> RunView {
         "config": {"seed": 7, "types": ["factual", "multi_hop"], "nested": {"k": "<v>"}, "none": null},
         "extra": "<i>kept</i>"
     });
-    RunView { run, records, rejects, chunks }
+    RunView { run: serde_json::from_value(run).unwrap(), records, rejects, chunks }
 }
 
 /// The tag names of every tag that opens or closes in `html`.
@@ -437,7 +437,7 @@ fn every_format_round_trips_line_by_line() {
             }
             let m = &v["metadata"];
             assert_metadata(m);
-            assert_eq!(m["id"], r.id.as_str());
+            assert_eq!(m["id"], r.id.to_string());
             assert_eq!(m["verdict"], r.verdict.as_str());
             assert_eq!(m["citations"].as_array().unwrap().len(), r.citations.len());
             let c0 = &m["citations"][0];

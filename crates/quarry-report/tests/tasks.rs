@@ -8,7 +8,8 @@ use std::fs;
 use std::path::Path;
 
 use quarry_core::{
-    Citation, Controls, Preference, QuoteMatch, RECORD_SCHEMA_VERSION, Record, Reject, Scores, Span, Turn, Verdict,
+    Citation, Controls, Preference, QuoteMatch, RECORD_SCHEMA_VERSION, Record, RecordId, Reject, Role, Scores, Span,
+    Turn, Verdict,
 };
 use quarry_report::{
     CardInfo, ChunkView, CorpusChunk, ExportFormat, ReportError, RunView, TextQuality, TextReject, export,
@@ -49,23 +50,23 @@ fn cite(passage: u32, chunk_id: &str, quote: &str) -> Citation {
 }
 
 fn user(speaker: &str, content: &str) -> Turn {
-    Turn { role: "user".into(), speaker: speaker.into(), content: content.into(), support: -1.0, ..Turn::default() }
+    Turn { role: Role::User, speaker: speaker.into(), content: content.into(), support: -1.0, ..Turn::default() }
 }
 
 fn assistant(speaker: &str, content: &str, verdict: &str, support: f32, citations: Vec<Citation>) -> Turn {
     Turn {
-        role: "assistant".into(),
+        role: Role::Assistant,
         speaker: speaker.into(),
         content: content.into(),
         passages: citations.iter().map(|c| c.chunk_id.clone()).collect(),
         citations,
-        verdict: verdict.into(),
+        verdict: verdict.parse().ok(),
         support,
     }
 }
 
 fn paragraph(content: &str, verdict: &str, support: f32, citations: Vec<Citation>) -> Turn {
-    Turn { role: "text".into(), ..assistant("", content, verdict, support, citations) }
+    Turn { role: Role::Text, ..assistant("", content, verdict, support, citations) }
 }
 
 /// A record of `task` in slot `slot`; dialogues fill `question`, `answer` and `citations`
@@ -73,8 +74,8 @@ fn paragraph(content: &str, verdict: &str, support: f32, citations: Vec<Citation
 fn base(task: &str, slot: u64, verdict: Verdict, support: f32) -> Record {
     Record {
         schema_version: RECORD_SCHEMA_VERSION,
-        id: format!("run2-{slot}"),
-        task: task.into(),
+        id: RecordId::new("run2", slot),
+        task: task.parse().unwrap(),
         slot,
         verdict,
         scores: Scores {
@@ -92,8 +93,8 @@ fn base(task: &str, slot: u64, verdict: Verdict, support: f32) -> Record {
 }
 
 fn dialogue(mut r: Record, turns: Vec<Turn>) -> Record {
-    r.question = turns.iter().find(|t| t.role == "user").map(|t| t.content.clone()).unwrap_or_default();
-    r.answer = turns.iter().find(|t| t.role == "assistant").map(|t| t.content.clone()).unwrap_or_default();
+    r.question = turns.iter().find(|t| t.role == Role::User).map(|t| t.content.clone()).unwrap_or_default();
+    r.answer = turns.iter().find(|t| t.role == Role::Assistant).map(|t| t.content.clone()).unwrap_or_default();
     r.citations = turns.iter().flat_map(|t| t.citations.clone()).collect();
     r.passages = turns.iter().flat_map(|t| t.passages.clone()).collect::<BTreeSet<_>>().into_iter().collect();
     r.seed_chunks = vec!["c-1".into()];
@@ -124,7 +125,7 @@ fn followup(slot: u64) -> Record {
         ],
     );
     r.scores.user_content_share = 0.25;
-    r.parent_id = "run1-0".into();
+    r.parent_id = Some(RecordId::new("run1", 0));
     r.question_type = "factual".into();
     r
 }
@@ -164,13 +165,13 @@ fn dpo(slot: u64) -> Record {
     r.citations = vec![cite(1, "c-1", OXYGEN)];
     r.passages = vec!["c-1".into(), "c-2".into()];
     r.seed_chunks = vec!["c-1".into()];
-    r.parent_id = "run1-1".into();
+    r.parent_id = Some(RecordId::new("run1", 1));
     r.preference = Preference {
         rejected: "Nitrogen feeds the flame <img src=x onerror=alert(6)> </script>.".into(),
         method: "perturbation".into(),
         detail: "oxygen -> nitrogen <i>".into(),
         model: "qwen-small".into(),
-        verdict: "unsupported".into(),
+        verdict: Some(Verdict::Unsupported),
         support: 0.1,
     };
     r
@@ -219,11 +220,11 @@ fn fixture() -> RunView {
     let records = vec![followup(0), conversation(1), dpo(2), pretrain(3), topic(4)];
     let rejects = vec![Reject {
         schema_version: RECORD_SCHEMA_VERSION,
-        id: "run2-5-0".into(),
+        id: RecordId::new("run2", 5),
         slot: 5,
         stage: "dedup".into(),
         reason: "duplicate".into(),
-        detail: "same question as run2-0".into(),
+        detail: "same question as run2-000000".into(),
         question: "What feeds the flame?".into(),
         seed_chunks: vec!["c-1".into()],
         support: -1.0,
@@ -237,12 +238,12 @@ fn fixture() -> RunView {
         "dedup": {
             "duplicates": 3,
             "largest_clusters": [
-                {"record": "run2-0", "duplicates": ["run2-5-0", "gone-<b>1</b>"]},
-                {"record": "run-elsewhere", "duplicates": ["x-1"]}
+                {"record": "run2-000000", "duplicates": ["run2-000005", "gone-<b>1</b>-000001"]},
+                {"record": "run-elsewhere-000009", "duplicates": ["x-000001"]}
             ]
         }
     });
-    RunView { run, records, rejects, chunks: chunks() }
+    RunView { run: serde_json::from_value(run).unwrap(), records, rejects, chunks: chunks() }
 }
 
 /// The tag names of every tag that opens or closes in `html`.
@@ -291,7 +292,7 @@ fn html_renders_every_task_in_its_shape_and_escapes_everything() {
     assert_eq!(html.matches("class=\"record\"").count(), view.records.len());
 
     // Follow-up: every turn in order, each answer with its own verdict and evidence.
-    let f = article(&html, "run2-0");
+    let f = article(&html, "run2-000000");
     assert!(f.contains("data-task=\"followup\""));
     let order = [
         "What feeds the flame &lt;script&gt;alert(&#39;t1&#39;)&lt;/script&gt;?",
@@ -314,12 +315,12 @@ fn html_renders_every_task_in_its_shape_and_escapes_everything() {
     assert!(f.contains("Lecture II › Air") && f.contains("Lecture III"));
     assert!(f.contains("&lt;/script&gt;&lt;img src=x onerror=alert(5)&gt;"), "chunk text escaped");
     assert!(f.contains("user content share <b>0.25</b>"));
-    assert!(f.contains("made from <a class=\"mono\" href=\"#rec-run1-0\">run1-0</a>"));
+    assert!(f.contains("made from <a class=\"mono\" href=\"#rec-run1-000000\">run1-000000</a>"));
     assert!(f.contains("<b>4</b> turns"));
     assert!(f.contains("round-trip rank <b>#2</b>"));
 
     // Conversation: speakers, controls, the line separator kept as text.
-    let c = article(&html, "run2-1");
+    let c = article(&html, "run2-000001");
     assert!(c.contains("<b>student</b>") && c.contains("<b>teacher</b>"));
     assert!(c.contains("<span class=\"tag\">dynamics: <b>teacher and student</b></span>"));
     assert!(c.contains("scenario: <b>a lab &lt;b&gt;bench&lt;/b&gt;</b>"));
@@ -338,7 +339,7 @@ fn html_renders_every_task_in_its_shape_and_escapes_everything() {
     );
 
     // DPO: the prompt, then chosen (with its evidence) beside rejected.
-    let d = article(&html, "run2-2");
+    let d = article(&html, "run2-000002");
     let prompt = d.find("What feeds a candle&#39;s flame?").unwrap();
     let chosen = d.find("<div class=\"side chosen\">").unwrap();
     let mark = d.find("<mark>Oxygen feeds the flame</mark>").unwrap();
@@ -354,7 +355,7 @@ fn html_renders_every_task_in_its_shape_and_escapes_everything() {
     assert!(!rej.contains("<mark>"), "the rejected side has no evidence of its own");
 
     // Pre-training passage: the topic, then paragraph by paragraph with their evidence.
-    let p = article(&html, "run2-3");
+    let p = article(&html, "run2-000003");
     assert!(p.contains("passage (2 paragraphs)"));
     let p1 = p.find("<b>paragraph 1</b>").unwrap();
     let p2 = p.find("<b>paragraph 2</b>").unwrap();
@@ -363,7 +364,7 @@ fn html_renders_every_task_in_its_shape_and_escapes_everything() {
     assert!(p.contains("oxygen feeds the flame &lt;script&gt;alert(&#39;p1&#39;)&lt;/script&gt;."));
 
     // Topic node: its path as a breadcrumb.
-    let t = article(&html, "run2-4");
+    let t = article(&html, "run2-000004");
     assert!(t.contains(
         "<div class=\"crumbs\">topic <span>Chemistry</span> › <span>Combustion</span> › <b>Air &lt;i&gt;</b></div>"
     ));
@@ -376,18 +377,20 @@ fn html_renders_every_task_in_its_shape_and_escapes_everything() {
     }
     assert!(html.contains("<select data-filter=\"task\">"));
     assert!(
-        html.contains("<article class=\"reject\" id=\"rej-run2-5-0\" data-verdict=\"rejected\" data-task=\"followup\"")
+        html.contains(
+            "<article class=\"reject\" id=\"rej-run2-000005\" data-verdict=\"rejected\" data-task=\"followup\""
+        )
     );
     assert!(html.contains("<h3>Duplicates</h3>"));
     assert!(html.contains("<p><b>3</b> duplicates removed.</p>"));
-    assert!(html.contains("<a class=\"mono\" href=\"#rec-run2-0\">run2-0</a></td><td class=\"n\">2</td>"));
-    assert!(html.contains("<a class=\"mono\" href=\"#rej-run2-5-0\">run2-5-0</a>"));
-    assert!(html.contains("<span class=\"mono\">gone-&lt;b&gt;1&lt;/b&gt;</span>"));
-    assert!(html.contains("<span class=\"mono\">run-elsewhere</span>"));
+    assert!(html.contains("<a class=\"mono\" href=\"#rec-run2-000000\">run2-000000</a></td><td class=\"n\">2</td>"));
+    assert!(html.contains("<a class=\"mono\" href=\"#rej-run2-000005\">run2-000005</a>"));
+    assert!(html.contains("<span class=\"mono\">gone-&lt;b&gt;1&lt;/b&gt;-000001</span>"));
+    assert!(html.contains("<span class=\"mono\">run-elsewhere-000009</span>"));
 
     // Old runs without a dedup object: no section.
     let mut old = fixture();
-    old.run.as_object_mut().unwrap().remove("dedup");
+    old.run.dedup = None;
     let html = render_html(&old);
     assert!(!html.contains("Duplicates") && !html.contains("duplicates removed"));
 }
@@ -409,7 +412,7 @@ fn terminal_shows_each_task() {
     let f = render_terminal(&followup(0), &ch, false);
     let order = [
         "task followup",
-        "Made from: run1-0",
+        "Made from: run1-000000",
         "Dialogue (4 turns)",
         "1. user",
         "What feeds the flame <script>alert('t1')</script>?",
@@ -555,7 +558,7 @@ fn msg(role: &str, content: &str) -> Value {
 }
 
 fn turn_msgs(r: &Record) -> Vec<Value> {
-    r.turns.iter().map(|t| msg(&t.role, &t.content)).collect()
+    r.turns.iter().map(|t| msg(t.role.as_str(), &t.content)).collect()
 }
 
 /// Two dialogues of different lengths: the second has three exchanges.
@@ -591,7 +594,7 @@ fn dialogue_exports_have_every_turn() {
                             .turns
                             .iter()
                             .map(
-                                |t| json!({"from": if t.role == "user" { "human" } else { "gpt" }, "value": t.content}),
+                                |t| json!({"from": if t.role == Role::User { "human" } else { "gpt" }, "value": t.content}),
                             )
                             .collect();
                         assert_eq!(v["conversations"], json!(want));
@@ -638,7 +641,7 @@ fn dialogue_exports_have_every_turn() {
                     let quotes: Vec<&str> =
                         meta["citations"].as_array().unwrap().iter().map(|c| c["quote"].as_str().unwrap()).collect();
                     assert_eq!(quotes, t.citations.iter().map(|c| c.quote.as_str()).collect::<Vec<_>>());
-                    if t.role == "user" {
+                    if t.role == Role::User {
                         assert_eq!((&meta["verdict"], &meta["support"]), (&json!(""), &json!(-1.0)));
                     }
                 }
@@ -699,7 +702,7 @@ fn dpo_exports_are_preference_pairs() {
             }
             let m = &v["metadata"];
             assert_eq!(m["task"], "dpo");
-            assert_eq!(m["parent_id"], "run1-1");
+            assert_eq!(m["parent_id"], "run1-000001");
             assert_eq!(m["preference"]["method"], r.preference.method.as_str());
             assert_eq!(keys(&m["preference"]), BTreeSet::from(["method", "detail", "model", "verdict", "support"]));
             assert_eq!(m["citations"][0]["quote"], OXYGEN);

@@ -5,22 +5,23 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use quarry_core::Controls;
-use quarry_gen::controls::ControlLists;
-use quarry_gen::conversation::{ConversationConfig, ConversationGenerator};
-use quarry_gen::dpo::{DpoConfig, DpoGenerator, RejectedMethod};
-use quarry_gen::followup::{FollowupConfig, FollowupGenerator};
-use quarry_gen::pretrain::{PretrainConfig, PretrainGenerator};
-use quarry_gen::topics::{TopicGenerator, TopicTree, TopicsConfig};
-use quarry_gen::{Prompts, QaConfig, QaGenerator, QuestionType, RunDir, RunSummary, SamplingOverride};
+use quarry_core::{Controls, RunSummary, TopicStatus};
+use quarry_gen::tasks::controls::ControlLists;
+use quarry_gen::tasks::conversation::{ConversationConfig, ConversationGenerator};
+use quarry_gen::tasks::dpo::{DpoConfig, DpoGenerator, RejectedMethod};
+use quarry_gen::tasks::followup::{FollowupConfig, FollowupGenerator};
+use quarry_gen::tasks::pretrain::{PretrainConfig, PretrainGenerator};
+use quarry_gen::tasks::topics::{TopicGenerator, TopicNode, TopicsConfig};
+use quarry_gen::topic_tree::{TREE_JSON, TopicTree};
+use quarry_gen::{Prompts, QaConfig, QaGenerator, QuestionType, RunDir, SamplingOverride, SlotTask};
 use quarry_index::Index;
 
 use crate::args::{
     ControlsCommand, GenerateCommand, GenerateConversationArgs, GenerateDpoArgs, GenerateFollowupArgs,
     GeneratePretrainArgs, GenerateQaArgs, GenerateTopicsArgs, LlmArgs, PromptsCommand, RunArgs,
 };
-use crate::commands::audit::write_report;
 use crate::commands::llm;
+use crate::commands::report::write_report;
 use crate::commands::search::open_index;
 use crate::exit;
 use crate::progress::Bar;
@@ -58,43 +59,69 @@ fn open_run(out: &Path, config: &serde_json::Value, quiet: bool) -> Result<RunDi
     Ok(dir)
 }
 
-/// A progress bar of accepted records.
-fn accepted_bar(silent: bool) -> Bar {
-    Bar::items(silent, "accepted")
-}
-
 fn block_on<F: std::future::Future>(f: F) -> Result<F::Output> {
     Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(f))
+}
+
+/// The index, prompts and model of a task over an index.
+fn setup(r: &RunArgs) -> Result<(Arc<Index>, Prompts, llm::Llm)> {
+    let index = Arc::new(open_index(&r.index, None)?);
+    let prompts = Prompts::load(r.prompts.as_deref())?;
+    let llm = llm::build(&r.llm, true)?;
+    Ok((index, prompts, llm))
+}
+
+/// Runs any slot task in `r.out` (a new run, or the same command resuming one): progress
+/// of accepted records, the report, the summary; exit status 1 when the run fell short.
+fn run_task(task: impl SlotTask, r: &RunArgs, index: &Index, quiet: bool) -> Result<u8> {
+    let silent = quiet || r.json;
+    let mut dir = open_run(&r.out, &task.config(), silent)?;
+    let bar = Bar::items(silent, "accepted");
+    let summary =
+        block_on(quarry_gen::engine::run(&task, &mut dir, &|p| bar.set(p.accepted as u64, p.target as u64)))??;
+    bar.finish();
+    finish(&summary, &r.out, index, r.json, quiet)
+}
+
+/// Prints a run summary as JSON, with the report's path.
+fn print_json(summary: &RunSummary, report: Option<&Path>) -> Result<()> {
+    let mut v = summary.to_json();
+    v["report"] = serde_json::json!(report.map(|r| r.display().to_string()).unwrap_or_default());
+    println!("{}", serde_json::to_string_pretty(&v)?);
+    Ok(())
+}
+
+/// A map of counts as JSON, as the summary prints it.
+fn counts(c: &Option<quarry_core::Counts>) -> serde_json::Value {
+    serde_json::json!(c)
 }
 
 /// Writes the report and prints the summary; exit status 1 when the run fell short.
 fn finish(summary: &RunSummary, out: &Path, index: &Index, json: bool, quiet: bool) -> Result<u8> {
     let report = write_report(out, index)?;
+    let target = summary.target.unwrap_or_default();
+    let accepted = summary.accepted.unwrap_or_default().min(target);
     if json {
-        let mut v = summary.run_json.clone();
-        v["report"] = serde_json::json!(report.display().to_string());
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        print_json(summary, Some(&report))?;
     } else if !quiet {
-        let r = &summary.run_json;
+        let usage = summary.usage.unwrap_or_default();
         println!(
-            "{} of {} records accepted, {} rejected ({} slots) in {:.1}s; {} prompt + {} completion tokens",
-            summary.accepted,
-            summary.target,
-            summary.rejected,
-            r["slots_used"],
-            r["elapsed_s"].as_f64().unwrap_or(0.0),
-            r["usage"]["prompt_tokens"],
-            r["usage"]["completion_tokens"]
+            "{accepted} of {target} records accepted, {} rejected ({} slots) in {:.1}s; {} prompt + {} completion tokens",
+            summary.rejected.unwrap_or_default(),
+            summary.slots_used.unwrap_or_default(),
+            summary.elapsed_s.unwrap_or_default(),
+            usage.prompt_tokens,
+            usage.completion_tokens
         );
-        println!("verdicts:  {}", r["counts_by_verdict"]);
-        println!("rejected:  {}", r["counts_by_reason"]);
+        println!("verdicts:  {}", counts(&summary.counts_by_verdict));
+        println!("rejected:  {}", counts(&summary.counts_by_reason));
         println!("records:   {}", out.join("records.jsonl").display());
         println!("report:    {}", report.display());
     }
-    if !summary.complete {
+    if summary.complete != Some(true) {
         eprintln!(
-            "only {} of {} records passed within the budget of {} slots; raise --budget, use a larger model (--base-url, --gguf) or index more text",
-            summary.accepted, summary.target, summary.run_json["slot_budget"]
+            "only {accepted} of {target} records passed within the budget of {} slots; raise --budget, use a larger model (--base-url, --gguf) or index more text",
+            summary.slot_budget.unwrap_or_default()
         );
         return Ok(exit::NOTHING);
     }
@@ -102,16 +129,15 @@ fn finish(summary: &RunSummary, out: &Path, index: &Index, json: bool, quiet: bo
 }
 
 fn qa(a: GenerateQaArgs, quiet: bool) -> Result<u8> {
-    let index = Arc::new(open_index(&a.index, None)?);
-    let prompts = Prompts::load(a.prompts.as_deref())?;
-    let llm = llm::build(&a.llm, true)?;
+    let r = &a.run;
+    let (index, prompts, llm) = setup(r)?;
     let cfg = QaConfig {
-        n: a.n,
-        seed: a.seed,
+        n: r.n,
+        seed: r.seed,
         mix: QuestionType::parse_mix(&a.mix)?,
         k: a.k.max(1),
         budget: a.budget.max(1.0),
-        concurrency: concurrency(&a.llm),
+        concurrency: concurrency(&r.llm),
         question_sampling: SamplingOverride {
             temperature: a.question_temperature,
             top_p: a.question_top_p,
@@ -128,20 +154,7 @@ fn qa(a: GenerateQaArgs, quiet: bool) -> Result<u8> {
         extractive: a.extractive,
         extractive_choices: a.extractive_choices,
     };
-    let generator = QaGenerator::new(index.clone(), llm.model.clone(), prompts, cfg)?;
-    let mut dir = open_run(&a.out, &generator.config_json(), quiet || a.json)?;
-    let bar = accepted_bar(quiet || a.json);
-    let summary = block_on(generator.run(&mut dir, &|p| bar.set(p.accepted as u64, p.target as u64)))??;
-    bar.finish();
-    finish(&summary, &a.out, &index, a.json, quiet)
-}
-
-/// The index, prompts and model of a task over an index.
-fn setup(r: &RunArgs) -> Result<(Arc<Index>, Prompts, llm::Llm)> {
-    let index = Arc::new(open_index(&r.index, None)?);
-    let prompts = Prompts::load(r.prompts.as_deref())?;
-    let llm = llm::build(&r.llm, true)?;
-    Ok((index, prompts, llm))
+    run_task(QaGenerator::new(index.clone(), llm.model.clone(), prompts, cfg)?, r, &index, quiet)
 }
 
 fn followup(a: GenerateFollowupArgs, quiet: bool) -> Result<u8> {
@@ -157,12 +170,7 @@ fn followup(a: GenerateFollowupArgs, quiet: bool) -> Result<u8> {
         answer_sampling: SamplingOverride { temperature: a.answer_temperature, ..Default::default() },
         accept_partial: a.accept_partial,
     };
-    let g = FollowupGenerator::new(index.clone(), llm.model.clone(), prompts, &a.from, cfg)?;
-    let mut dir = open_run(&r.out, &g.config_json(), quiet || r.json)?;
-    let bar = accepted_bar(quiet || r.json);
-    let summary = block_on(g.run(&mut dir, &|p| bar.set(p.accepted as u64, p.target as u64)))??;
-    bar.finish();
-    finish(&summary, &r.out, &index, r.json, quiet)
+    run_task(FollowupGenerator::new(index.clone(), llm.model.clone(), prompts, &a.from, cfg)?, r, &index, quiet)
 }
 
 fn conversation(a: GenerateConversationArgs, quiet: bool) -> Result<u8> {
@@ -187,12 +195,7 @@ fn conversation(a: GenerateConversationArgs, quiet: bool) -> Result<u8> {
         knowledge_level: a.knowledge_level.clone().unwrap_or_default(),
     };
     cfg.topics = load_tree(a.topics.as_deref())?;
-    let g = ConversationGenerator::new(index.clone(), llm.model.clone(), prompts, cfg)?;
-    let mut dir = open_run(&r.out, &g.config_json(), quiet || r.json)?;
-    let bar = accepted_bar(quiet || r.json);
-    let summary = block_on(g.run(&mut dir, &|p| bar.set(p.accepted as u64, p.target as u64)))??;
-    bar.finish();
-    finish(&summary, &r.out, &index, r.json, quiet)
+    run_task(ConversationGenerator::new(index.clone(), llm.model.clone(), prompts, cfg)?, r, &index, quiet)
 }
 
 fn dpo(a: GenerateDpoArgs, quiet: bool) -> Result<u8> {
@@ -205,12 +208,7 @@ fn dpo(a: GenerateDpoArgs, quiet: bool) -> Result<u8> {
         (None, _) => None,
     };
     let cfg = DpoConfig { n: r.n, seed: r.seed, method, concurrency: concurrency(&r.llm), ..DpoConfig::default() };
-    let g = DpoGenerator::new(index.clone(), llm.model.clone(), second, prompts, &a.from, cfg)?;
-    let mut dir = open_run(&r.out, &g.config_json(), quiet || r.json)?;
-    let bar = accepted_bar(quiet || r.json);
-    let summary = block_on(g.run(&mut dir, &|p| bar.set(p.accepted as u64, p.target as u64)))??;
-    bar.finish();
-    finish(&summary, &r.out, &index, r.json, quiet)
+    run_task(DpoGenerator::new(index.clone(), llm.model.clone(), second, prompts, &a.from, cfg)?, r, &index, quiet)
 }
 
 fn pretrain(a: GeneratePretrainArgs, quiet: bool) -> Result<u8> {
@@ -228,12 +226,7 @@ fn pretrain(a: GeneratePretrainArgs, quiet: bool) -> Result<u8> {
         topics: a.topic.iter().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect(),
         topics_tree: load_tree(a.topics.as_deref())?,
     };
-    let g = PretrainGenerator::new(index.clone(), llm.model.clone(), prompts, cfg)?;
-    let mut dir = open_run(&r.out, &g.config_json(), quiet || r.json)?;
-    let bar = accepted_bar(quiet || r.json);
-    let summary = block_on(g.run(&mut dir, &|p| bar.set(p.accepted as u64, p.target as u64)))??;
-    bar.finish();
-    finish(&summary, &r.out, &index, r.json, quiet)
+    run_task(PretrainGenerator::new(index.clone(), llm.model.clone(), prompts, cfg)?, r, &index, quiet)
 }
 
 fn topics(a: GenerateTopicsArgs, quiet: bool) -> Result<u8> {
@@ -260,14 +253,12 @@ fn topics(a: GenerateTopicsArgs, quiet: bool) -> Result<u8> {
         None => None,
     };
     if a.json {
-        let mut v = summary.run_json.clone();
-        v["report"] = serde_json::json!(report.map(|r| r.display().to_string()).unwrap_or_default());
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        print_json(&summary, report.as_deref())?;
     } else if !quiet {
         print_tree(&tree.root, 0);
-        let r = &summary.run_json;
-        println!("{} nodes: {}", r["nodes"], r["counts_by_status"]);
-        println!("tree:      {}", a.out.join(quarry_gen::topics::TREE_JSON).display());
+        let extra = |k: &str| summary.extra.get(k).cloned().unwrap_or_default();
+        println!("{} nodes: {}", extra("nodes"), extra("counts_by_status"));
+        println!("tree:      {}", a.out.join(TREE_JSON).display());
         if let Some(r) = report {
             println!("report:    {}", r.display());
         }
@@ -275,11 +266,11 @@ fn topics(a: GenerateTopicsArgs, quiet: bool) -> Result<u8> {
     Ok(exit::OK)
 }
 
-fn print_tree(n: &quarry_gen::topics::TopicNode, depth: usize) {
-    let mark = match n.status.as_str() {
-        "grounded" => format!("[{} passages]", n.passages.len()),
-        "unsupported" => "[UNSUPPORTED: not in the corpus]".to_owned(),
-        _ => "[ungrounded]".to_owned(),
+fn print_tree(n: &TopicNode, depth: usize) {
+    let mark = match n.status {
+        TopicStatus::Grounded => format!("[{} passages]", n.passages.len()),
+        TopicStatus::Unsupported => "[UNSUPPORTED: not in the corpus]".to_owned(),
+        TopicStatus::Ungrounded => "[ungrounded]".to_owned(),
     };
     println!("{}{} {mark}", "  ".repeat(depth), n.name);
     for c in &n.children {
@@ -290,11 +281,11 @@ fn print_tree(n: &quarry_gen::topics::TopicNode, depth: usize) {
 pub fn controls(c: ControlsCommand) -> Result<u8> {
     match c {
         ControlsCommand::Dump(a) => {
-            quarry_gen::controls::dump(&a.path)?;
+            quarry_gen::tasks::controls::dump(&a.path)?;
             println!("{}", a.path.display());
         }
         ControlsCommand::Show(a) => match &a.controls {
-            None => print!("{}", quarry_gen::controls::DEFAULT_CONTROLS),
+            None => print!("{}", quarry_gen::tasks::controls::DEFAULT_CONTROLS),
             Some(p) => {
                 ControlLists::load(Some(p))?;
                 print!("{}", std::fs::read_to_string(p).with_context(|| format!("read {}", p.display()))?);

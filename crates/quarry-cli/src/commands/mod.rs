@@ -1,12 +1,16 @@
-//! One module per subcommand.
+//! One module per command group: `report` (report, audit), `export`, `records` (dedup,
+//! reject, similar), `generate` (generate, prompts, controls), `llm` (llm, cache), and one
+//! each for ingest, index, search, show, inspect and eval.
 
-pub mod audit;
 pub mod eval;
+pub mod export;
 pub mod generate;
 pub mod index;
 pub mod ingest;
 pub mod inspect;
 pub mod llm;
+pub mod records;
+pub mod report;
 pub mod search;
 pub mod show;
 

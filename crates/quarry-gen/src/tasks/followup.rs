@@ -6,17 +6,18 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use quarry_core::{Citation, RECORD_SCHEMA_VERSION, Record, Scores, StageTimings, Turn, Verdict};
+use quarry_core::{RECORD_SCHEMA_VERSION, Record, Role, Scores, StageTimings, Task, Turn};
 use quarry_index::{Hit, Index};
 use quarry_llm::{ChatModel, Purpose};
 use serde_json::{Value, json};
 
-use crate::engine::{
-    Engine, Outcome, Progress, RunSummary, SamplingOverride, SlotTask, Slots, Totals, acceptable, blank_reject,
-    clean_answer, fail, llm_reject, raw_citations, run_slots, sampling_record,
+use crate::engine::record::{
+    Attempt, SlotEnd, acceptable, history, lowest_quote_match, new_record, prompts_json, sampling_record,
+    union_citations, user_turn, worst_verdict,
 };
-use crate::qa::{answer_schema, prompts_json, question_schema};
-use crate::run_dir::RunDir;
+use crate::engine::schema::{answer_schema, clean_answer, question_schema, raw_citations};
+use crate::engine::slots::{SlotTask, Slots, run_id};
+use crate::engine::{Engine, SamplingOverride, data};
 use crate::seeds::mix;
 use crate::{GenError, Prompts, filters};
 
@@ -58,43 +59,6 @@ pub struct FollowupGenerator {
     cfg: FollowupConfig,
 }
 
-/// The conversation so far as prompt text.
-pub(crate) fn history(turns: &[Turn]) -> String {
-    turns
-        .iter()
-        .map(|t| {
-            let who = if t.speaker.is_empty() { &t.role } else { &t.speaker };
-            format!("{who}: {}", t.content)
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// The union of the turns' citations (each span once), in turn order.
-pub(crate) fn union_citations(turns: &[Turn]) -> Vec<Citation> {
-    let mut out: Vec<Citation> = Vec::new();
-    for c in turns.iter().flat_map(|t| &t.citations) {
-        if !out.iter().any(|o| o.chunk_id == c.chunk_id && o.span == c.span) {
-            out.push(c.clone());
-        }
-    }
-    out
-}
-
-/// The worst verdict of the verified turns.
-pub(crate) fn worst_verdict(turns: &[Turn]) -> Verdict {
-    turns
-        .iter()
-        .filter(|t| !t.verdict.is_empty())
-        .map(|t| match t.verdict.as_str() {
-            "supported" => Verdict::Supported,
-            "partial" => Verdict::Partial,
-            _ => Verdict::Unsupported,
-        })
-        .max()
-        .unwrap_or(Verdict::Unsupported)
-}
-
 impl FollowupGenerator {
     /// Plans chains over the accepted records of the Q&A run in `source`.
     pub fn new(
@@ -107,16 +71,8 @@ impl FollowupGenerator {
         if cfg.n == 0 || cfg.turns == 0 {
             return Err(GenError::Config("--n and --turns must be at least 1".into()));
         }
-        let (_, records, _) = crate::run_dir::read(source)?;
-        let parents: Vec<Record> = records.into_iter().filter(|r| r.task == "qa").collect();
-        if parents.is_empty() {
-            return Err(GenError::Config(format!(
-                "{} has no accepted Q&A record to follow up (run `quarry generate qa` first)",
-                source.display()
-            )));
-        }
-        let run_id =
-            blake3::hash(format!("followup/{}/{}", cfg.seed, source.display()).as_bytes()).to_hex()[..8].to_owned();
+        let parents = crate::run_dir::qa_parents(source, "follow up")?;
+        let run_id = run_id(&format!("followup/{}/{}", cfg.seed, source.display()));
         Ok(FollowupGenerator {
             slots: Slots::per_source(Engine::new(index, model, prompts), run_id, cfg.n, parents.len(), cfg.concurrency),
             parents,
@@ -125,11 +81,11 @@ impl FollowupGenerator {
         })
     }
 
-    pub fn config_json(&self) -> Value {
+    fn config_json(&self) -> Value {
         let e = &self.slots.engine;
         let p = &e.prompts;
         json!({
-            "task": "followup",
+            "task": Task::Followup,
             "from": self.source,
             "seed": self.cfg.seed,
             "turns": self.cfg.turns,
@@ -145,32 +101,22 @@ impl FollowupGenerator {
         })
     }
 
-    pub async fn run(&self, dir: &mut RunDir, progress: &(dyn Fn(Progress) + Sync)) -> Result<RunSummary, GenError> {
-        run_slots(self, dir, progress).await
-    }
-
-    async fn work(&self, slot: u64) -> Result<(Outcome, Totals), GenError> {
+    /// Works one slot: the follow-up chain of parent record `slot`, turn by turn.
+    async fn chain(&self, slot: u64, a: &mut Attempt) -> Result<Record, SlotEnd> {
         let e = &self.slots.engine;
-        let mut totals = Totals::default();
         let parent = &self.parents[slot as usize];
-        let mut reject = blank_reject(&self.slots.run_id, slot, parent.seed_chunks.clone());
-        reject.question = parent.question.clone();
-        reject.question_type = "followup".into();
+        a.reject.seed_chunks = parent.seed_chunks.clone();
+        a.reject.question = parent.question.clone();
+        a.reject.question_type = "followup".into();
         let mut hits: Vec<Hit> = parent.passages.iter().map(|id| e.hit(id)).collect::<Result<_, _>>()?;
         let mut turns = vec![
+            user_turn("user", parent.question.clone()),
             Turn {
-                role: "user".into(),
-                speaker: "user".into(),
-                content: parent.question.clone(),
-                support: -1.0,
-                ..Turn::default()
-            },
-            Turn {
-                role: "assistant".into(),
+                role: Role::Assistant,
                 speaker: "assistant".into(),
                 content: parent.answer.clone(),
                 citations: parent.citations.clone(),
-                verdict: parent.verdict.as_str().into(),
+                verdict: Some(parent.verdict),
                 support: parent.scores.support,
                 passages: parent.passages.clone(),
             },
@@ -181,10 +127,10 @@ impl FollowupGenerator {
         for t in 1..=self.cfg.turns as u64 {
             // The next question, from the conversation so far.
             let t0 = Instant::now();
-            let (system, user) = e.prompts.followup_question.render(&[
-                ("history", &crate::engine::data(&history(&turns))),
-                ("passages", &Engine::passages_block(&hits)),
-            ]);
+            let (system, user) = e
+                .prompts
+                .followup_question
+                .render(&[("history", &data(&history(&turns))), ("passages", &Engine::passages_block(&hits))]);
             let qreq = e
                 .request(
                     system,
@@ -194,86 +140,66 @@ impl FollowupGenerator {
                     mix(self.cfg.seed, &[slot, t, 3]),
                 )
                 .with_schema(question_schema());
-            let qresp = match e.model.chat(&qreq).await {
-                Ok(r) => r,
-                Err(err) => return Ok((llm_reject(reject, err, &mut totals), totals)),
-            };
-            totals.add_call(&qresp);
-            reject.usage = totals.usage;
+            let qresp = e.call(&qreq, a).await?;
             question_ms += t0.elapsed().as_secs_f64() * 1e3;
             let question =
                 qresp.json.as_ref().and_then(|v| v["question"].as_str()).unwrap_or_default().trim().to_owned();
-            reject.raw = history(&turns) + "\nuser: " + &question;
+            a.reject.raw = history(&turns) + "\nuser: " + &question;
             let texts: Vec<&str> = hits.iter().map(|h| h.text.as_str()).collect();
             if let Err((reason, detail)) = filters::check_question(&question, &texts) {
-                return Ok((fail(reject, "question", reason, format!("turn {t}: {detail}")), totals));
+                return Err(a.fail("question", reason, format!("turn {t}: {detail}")));
             }
             let norm = filters::normalise(&question);
-            if turns.iter().any(|x| x.role == "user" && filters::normalise(&x.content) == norm) {
-                return Ok((
-                    fail(reject, "question", "repeated_question", format!("turn {t} asks an earlier question again")),
-                    totals,
+            if turns.iter().any(|x| x.role == Role::User && filters::normalise(&x.content) == norm) {
+                return Err(a.fail(
+                    "question",
+                    "repeated_question",
+                    format!("turn {t} asks an earlier question again"),
                 ));
             }
 
             // Retrieval with the conversation: the previous question and this one.
-            let previous = turns.iter().rev().find(|x| x.role == "user").map(|x| x.content.clone()).unwrap_or_default();
-            let (found, ms) = totals.other(|| e.search(&format!("{question} {previous}"), self.cfg.k));
+            let previous =
+                turns.iter().rev().find(|x| x.role == Role::User).map(|x| x.content.clone()).unwrap_or_default();
+            let (found, ms) = a.totals.other(|| e.search(&format!("{question} {previous}"), self.cfg.k));
             retrieval_ms += ms;
             hits = found?;
             if hits.is_empty() {
-                return Ok((
-                    fail(reject, "answer", "no_passages", format!("turn {t}: retrieval returned nothing")),
-                    totals,
-                ));
+                return Err(a.fail("answer", "no_passages", format!("turn {t}: retrieval returned nothing")));
             }
 
             // The answer, from the new passages, with the conversation as context.
             let t0 = Instant::now();
             let (system, user) = e.prompts.followup_answer.render(&[
-                ("history", &crate::engine::data(&history(&turns))),
+                ("history", &data(&history(&turns))),
                 ("passages", &Engine::passages_block(&hits)),
                 ("question", &question),
             ]);
             let areq = e
                 .request(system, user, Purpose::Factual, &self.cfg.answer_sampling, mix(self.cfg.seed, &[slot, t, 4]))
                 .with_schema(answer_schema(&hits.iter().map(|h| h.text.as_str()).collect::<Vec<_>>()));
-            let aresp = match e.model.chat(&areq).await {
-                Ok(r) => r,
-                Err(err) => return Ok((llm_reject(reject, err, &mut totals), totals)),
-            };
-            totals.add_call(&aresp);
-            reject.usage = totals.usage;
+            let aresp = e.call(&areq, a).await?;
             answer_ms += t0.elapsed().as_secs_f64() * 1e3;
             let v = aresp.json.clone().unwrap_or(Value::Null);
             let answer = clean_answer(v["answer"].as_str().unwrap_or_default());
-            reject.raw = history(&turns) + "\nuser: " + &question + "\nassistant: " + &answer;
+            a.reject.raw = history(&turns) + "\nuser: " + &question + "\nassistant: " + &answer;
             if let Err((reason, detail)) = filters::check_answer(&answer) {
-                return Ok((fail(reject, "answer", reason, format!("turn {t}: {detail}")), totals));
+                return Err(a.fail("answer", reason, format!("turn {t}: {detail}")));
             }
             let raw = raw_citations(&v["citations"]);
-            let (ver, ms) = totals.other(|| e.verify(&question, &answer, &raw, &hits));
+            let (ver, ms) = a.totals.other(|| e.verify(&question, &answer, &raw, &hits));
             verify_ms += ms;
             if !acceptable(&ver, self.cfg.accept_partial) {
-                reject.verdict = ver.verdict.as_str().into();
-                reject.support = ver.support;
-                let code = ver.reason_code.clone().unwrap_or_else(|| ver.verdict.as_str().into());
-                return Ok((fail(reject, "verify", &code, format!("turn {t}: {}", ver.reasons.join("; "))), totals));
+                return Err(a.unverified(&ver, &format!("turn {t}: ")));
             }
             sentences.extend(ver.sentences);
+            turns.push(user_turn("user", question));
             turns.push(Turn {
-                role: "user".into(),
-                speaker: "user".into(),
-                content: question,
-                support: -1.0,
-                ..Turn::default()
-            });
-            turns.push(Turn {
-                role: "assistant".into(),
+                role: Role::Assistant,
                 speaker: "assistant".into(),
                 content: answer,
                 citations: ver.citations,
-                verdict: ver.verdict.as_str().into(),
+                verdict: Some(ver.verdict),
                 support: ver.support,
                 passages: hits.iter().map(|h| h.chunk_id.to_string()).collect(),
             });
@@ -287,11 +213,7 @@ impl FollowupGenerator {
             }
         }
         let (qreq, areq) = (last.0.expect("at least one turn"), last.1.expect("at least one turn"));
-        let record = Record {
-            schema_version: RECORD_SCHEMA_VERSION,
-            id: format!("{}-{slot:06}", self.slots.run_id),
-            task: "followup".into(),
-            slot,
+        Ok(Record {
             question: parent.question.clone(),
             question_type: "followup".into(),
             answer: parent.answer.clone(),
@@ -300,7 +222,7 @@ impl FollowupGenerator {
             reasons: Vec::new(),
             scores: Scores {
                 support: supports.iter().copied().fold(1.0, f32::min),
-                quote_match: turns.iter().flat_map(|t| &t.citations).map(|c| c.match_score).fold(1.0, f32::min),
+                quote_match: lowest_quote_match(&turns),
                 sentences,
                 round_trip_rank: parent.scores.round_trip_rank,
                 round_trip_hit: parent.scores.round_trip_hit,
@@ -314,20 +236,19 @@ impl FollowupGenerator {
             answer_sampling: sampling_record(&areq),
             question_prompt_hash: e.prompts.followup_question.hash(),
             answer_prompt_hash: e.prompts.followup_answer.hash(),
-            usage: totals.usage,
+            usage: a.totals.usage,
             timings: StageTimings { question_ms, retrieval_ms, answer_ms, verify_ms },
             turns,
             topic_path: parent.topic_path.clone(),
-            parent_id: parent.id.clone(),
-            ..Record::default()
-        };
-        Ok((Outcome::Accepted(Box::new(record)), totals))
+            parent_id: Some(parent.id.clone()),
+            ..new_record(Task::Followup, &self.slots.run_id, slot)
+        })
     }
 }
 
 impl SlotTask for FollowupGenerator {
-    fn task(&self) -> &'static str {
-        "followup"
+    fn task(&self) -> Task {
+        Task::Followup
     }
     fn slots(&self) -> &Slots {
         &self.slots
@@ -338,7 +259,7 @@ impl SlotTask for FollowupGenerator {
     fn extra_json(&self) -> Value {
         json!({"parents": self.parents.len()})
     }
-    async fn slot(&self, slot: u64) -> Result<(Outcome, Totals), GenError> {
-        self.work(slot).await
+    async fn work(&self, slot: u64, a: &mut Attempt) -> Result<Record, SlotEnd> {
+        self.chain(slot, a).await
     }
 }

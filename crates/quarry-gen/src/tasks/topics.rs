@@ -8,125 +8,49 @@
 //! Other tasks take the tree's grounded nodes as their seeds (`--topics tree.json`).
 
 use std::collections::{HashSet, VecDeque};
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use quarry_core::{Citation, QuoteMatch, RECORD_SCHEMA_VERSION, Record, Reject, Span, TokenUsage, Verdict};
+use quarry_core::{
+    Citation, Counts, QuoteMatch, RECORD_SCHEMA_VERSION, Record, RecordId, Reject, RunSummary, Span, Task, TokenUsage,
+    TopicStatus, Verdict,
+};
 use quarry_index::{Hit, Index, Mode, SearchOptions};
 use quarry_llm::{ChatModel, ChatRequest, Message, Purpose};
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::engine::{RunSummary, SamplingOverride, Totals, data, heading_of};
+use crate::engine::record::{new_record, prompts_json};
+use crate::engine::slots::{run_id, session_totals};
+use crate::engine::{SamplingOverride, Totals, data, heading_of};
 use crate::run_dir::RunDir;
 use crate::seeds::mix;
+pub use crate::topic_tree::{TREE_JSON, TopicNode, TopicPassage, TopicTree};
 use crate::{GenError, Prompts};
 
-pub const TREE_JSON: &str = "tree.json";
-
-/// A node's best passage: the sentence of a chunk that names the topic.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TopicPassage {
-    pub chunk_id: String,
-    pub doc_id: String,
-    pub doc_title: String,
-    pub heading_path: Vec<String>,
-    /// The sentence, the document's own text at `span`.
-    pub quote: String,
-    /// Byte span in the document's normalised text.
-    pub span: Span,
-    /// Share of the topic's content words the passage contains (0..1).
-    pub coverage: f32,
-}
-
-/// One node of a topic tree.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TopicNode {
-    pub name: String,
-    /// From the root to this node.
-    pub path: Vec<String>,
-    pub depth: u32,
-    /// `grounded`, `unsupported` (the corpus does not support it) or `ungrounded` (no index).
-    pub status: String,
-    /// Why the node is not grounded ("" when it is).
-    pub reason: String,
-    pub passages: Vec<TopicPassage>,
-    pub children: Vec<TopicNode>,
-}
-
-impl TopicNode {
-    /// A node not yet looked up (`ungrounded` until an index grounds or flags it).
-    fn new(name: String, path: Vec<String>, depth: u32) -> TopicNode {
-        TopicNode {
-            name,
-            path,
-            depth,
-            status: "ungrounded".into(),
-            reason: String::new(),
-            passages: Vec::new(),
-            children: Vec::new(),
-        }
-    }
-}
-
-/// A topic tree, as written to `tree.json`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TopicTree {
-    pub root: TopicNode,
-    pub breadth: u32,
-    pub depth: u32,
-    /// Whether nodes were checked against an index.
-    pub grounded: bool,
-    pub index: String,
-    pub model: String,
-}
-
-impl TopicTree {
-    /// Reads a `tree.json`.
-    pub fn load(path: &Path) -> Result<TopicTree, GenError> {
-        let bytes = std::fs::read(path).map_err(|e| GenError::Io(path.display().to_string(), e))?;
-        serde_json::from_slice(&bytes).map_err(|e| {
-            GenError::Corrupt(format!("{}: not a topic tree (from `quarry generate topics`): {e}", path.display()))
-        })
-    }
-
-    /// Every node, parents before children (breadth first).
-    pub fn nodes(&self) -> Vec<&TopicNode> {
-        let mut out = vec![&self.root];
-        let mut i = 0;
-        while i < out.len() {
-            let n = out[i];
-            out.extend(n.children.iter());
-            i += 1;
-        }
-        out
-    }
-
-    /// (path, best chunk) of every grounded node but the root, for seeding other tasks.
-    pub fn grounded_seeds(&self) -> Vec<(Vec<String>, String)> {
-        let nodes = self.nodes();
-        let seeds: Vec<(Vec<String>, String)> = nodes
-            .iter()
-            .filter(|n| n.depth > 0 && n.status == "grounded")
-            .filter_map(|n| n.passages.first().map(|p| (n.path.clone(), p.chunk_id.clone())))
-            .collect();
-        if seeds.is_empty() && self.root.status == "grounded" {
-            return self
-                .root
-                .passages
-                .first()
-                .map(|p| vec![(self.root.path.clone(), p.chunk_id.clone())])
-                .unwrap_or_default();
-        }
-        seeds
-    }
-
-    /// A short hash of the tree, recorded in the config of runs seeded from it.
-    pub fn fingerprint(&self) -> String {
-        blake3::hash(serde_json::to_string(self).expect("serialisable").as_bytes()).to_hex()[..16].to_owned()
-    }
-}
+/// The order of run.json's keys for a topic tree (counts by node status first).
+const TOPICS_RUN_KEYS: &[&str] = &[
+    "run_id",
+    "task",
+    "quarry_version",
+    "record_schema_version",
+    "target",
+    "accepted",
+    "rejected",
+    "complete",
+    "slots_used",
+    "nodes",
+    "counts_by_status",
+    "counts_by_reason",
+    "counts_by_verdict",
+    "tree",
+    "usage",
+    "elapsed_s",
+    "totals",
+    "model",
+    "backend",
+    "index",
+    "config",
+];
 
 /// Settings of a topic-tree run.
 #[derive(Clone, Debug)]
@@ -196,13 +120,13 @@ impl TopicGenerator {
         if cfg.breadth == 0 || cfg.breadth > 10 || cfg.depth > 4 {
             return Err(GenError::Config("--breadth must be 1..=10 and --depth 0..=4".into()));
         }
-        let run_id = blake3::hash(format!("topics/{}/{}", cfg.root, cfg.seed).as_bytes()).to_hex()[..8].to_owned();
+        let run_id = run_id(&format!("topics/{}/{}", cfg.root, cfg.seed));
         Ok(TopicGenerator { index, model, prompts, cfg, run_id })
     }
 
     pub fn config_json(&self) -> Value {
         json!({
-            "task": "topic",
+            "task": Task::Topic,
             "root": self.cfg.root,
             "breadth": self.cfg.breadth,
             "depth": self.cfg.depth,
@@ -213,7 +137,7 @@ impl TopicGenerator {
             "backend": self.model.backend(),
             "model": self.model.model(),
             "sampling": self.cfg.sampling.apply(Purpose::Questions),
-            "prompts": crate::qa::prompts_json(&[&self.prompts.topics]),
+            "prompts": prompts_json(&[&self.prompts.topics]),
             "record_schema_version": RECORD_SCHEMA_VERSION,
         })
     }
@@ -240,14 +164,14 @@ impl TopicGenerator {
             }
         }
         if node.passages.is_empty() {
-            node.status = "unsupported".into();
+            node.status = TopicStatus::Unsupported;
             node.reason = format!(
                 "no retrieved passage contains at least {:.0}% of the words of \"{}\"",
                 self.cfg.min_coverage * 100.0,
                 node.name
             );
         } else {
-            node.status = "grounded".into();
+            node.status = TopicStatus::Grounded;
         }
     }
 
@@ -334,7 +258,7 @@ impl TopicGenerator {
             };
             count += 1;
             progress(count as usize, total_nodes);
-            if node.depth < self.cfg.depth && node.status != "unsupported" {
+            if node.depth < self.cfg.depth && node.status != TopicStatus::Unsupported {
                 let children = self.expand(node, &hits, count, &mut totals).await?;
                 for (i, name) in children.into_iter().enumerate() {
                     let mut path = node.path.clone();
@@ -359,65 +283,62 @@ impl TopicGenerator {
             if slot < dir.next_slot {
                 continue;
             }
-            if node.status == "unsupported" {
+            if node.status == TopicStatus::Unsupported {
                 dir.append_reject(Reject {
                     schema_version: RECORD_SCHEMA_VERSION,
-                    id: format!("{}-{slot:06}", self.run_id),
+                    id: RecordId::new(&self.run_id, slot),
                     slot,
                     stage: "verify".into(),
                     reason: "topic_unsupported".into(),
                     detail: node.reason.clone(),
                     question: node.path.join(" > "),
                     question_type: "topic".into(),
-                    verdict: "unsupported".into(),
+                    verdict: Some(Verdict::Unsupported),
                     ..Reject::default()
                 })?;
             } else {
                 dir.append_record(self.node_record(slot, node))?;
             }
         }
-        let tmp = dir.dir.join(".tree.json.tmp");
-        std::fs::write(&tmp, serde_json::to_string_pretty(&tree).expect("serialisable"))
-            .map_err(|e| GenError::Io(tmp.display().to_string(), e))?;
-        std::fs::rename(&tmp, dir.dir.join(TREE_JSON)).map_err(|e| GenError::Io(TREE_JSON.into(), e))?;
+        let tree_path = dir.dir.join(TREE_JSON);
+        quarry_fs::write_bytes_atomic(
+            &tree_path,
+            serde_json::to_string_pretty(&tree).expect("serialisable").as_bytes(),
+        )
+        .map_err(|e| GenError::io(&tree_path, e))?;
         let nodes = tree.nodes();
-        let count = |s: &str| nodes.iter().filter(|n| n.status == s).count();
-        let prev = dir.previous.clone().unwrap_or(Value::Null);
-        let elapsed_s = prev["totals"]["elapsed_s"].as_f64().unwrap_or(0.0) + started.elapsed().as_secs_f64();
-        let llm_s = prev["totals"]["llm_s"].as_f64().unwrap_or(0.0) + totals.llm_ms / 1e3;
-        let other_s = prev["totals"]["other_s"].as_f64().unwrap_or(0.0) + totals.other_ms / 1e3;
-        let run_json = json!({
-            "run_id": self.run_id,
-            "task": "topic",
-            "quarry_version": env!("CARGO_PKG_VERSION"),
-            "record_schema_version": RECORD_SCHEMA_VERSION,
-            "target": nodes.len(),
-            "accepted": dir.records_so_far.len(),
-            "rejected": dir.rejects_so_far.len(),
-            "complete": true,
-            "slots_used": dir.next_slot,
+        let count = |s: TopicStatus| nodes.iter().filter(|n| n.status == s).count();
+        let run_totals = session_totals(dir, &totals, started.elapsed().as_secs_f64());
+        let unsupported = dir.rejects_so_far.iter().filter(|r| r.reason == "topic_unsupported").count() as u64;
+        let extra = json!({
             "nodes": nodes.len(),
-            "counts_by_status": {"grounded": count("grounded"), "unsupported": count("unsupported"), "ungrounded": count("ungrounded")},
-            "counts_by_reason": {"topic_unsupported": dir.rejects_so_far.iter().filter(|r| r.reason == "topic_unsupported").count()},
-            "counts_by_verdict": {},
+            "counts_by_status": {"grounded": count(TopicStatus::Grounded), "unsupported": count(TopicStatus::Unsupported), "ungrounded": count(TopicStatus::Ungrounded)},
             "tree": TREE_JSON,
-            "usage": totals.usage,
-            "elapsed_s": elapsed_s,
-            "totals": {"elapsed_s": elapsed_s, "llm_s": llm_s, "other_s": other_s},
-            "model": self.model.model(),
-            "backend": self.model.backend(),
-            "index": self.index.as_ref().map_or(String::new(), |i| i.dir().display().to_string()),
-            "config": self.config_json(),
         });
-        dir.write_run_json(&run_json)?;
         let summary = RunSummary {
-            run_id: self.run_id.clone(),
-            target: nodes.len(),
-            accepted: dir.records_so_far.len(),
-            rejected: dir.rejects_so_far.len(),
-            complete: true,
-            run_json,
+            run_id: Some(self.run_id.clone()),
+            task: Some(Task::Topic),
+            quarry_version: Some(env!("CARGO_PKG_VERSION").into()),
+            record_schema_version: Some(RECORD_SCHEMA_VERSION),
+            target: Some(nodes.len() as u64),
+            accepted: Some(dir.records_so_far.len() as u64),
+            rejected: Some(dir.rejects_so_far.len() as u64),
+            complete: Some(true),
+            slots_used: Some(dir.next_slot),
+            counts_by_reason: Some([("topic_unsupported".to_owned(), unsupported)].into()),
+            counts_by_verdict: Some(Counts::new()),
+            usage: Some(totals.usage),
+            elapsed_s: Some(run_totals.elapsed_s),
+            totals: Some(run_totals),
+            model: Some(self.model.model()),
+            backend: Some(self.model.backend()),
+            index: Some(self.index.as_ref().map_or(String::new(), |i| i.dir().display().to_string())),
+            config: self.config_json(),
+            extra: extra.as_object().expect("an object").clone(),
+            key_order: TOPICS_RUN_KEYS.iter().map(|k| (*k).to_owned()).collect(),
+            ..RunSummary::default()
         };
+        dir.write_run_json(&summary)?;
         Ok((tree, summary))
     }
 
@@ -439,12 +360,8 @@ impl TopicGenerator {
                 match_score: 1.0,
             })
             .collect();
-        let grounded = node.status == "grounded";
+        let grounded = node.status == TopicStatus::Grounded;
         Record {
-            schema_version: RECORD_SCHEMA_VERSION,
-            id: format!("{}-{slot:06}", self.run_id),
-            task: "topic".into(),
-            slot,
             question: node.name.clone(),
             question_type: "topic".into(),
             answer: node.passages.first().map(|p| heading_of(&p.doc_title, &p.heading_path)).unwrap_or_default(),
@@ -464,7 +381,7 @@ impl TopicGenerator {
             question_prompt_hash: self.prompts.topics.hash(),
             usage: TokenUsage::default(),
             topic_path: node.path.clone(),
-            ..Record::default()
+            ..new_record(Task::Topic, &self.run_id, slot)
         }
     }
 }

@@ -1,23 +1,22 @@
 //! The grounded Q&A task.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use quarry_core::{ChunkId, RECORD_SCHEMA_VERSION, Record, Reject, Scores, StageTimings};
+use quarry_core::{RECORD_SCHEMA_VERSION, Record, Scores, StageTimings, Task};
 use quarry_index::Index;
 use quarry_llm::{ChatModel, Purpose};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::engine::{
-    Engine, Outcome, Progress, RunSummary, SamplingOverride, SlotTask, Slots, Totals, acceptable, answer_candidates,
-    blank_reject, citations_schema, citations_schema_of, clean_answer, data, fail, heading_of, llm_reject,
-    raw_citations, run_slots, sampling_record,
+use crate::engine::record::{Attempt, SlotEnd, acceptable, new_record, prompts_json, sampling_record};
+use crate::engine::schema::{
+    answer_candidates, answer_schema, clean_answer, extractive_schema, question_schema, raw_citations,
 };
-use crate::run_dir::RunDir;
+use crate::engine::slots::{SlotTask, Slots, run_id};
+use crate::engine::{Engine, SamplingOverride, data, heading_of};
 use crate::seeds::{ChunkInfo, Plan, mix};
-use crate::topics::TopicTree;
+use crate::topic_tree::TopicTree;
 use crate::{GenError, Prompts, filters};
 
 /// The kinds of question.
@@ -146,30 +145,6 @@ pub struct QaGenerator {
     cfg: QaConfig,
 }
 
-/// The answer's schema: citations of the shown passages first, then the answer.
-pub(crate) fn answer_schema(passages: &[&str]) -> Value {
-    json!({
-        "type": "object",
-        "properties": {
-            "citations": citations_schema(passages, 2),
-            "answer": {"type": "string", "minLength": 1, "maxLength": 400}
-        },
-        // Backends that generate in schema order follow `required`: evidence first.
-        "required": ["citations", "answer"],
-        "additionalProperties": false
-    })
-}
-
-pub(crate) fn question_schema() -> Value {
-    json!({
-        "type": "object",
-        // A real question: a question word first, one question mark at the end.
-        "properties": {"question": {"type": "string", "pattern": "^(What|Which|Who|When|Where|Why|How) [^?\"\\\\\n]{10,200}[?]$"}},
-        "required": ["question"],
-        "additionalProperties": false
-    })
-}
-
 impl QaGenerator {
     /// Plans a run over the chunks of `index`'s store (or the nodes of `cfg.topics`).
     pub fn new(
@@ -182,9 +157,8 @@ impl QaGenerator {
             return Err(GenError::Config("--n must be at least 1".into()));
         }
         let plan = crate::engine::plan(&index, cfg.n, cfg.seed, cfg.topics.as_ref())?;
-        let run_id = blake3::hash(format!("qa/{}", cfg.seed).as_bytes()).to_hex()[..8].to_owned();
         let engine = Engine::new(index, model, prompts);
-        let slots = Slots::budgeted(engine, run_id, cfg.n, cfg.budget, cfg.concurrency);
+        let slots = Slots::budgeted(engine, run_id(&format!("qa/{}", cfg.seed)), cfg.n, cfg.budget, cfg.concurrency);
         Ok(QaGenerator { slots, plan, cfg })
     }
 
@@ -199,11 +173,11 @@ impl QaGenerator {
 
     /// The configuration recorded in run.json; a run directory refuses another one.
     /// (`n` is not part of it: asking for more records extends a run.)
-    pub fn config_json(&self) -> Value {
+    fn config_json(&self) -> Value {
         let e = &self.slots.engine;
         let p = &e.prompts;
         let mut cfg = json!({
-            "task": "qa",
+            "task": Task::Qa,
             "seed": self.cfg.seed,
             "mix": self.cfg.mix.iter().map(|(t, w)| format!("{}={w}", t.as_str())).collect::<Vec<_>>().join(","),
             "k": self.cfg.k,
@@ -258,15 +232,15 @@ impl QaGenerator {
         }))
     }
 
-    /// Works one slot to its outcome.
-    async fn work(&self, slot: u64) -> Result<(Outcome, Totals), GenError> {
+    /// Works one slot: a question from its seed chunk, retrieval with the question, a cited
+    /// answer, verification (and the judge's vote when asked).
+    async fn answer(&self, slot: u64, a: &mut Attempt) -> Result<Record, SlotEnd> {
         let e = &self.slots.engine;
-        let mut totals = Totals::default();
         let seed = self.plan.seed_chunk(slot).expect("the plan has eligible chunks").clone();
+        a.reject.seed_chunks = vec![seed.chunk_id.clone()];
         // The plan keeps no text: the seed's comes from the index.
         let seed_text = e.hit(&seed.chunk_id)?.text;
         let mut qtype = self.pick_type(slot, &seed_text);
-        let mut reject = blank_reject(&self.slots.run_id, slot, vec![seed.chunk_id.clone()]);
 
         // 1. The question.
         let started = Instant::now();
@@ -275,7 +249,7 @@ impl QaGenerator {
         let heading = heading_of(&seed.title, &seed.heading_path);
         // A multi-hop question needs a partner chunk; without one it becomes factual.
         let partner = if qtype == QuestionType::MultiHop {
-            let (p, _) = totals.other(|| self.partner(&seed, &seed_text));
+            let (p, _) = a.totals.other(|| self.partner(&seed, &seed_text));
             let p = p?;
             if p.is_none() {
                 qtype = QuestionType::Factual;
@@ -309,30 +283,25 @@ impl QaGenerator {
                 (&e.prompts.question, s, u)
             }
         };
-        reject.question_type = qtype.as_str().into();
-        reject.seed_chunks = seed_chunks.clone();
+        a.reject.question_type = qtype.as_str().into();
+        a.reject.seed_chunks = seed_chunks.clone();
         let qreq = e
             .request(system, user, Purpose::Questions, &self.cfg.question_sampling, mix(self.cfg.seed, &[slot, 3]))
             .with_schema(question_schema());
-        let qresp = match e.model.chat(&qreq).await {
-            Ok(r) => r,
-            Err(err) => return Ok((llm_reject(reject, err, &mut totals), totals)),
-        };
-        totals.add_call(&qresp);
-        reject.usage = totals.usage;
+        let qresp = e.call(&qreq, a).await?;
         let question = qresp.json.as_ref().and_then(|v| v["question"].as_str()).unwrap_or_default().trim().to_owned();
-        reject.question = question.clone();
+        a.reject.question = question.clone();
         let question_ms = started.elapsed().as_secs_f64() * 1e3;
         let texts: Vec<&str> = seed_texts.iter().map(String::as_str).collect();
         if let Err((reason, detail)) = filters::check_question(&question, &texts) {
-            return Ok((fail(reject, "question", reason, detail), totals));
+            return Err(a.fail("question", reason, detail));
         }
 
         // 2. Retrieval with the question.
-        let (hits, retrieval_ms) = totals.other(|| e.search(&question, self.cfg.k));
+        let (hits, retrieval_ms) = a.totals.other(|| e.search(&question, self.cfg.k));
         let hits = hits?;
         if hits.is_empty() {
-            return Ok((fail(reject, "answer", "no_passages", "retrieval returned nothing".into()), totals));
+            return Err(a.fail("answer", "no_passages", "retrieval returned nothing".into()));
         }
         let round_trip_rank =
             hits.iter().position(|h| h.chunk_id.to_string() == seed.chunk_id).map_or(-1, |i| i as i64 + 1);
@@ -343,25 +312,14 @@ impl QaGenerator {
             e.prompts.answer.render(&[("passages", &Engine::passages_block(&hits)), ("question", &question)]);
         let texts: Vec<&str> = hits.iter().map(|h| h.text.as_str()).collect();
         let schema = if self.cfg.extractive {
-            let candidates = answer_candidates(&question, &texts, self.cfg.extractive_choices);
-            json!({
-                "type": "object",
-                "properties": {"citations": citations_schema_of(&candidates, 1)},
-                "required": ["citations"],
-                "additionalProperties": false
-            })
+            extractive_schema(&answer_candidates(&question, &texts, self.cfg.extractive_choices))
         } else {
             answer_schema(&texts)
         };
         let areq = e
             .request(system, user, Purpose::Factual, &self.cfg.answer_sampling, mix(self.cfg.seed, &[slot, 4]))
             .with_schema(schema);
-        let aresp = match e.model.chat(&areq).await {
-            Ok(r) => r,
-            Err(err) => return Ok((llm_reject(reject, err, &mut totals), totals)),
-        };
-        totals.add_call(&aresp);
-        reject.usage = totals.usage;
+        let aresp = e.call(&areq, a).await?;
         let answer_ms = t0.elapsed().as_secs_f64() * 1e3;
         let v = aresp.json.clone().unwrap_or(Value::Null);
         let raw = raw_citations(&v["citations"]);
@@ -370,20 +328,16 @@ impl QaGenerator {
         } else {
             clean_answer(v["answer"].as_str().unwrap_or_default())
         };
-        reject.answer = answer.clone();
+        a.reject.answer = answer.clone();
+        a.reject.raw = aresp.text.clone();
         if let Err((reason, detail)) = filters::check_answer(&answer) {
-            reject.raw = aresp.text.clone();
-            return Ok((fail(reject, "answer", reason, detail), totals));
+            return Err(a.fail("answer", reason, detail));
         }
 
         // 4. Verification, down to the span.
-        let (ver, verify_ms) = totals.other(|| e.verify(&question, &answer, &raw, &hits));
+        let (ver, verify_ms) = a.totals.other(|| e.verify(&question, &answer, &raw, &hits));
         if !acceptable(&ver, self.cfg.accept_partial) {
-            reject.verdict = ver.verdict.as_str().into();
-            reject.support = ver.support;
-            reject.raw = aresp.text.clone();
-            let code = ver.reason_code.clone().unwrap_or_else(|| ver.verdict.as_str().into());
-            return Ok((fail(reject, "verify", &code, ver.reasons.join("; ")), totals));
+            return Err(a.unverified(&ver, ""));
         }
         let mut reasons = ver.reasons;
         if self.cfg.judge {
@@ -401,25 +355,17 @@ impl QaGenerator {
                     "required": ["supported"],
                     "additionalProperties": false
                 }));
-            let jresp = match e.model.chat(&jreq).await {
-                Ok(r) => r,
-                Err(err) => return Ok((llm_reject(reject, err, &mut totals), totals)),
-            };
-            totals.add_call(&jresp);
+            a.reject.raw = String::new();
+            let jresp = e.call(&jreq, a).await?;
             if jresp.json.as_ref().and_then(|v| v["supported"].as_bool()) != Some(true) {
-                reject.usage = totals.usage;
-                reject.verdict = ver.verdict.as_str().into();
-                reject.support = ver.support;
+                a.reject.verdict = Some(ver.verdict);
+                a.reject.support = ver.support;
                 let detail = "the LLM judge voted that the cited text does not support the answer".into();
-                return Ok((fail(reject, "verify", "judge_rejected", detail), totals));
+                return Err(a.fail("verify", "judge_rejected", detail));
             }
             reasons.push("LLM judge: supported".into());
         }
-        let record = Record {
-            schema_version: RECORD_SCHEMA_VERSION,
-            id: format!("{}-{slot:06}", self.slots.run_id),
-            task: "qa".into(),
-            slot,
+        Ok(Record {
             question,
             question_type: qtype.as_str().into(),
             answer,
@@ -442,24 +388,17 @@ impl QaGenerator {
             answer_sampling: sampling_record(&areq),
             question_prompt_hash: template.hash(),
             answer_prompt_hash: e.prompts.answer.hash(),
-            usage: totals.usage,
+            usage: a.totals.usage,
             timings: StageTimings { question_ms, retrieval_ms, answer_ms, verify_ms },
             topic_path: seed.topic_path.clone(),
-            ..Record::default()
-        };
-        Ok((Outcome::Accepted(Box::new(record)), totals))
-    }
-
-    /// Runs (or resumes) the task in `dir` until n records are accepted or the slot budget
-    /// is spent. Outcomes are written in slot order as they complete.
-    pub async fn run(&self, dir: &mut RunDir, progress: &(dyn Fn(Progress) + Sync)) -> Result<RunSummary, GenError> {
-        run_slots(self, dir, progress).await
+            ..new_record(Task::Qa, &self.slots.run_id, slot)
+        })
     }
 }
 
 impl SlotTask for QaGenerator {
-    fn task(&self) -> &'static str {
-        "qa"
+    fn task(&self) -> Task {
+        Task::Qa
     }
     fn slots(&self) -> &Slots {
         &self.slots
@@ -470,55 +409,7 @@ impl SlotTask for QaGenerator {
     fn extra_json(&self) -> Value {
         self.plan.json()
     }
-    async fn slot(&self, slot: u64) -> Result<(Outcome, Totals), GenError> {
-        self.work(slot).await
-    }
-}
-
-/// Template names and hashes, for run.json's config.
-pub(crate) fn prompts_json(templates: &[&crate::Template]) -> Value {
-    json!(templates.iter().map(|t| (t.name.clone(), t.hash())).collect::<BTreeMap<_, _>>())
-}
-
-/// A record turned into a reject because its question duplicates an earlier record's.
-pub fn duplicate_reject(r: &Record, dup: &crate::dedup::Duplicate) -> Reject {
-    Reject { detail: dup.detail(), ..manual_reject(r, "dedup", "duplicate", "") }
-}
-
-/// A record turned into a reject by a person or a later stage, with the reason.
-pub fn manual_reject(r: &Record, stage: &str, reason: &str, detail: &str) -> Reject {
-    Reject {
-        schema_version: RECORD_SCHEMA_VERSION,
-        id: r.id.clone(),
-        slot: r.slot,
-        attempt: 0,
-        stage: stage.into(),
-        reason: reason.into(),
-        detail: detail.into(),
-        question: r.question.clone(),
-        question_type: r.question_type.clone(),
-        answer: r.answer.clone(),
-        // A dialogue, passage or pair is kept whole, so nothing is lost by the move.
-        raw: if r.task == "qa" { String::new() } else { serde_json::to_string(r).expect("serialisable") },
-        seed_chunks: r.seed_chunks.clone(),
-        verdict: r.verdict.as_str().into(),
-        support: r.scores.support,
-        usage: r.usage,
-        controls: r.controls.clone(),
-    }
-}
-
-/// Parses a chunk id for lookups.
-pub fn chunk_id(s: &str) -> Option<ChunkId> {
-    s.parse().ok()
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn answer_debris_is_trimmed() {
-        use crate::engine::clean_answer;
-        assert_eq!(clean_answer(" It burns.},  { "), "It burns.");
-        assert_eq!(clean_answer("Values are [1, 2]"), "Values are [1, 2]");
+    async fn work(&self, slot: u64, a: &mut Attempt) -> Result<Record, SlotEnd> {
+        self.answer(slot, a).await
     }
 }

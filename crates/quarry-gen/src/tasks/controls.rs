@@ -14,7 +14,7 @@ use crate::GenError;
 use crate::seeds::mix;
 
 /// The built-in control lists.
-pub const DEFAULT_CONTROLS: &str = include_str!("../controls.toml");
+pub const DEFAULT_CONTROLS: &str = include_str!("../../controls.toml");
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -44,7 +44,7 @@ impl ControlLists {
         match path {
             None => Self::parse(DEFAULT_CONTROLS, "built-in controls"),
             Some(p) => {
-                let text = std::fs::read_to_string(p).map_err(|e| GenError::Io(p.display().to_string(), e))?;
+                let text = std::fs::read_to_string(p).map_err(|e| GenError::io(p, e))?;
                 Self::parse(&text, &p.display().to_string())
             }
         }
@@ -119,9 +119,9 @@ pub fn dump(path: &Path) -> Result<(), GenError> {
         return Err(GenError::Config(format!("{} exists; not overwriting it", path.display())));
     }
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| GenError::Io(parent.display().to_string(), e))?;
+        std::fs::create_dir_all(parent).map_err(|e| GenError::io(parent, e))?;
     }
-    std::fs::write(path, DEFAULT_CONTROLS).map_err(|e| GenError::Io(path.display().to_string(), e))
+    std::fs::write(path, DEFAULT_CONTROLS).map_err(|e| GenError::io(path, e))
 }
 
 #[cfg(test)]

@@ -5,20 +5,20 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use quarry_core::{RECORD_SCHEMA_VERSION, Record, Scores, StageTimings, Turn};
+use quarry_core::{RECORD_SCHEMA_VERSION, Record, Role, Scores, StageTimings, Task, Turn};
 use quarry_index::{Hit, Index};
 use quarry_llm::{ChatModel, Purpose};
 use serde_json::{Value, json};
 
-use crate::engine::{
-    Engine, Outcome, Progress, RunSummary, SamplingOverride, SlotTask, Slots, Totals, acceptable, blank_reject,
-    citations_schema, clean_answer, data, fail, heading_of, llm_reject, raw_citations, run_slots, sampling_record,
+use crate::engine::record::{
+    Attempt, SlotEnd, acceptable, lowest_quote_match, new_record, prompts_json, sampling_record, union_citations,
+    worst_verdict,
 };
-use crate::followup::{union_citations, worst_verdict};
-use crate::qa::prompts_json;
-use crate::run_dir::RunDir;
+use crate::engine::schema::{citations_schema, clean_answer, raw_citations};
+use crate::engine::slots::{SlotTask, Slots, run_id};
+use crate::engine::{Engine, SamplingOverride, data, heading_of};
 use crate::seeds::{Plan, mix};
-use crate::topics::TopicTree;
+use crate::topic_tree::TopicTree;
 use crate::{GenError, Prompts, filters};
 
 /// Settings of a pre-training run.
@@ -79,16 +79,16 @@ impl PretrainGenerator {
         } else {
             None
         };
-        let run_id = blake3::hash(format!("pretrain/{}", cfg.seed).as_bytes()).to_hex()[..8].to_owned();
+        let run_id = run_id(&format!("pretrain/{}", cfg.seed));
         let engine = Engine::new(index, model, prompts);
         let slots = Slots::budgeted(engine, run_id, cfg.n, cfg.budget, cfg.concurrency);
         Ok(PretrainGenerator { slots, plan, cfg })
     }
 
-    pub fn config_json(&self) -> Value {
+    fn config_json(&self) -> Value {
         let e = &self.slots.engine;
         json!({
-            "task": "pretrain",
+            "task": Task::Pretrain,
             "seed": self.cfg.seed,
             "paragraphs": self.cfg.paragraphs,
             "k": self.cfg.k,
@@ -102,10 +102,6 @@ impl PretrainGenerator {
             "prompts": prompts_json(&[&e.prompts.pretrain]),
             "record_schema_version": RECORD_SCHEMA_VERSION,
         })
-    }
-
-    pub async fn run(&self, dir: &mut RunDir, progress: &(dyn Fn(Progress) + Sync)) -> Result<RunSummary, GenError> {
-        run_slots(self, dir, progress).await
     }
 
     /// The topic of a slot, its topic path, its seed chunks and its passages.
@@ -134,19 +130,16 @@ impl PretrainGenerator {
         }
     }
 
-    async fn work(&self, slot: u64) -> Result<(Outcome, Totals), GenError> {
+    /// Works one slot: a passage of paragraphs on the slot's topic, each verified.
+    async fn passage(&self, slot: u64, a: &mut Attempt) -> Result<Record, SlotEnd> {
         let e = &self.slots.engine;
-        let mut totals = Totals::default();
-        let (found, retrieval_ms) = totals.other(|| self.passages(slot));
+        let (found, retrieval_ms) = a.totals.other(|| self.passages(slot));
         let (topic, topic_path, seed_chunks, hits) = found?;
-        let mut reject = blank_reject(&self.slots.run_id, slot, seed_chunks.clone());
-        reject.question = topic.clone();
-        reject.question_type = "textbook".into();
+        a.reject.seed_chunks = seed_chunks.clone();
+        a.reject.question = topic.clone();
+        a.reject.question_type = "textbook".into();
         if hits.is_empty() {
-            return Ok((
-                fail(reject, "answer", "no_passages", format!("retrieval found nothing on \"{topic}\"")),
-                totals,
-            ));
+            return Err(a.fail("answer", "no_passages", format!("retrieval found nothing on \"{topic}\"")));
         }
         let texts: Vec<&str> = hits.iter().map(|h| h.text.as_str()).collect();
         let schema = json!({
@@ -178,14 +171,9 @@ impl PretrainGenerator {
         let req = e
             .request(system, user, Purpose::Prose, &self.cfg.sampling, mix(self.cfg.seed, &[slot, 9]))
             .with_schema(schema);
-        let resp = match e.model.chat(&req).await {
-            Ok(r) => r,
-            Err(err) => return Ok((llm_reject(reject, err, &mut totals), totals)),
-        };
-        totals.add_call(&resp);
-        reject.usage = totals.usage;
+        let resp = e.call(&req, a).await?;
         let answer_ms = t0.elapsed().as_secs_f64() * 1e3;
-        reject.raw = resp.text.clone();
+        a.reject.raw = resp.text.clone();
         let v = resp.json.clone().unwrap_or(Value::Null);
         let items = v["paragraphs"].as_array().cloned().unwrap_or_default();
         let mut turns = Vec::new();
@@ -194,43 +182,33 @@ impl PretrainGenerator {
         for (i, p) in items.iter().enumerate() {
             let text = clean_answer(p["text"].as_str().unwrap_or_default());
             if let Err((reason, detail)) = filters::check_paragraph(&text) {
-                return Ok((fail(reject, "answer", reason, format!("paragraph {}: {detail}", i + 1)), totals));
+                return Err(a.fail("answer", reason, format!("paragraph {}: {detail}", i + 1)));
             }
             let ver = e.verify(&topic, &text, &raw_citations(&p["citations"]), &hits);
             if !acceptable(&ver, self.cfg.accept_partial) {
-                totals.other_ms += t0.elapsed().as_secs_f64() * 1e3;
-                reject.answer = text;
-                reject.verdict = ver.verdict.as_str().into();
-                reject.support = ver.support;
-                let code = ver.reason_code.clone().unwrap_or_else(|| ver.verdict.as_str().into());
-                return Ok((
-                    fail(reject, "verify", &code, format!("paragraph {}: {}", i + 1, ver.reasons.join("; "))),
-                    totals,
-                ));
+                a.totals.other_ms += t0.elapsed().as_secs_f64() * 1e3;
+                a.reject.answer = text;
+                return Err(a.unverified(&ver, &format!("paragraph {}: ", i + 1)));
             }
             sentences.extend(ver.sentences);
             turns.push(Turn {
-                role: "text".into(),
+                role: Role::Text,
                 speaker: String::new(),
                 content: text,
                 citations: ver.citations,
-                verdict: ver.verdict.as_str().into(),
+                verdict: Some(ver.verdict),
                 support: ver.support,
                 passages: hits.iter().map(|h| h.chunk_id.to_string()).collect(),
             });
         }
         let verify_ms = t0.elapsed().as_secs_f64() * 1e3;
-        totals.other_ms += verify_ms;
+        a.totals.other_ms += verify_ms;
         if turns.len() < self.cfg.paragraphs {
             let detail = format!("{} of {} paragraphs", turns.len(), self.cfg.paragraphs);
-            return Ok((fail(reject, "answer", "too_few_paragraphs", detail), totals));
+            return Err(a.fail("answer", "too_few_paragraphs", detail));
         }
         let supports: Vec<f32> = turns.iter().map(|t| t.support).collect();
-        let record = Record {
-            schema_version: RECORD_SCHEMA_VERSION,
-            id: format!("{}-{slot:06}", self.slots.run_id),
-            task: "pretrain".into(),
-            slot,
+        Ok(Record {
             question: topic,
             question_type: "textbook".into(),
             answer: turns.iter().map(|t| t.content.as_str()).collect::<Vec<_>>().join("\n\n"),
@@ -239,7 +217,7 @@ impl PretrainGenerator {
             reasons: Vec::new(),
             scores: Scores {
                 support: supports.iter().sum::<f32>() / supports.len().max(1) as f32,
-                quote_match: turns.iter().flat_map(|t| &t.citations).map(|c| c.match_score).fold(1.0, f32::min),
+                quote_match: lowest_quote_match(&turns),
                 sentences,
                 round_trip_rank: -1,
                 round_trip_hit: false,
@@ -252,19 +230,18 @@ impl PretrainGenerator {
             answer_sampling: sampling_record(&req),
             question_prompt_hash: e.prompts.pretrain.hash(),
             answer_prompt_hash: e.prompts.pretrain.hash(),
-            usage: totals.usage,
+            usage: a.totals.usage,
             timings: StageTimings { question_ms: 0.0, retrieval_ms, answer_ms, verify_ms },
             turns,
             topic_path,
-            ..Record::default()
-        };
-        Ok((Outcome::Accepted(Box::new(record)), totals))
+            ..new_record(Task::Pretrain, &self.slots.run_id, slot)
+        })
     }
 }
 
 impl SlotTask for PretrainGenerator {
-    fn task(&self) -> &'static str {
-        "pretrain"
+    fn task(&self) -> Task {
+        Task::Pretrain
     }
     fn slots(&self) -> &Slots {
         &self.slots
@@ -275,7 +252,7 @@ impl SlotTask for PretrainGenerator {
     fn extra_json(&self) -> Value {
         self.plan.as_ref().map_or(json!({}), Plan::json)
     }
-    async fn slot(&self, slot: u64) -> Result<(Outcome, Totals), GenError> {
-        self.work(slot).await
+    async fn work(&self, slot: u64, a: &mut Attempt) -> Result<Record, SlotEnd> {
+        self.passage(slot, a).await
     }
 }

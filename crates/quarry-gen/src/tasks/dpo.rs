@@ -12,18 +12,16 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use quarry_core::{Preference, RECORD_SCHEMA_VERSION, Record, StageTimings};
+use quarry_core::{Preference, RECORD_SCHEMA_VERSION, Record, StageTimings, Task, Verdict};
 use quarry_index::{Hit, Index};
 use quarry_llm::{ChatModel, Purpose};
 use regex::Regex;
 use serde_json::{Value, json};
 
-use crate::engine::{
-    Engine, Outcome, Progress, RunSummary, SamplingOverride, SlotTask, Slots, Totals, blank_reject, clean_answer, fail,
-    llm_reject, run_slots, sampling_record,
-};
-use crate::qa::{answer_schema, prompts_json};
-use crate::run_dir::RunDir;
+use crate::engine::record::{Attempt, SlotEnd, new_record, prompts_json, sampling_record};
+use crate::engine::schema::{answer_schema, bare_answer_schema, clean_answer};
+use crate::engine::slots::{SlotTask, Slots, run_id};
+use crate::engine::{Engine, SamplingOverride};
 use crate::seeds::mix;
 use crate::{GenError, Prompts, filters};
 
@@ -219,17 +217,8 @@ impl DpoGenerator {
         if cfg.method == RejectedMethod::WeakerModel && rejected_model.is_none() {
             return Err(GenError::Config("--method weaker_model needs --rejected-model".into()));
         }
-        let (_, records, _) = crate::run_dir::read(source)?;
-        let parents: Vec<Record> = records.into_iter().filter(|r| r.task == "qa").collect();
-        if parents.is_empty() {
-            return Err(GenError::Config(format!(
-                "{} has no accepted Q&A record to pair (run `quarry generate qa` first)",
-                source.display()
-            )));
-        }
-        let run_id = blake3::hash(format!("dpo/{}/{}/{}", cfg.seed, cfg.method.as_str(), source.display()).as_bytes())
-            .to_hex()[..8]
-            .to_owned();
+        let parents = crate::run_dir::qa_parents(source, "pair")?;
+        let run_id = run_id(&format!("dpo/{}/{}/{}", cfg.seed, cfg.method.as_str(), source.display()));
         Ok(DpoGenerator {
             slots: Slots::per_source(Engine::new(index, model, prompts), run_id, cfg.n, parents.len(), cfg.concurrency),
             rejected_model,
@@ -239,10 +228,10 @@ impl DpoGenerator {
         })
     }
 
-    pub fn config_json(&self) -> Value {
+    fn config_json(&self) -> Value {
         let e = &self.slots.engine;
         json!({
-            "task": "dpo",
+            "task": Task::Dpo,
             "from": self.source,
             "seed": self.cfg.seed,
             "method": self.cfg.method.as_str(),
@@ -256,17 +245,13 @@ impl DpoGenerator {
         })
     }
 
-    pub async fn run(&self, dir: &mut RunDir, progress: &(dyn Fn(Progress) + Sync)) -> Result<RunSummary, GenError> {
-        run_slots(self, dir, progress).await
-    }
-
-    async fn work(&self, slot: u64) -> Result<(Outcome, Totals), GenError> {
+    /// Works one slot: the pair of parent record `slot` and a worse answer.
+    async fn pair(&self, slot: u64, a: &mut Attempt) -> Result<Record, SlotEnd> {
         let e = &self.slots.engine;
-        let mut totals = Totals::default();
         let parent = &self.parents[slot as usize];
-        let mut reject = blank_reject(&self.slots.run_id, slot, parent.seed_chunks.clone());
-        reject.question = parent.question.clone();
-        reject.question_type = parent.question_type.clone();
+        a.reject.seed_chunks = parent.seed_chunks.clone();
+        a.reject.question = parent.question.clone();
+        a.reject.question_type = parent.question_type.clone();
         let hits: Vec<Hit> = parent.passages.iter().map(|id| e.hit(id)).collect::<Result<_, _>>()?;
         let t0 = Instant::now();
         let seed = mix(self.cfg.seed, &[slot, 8]);
@@ -277,19 +262,16 @@ impl DpoGenerator {
                     Some((text, detail)) => (text, detail, String::new(), Default::default()),
                     None => {
                         let d = "the answer has no number, unit or name to change".into();
-                        return Ok((fail(reject, "answer", "no_perturbation", d), totals));
+                        return Err(a.fail("answer", "no_perturbation", d));
                     }
                 }
             }
             RejectedMethod::NoPassages | RejectedMethod::WeakerModel => {
                 let (model, req) = if self.cfg.method == RejectedMethod::NoPassages {
                     let (system, user) = e.prompts.closed_book.render(&[("question", &parent.question)]);
-                    let req = e.request(system, user, Purpose::Factual, &self.cfg.sampling, seed).with_schema(json!({
-                        "type": "object",
-                        "properties": {"answer": {"type": "string", "minLength": 1, "maxLength": 400}},
-                        "required": ["answer"],
-                        "additionalProperties": false
-                    }));
+                    let req = e
+                        .request(system, user, Purpose::Factual, &self.cfg.sampling, seed)
+                        .with_schema(bare_answer_schema());
                     (&e.model, req)
                 } else {
                     let (system, user) = e
@@ -302,12 +284,7 @@ impl DpoGenerator {
                         .with_schema(answer_schema(&texts));
                     (self.rejected_model.as_ref().expect("checked in new"), req)
                 };
-                let resp = match model.chat(&req).await {
-                    Ok(r) => r,
-                    Err(err) => return Ok((llm_reject(reject, err, &mut totals), totals)),
-                };
-                totals.add_call(&resp);
-                reject.usage = totals.usage;
+                let resp = e.call_with(model.as_ref(), &req, a).await?;
                 let text = clean_answer(resp.json.as_ref().and_then(|v| v["answer"].as_str()).unwrap_or_default());
                 (
                     text,
@@ -318,16 +295,13 @@ impl DpoGenerator {
             }
         };
         let answer_ms = t0.elapsed().as_secs_f64() * 1e3;
-        reject.answer = rejected.clone();
-        reject.raw = format!("chosen: {}\nrejected ({}): {rejected}", parent.answer, self.cfg.method.as_str());
+        a.reject.answer = rejected.clone();
+        a.reject.raw = format!("chosen: {}\nrejected ({}): {rejected}", parent.answer, self.cfg.method.as_str());
         if let Err((reason, detail)) = filters::check_answer(&rejected) {
-            return Ok((fail(reject, "answer", reason, format!("rejected side: {detail}")), totals));
+            return Err(a.fail("answer", reason, format!("rejected side: {detail}")));
         }
         if filters::normalise(&rejected) == filters::normalise(&parent.answer) {
-            return Ok((
-                fail(reject, "answer", "same_as_chosen", "the rejected side equals the chosen".into()),
-                totals,
-            ));
+            return Err(a.fail("answer", "same_as_chosen", "the rejected side equals the chosen".into()));
         }
         // The rejected side against the chosen side's evidence: it must not be supported.
         let raw: Vec<quarry_audit::RawCitation> = parent
@@ -335,18 +309,14 @@ impl DpoGenerator {
             .iter()
             .map(|c| quarry_audit::RawCitation { passage: c.passage, quote: c.quote.clone() })
             .collect();
-        let (ver, verify_ms) = totals.other(|| e.verify(&parent.question, &rejected, &raw, &hits));
-        if ver.verdict == quarry_core::Verdict::Supported {
-            reject.verdict = ver.verdict.as_str().into();
-            reject.support = ver.support;
+        let (ver, verify_ms) = a.totals.other(|| e.verify(&parent.question, &rejected, &raw, &hits));
+        if ver.verdict == Verdict::Supported {
+            a.reject.verdict = Some(ver.verdict);
+            a.reject.support = ver.support;
             let d = "the verifier finds the rejected side supported by the chosen side's evidence, so it is not a worse answer";
-            return Ok((fail(reject, "verify", "rejected_side_supported", d.into()), totals));
+            return Err(a.fail("verify", "rejected_side_supported", d.into()));
         }
-        let record = Record {
-            schema_version: RECORD_SCHEMA_VERSION,
-            id: format!("{}-{slot:06}", self.slots.run_id),
-            task: "dpo".into(),
-            slot,
+        Ok(Record {
             question: parent.question.clone(),
             question_type: parent.question_type.clone(),
             answer: parent.answer.clone(),
@@ -366,27 +336,26 @@ impl DpoGenerator {
             },
             question_prompt_hash: parent.question_prompt_hash.clone(),
             answer_prompt_hash: parent.answer_prompt_hash.clone(),
-            usage: totals.usage,
+            usage: a.totals.usage,
             timings: StageTimings { answer_ms, verify_ms, ..StageTimings::default() },
             preference: Preference {
                 rejected,
                 method: self.cfg.method.as_str().into(),
                 detail,
                 model,
-                verdict: ver.verdict.as_str().into(),
+                verdict: Some(ver.verdict),
                 support: ver.support,
             },
             topic_path: parent.topic_path.clone(),
-            parent_id: parent.id.clone(),
-            ..Record::default()
-        };
-        Ok((Outcome::Accepted(Box::new(record)), totals))
+            parent_id: Some(parent.id.clone()),
+            ..new_record(Task::Dpo, &self.slots.run_id, slot)
+        })
     }
 }
 
 impl SlotTask for DpoGenerator {
-    fn task(&self) -> &'static str {
-        "dpo"
+    fn task(&self) -> Task {
+        Task::Dpo
     }
     fn slots(&self) -> &Slots {
         &self.slots
@@ -397,8 +366,8 @@ impl SlotTask for DpoGenerator {
     fn extra_json(&self) -> Value {
         json!({"parents": self.parents.len()})
     }
-    async fn slot(&self, slot: u64) -> Result<(Outcome, Totals), GenError> {
-        self.work(slot).await
+    async fn work(&self, slot: u64, a: &mut Attempt) -> Result<Record, SlotEnd> {
+        self.pair(slot, a).await
     }
 }
 
@@ -451,11 +420,11 @@ mod tests {
         ] {
             let raw = [quarry_audit::RawCitation { passage: 1, quote: quote.into() }];
             let ok = quarry_audit::verify(question, chosen, &raw, &views, None, &cfg);
-            assert_eq!(ok.verdict, quarry_core::Verdict::Supported, "{chosen}: {:?}", ok.reasons);
+            assert_eq!(ok.verdict, Verdict::Supported, "{chosen}: {:?}", ok.reasons);
             for seed in 0..4 {
                 let (bad, detail) = perturb(chosen, &[text], seed).unwrap();
                 let v = quarry_audit::verify(question, &bad, &raw, &views, None, &cfg);
-                assert_ne!(v.verdict, quarry_core::Verdict::Supported, "{bad} ({detail}) passed");
+                assert_ne!(v.verdict, Verdict::Supported, "{bad} ({detail}) passed");
             }
         }
     }

@@ -8,21 +8,21 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
 
-use quarry_core::{Controls, RECORD_SCHEMA_VERSION, Record, Scores, StageTimings, Turn};
+use quarry_core::{Controls, RECORD_SCHEMA_VERSION, Record, Role, Scores, StageTimings, Task, Turn};
 use quarry_index::{Hit, Index};
 use quarry_llm::{ChatModel, Purpose};
 use serde_json::{Value, json};
 
-use crate::controls::{ControlLists, parties};
-use crate::engine::{
-    Engine, Outcome, Progress, RunSummary, SamplingOverride, SlotTask, Slots, Totals, acceptable, blank_reject,
-    citations_schema, clean_answer, data, fail, heading_of, llm_reject, raw_citations, run_slots, sampling_record,
+use super::controls::{ControlLists, parties};
+use crate::engine::record::{
+    Attempt, SlotEnd, acceptable, history, lowest_quote_match, new_record, prompts_json, sampling_record,
+    union_citations, user_turn, worst_verdict,
 };
-use crate::followup::{history, union_citations, worst_verdict};
-use crate::qa::prompts_json;
-use crate::run_dir::RunDir;
+use crate::engine::schema::{citations_schema, clean_answer, raw_citations};
+use crate::engine::slots::{SlotTask, Slots, run_id};
+use crate::engine::{Engine, SamplingOverride, data, heading_of};
 use crate::seeds::{Plan, mix};
-use crate::topics::TopicTree;
+use crate::topic_tree::TopicTree;
 use crate::{GenError, Prompts, filters};
 
 /// Settings of a conversation run.
@@ -80,21 +80,21 @@ pub fn substance(text: &str) -> usize {
 
 /// The user side's share (0..1) of the substance both sides bring.
 pub fn user_share(turns: &[Turn]) -> f32 {
-    let side = |role: &str| turns.iter().filter(|t| t.role == role).map(|t| substance(&t.content)).sum::<usize>();
-    let (u, a) = (side("user"), side("assistant"));
+    let side = |role: Role| turns.iter().filter(|t| t.role == role).map(|t| substance(&t.content)).sum::<usize>();
+    let (u, a) = (side(Role::User), side(Role::Assistant));
     if u + a == 0 { 0.0 } else { u as f32 / (u + a) as f32 }
 }
 
 /// `Err((reason, detail))` when one side brings less than `min_share` of the substance.
 pub fn check_sides(turns: &[Turn], min_share: f32) -> Result<f32, (&'static str, String)> {
     let share = user_share(turns);
-    let name = |role: &str| turns.iter().find(|t| t.role == role).map(|t| t.speaker.clone()).unwrap_or_default();
+    let name = |role: Role| turns.iter().find(|t| t.role == role).map(|t| t.speaker.clone()).unwrap_or_default();
     if share < min_share {
         return Err((
             "one_sided",
             format!(
                 "the {} only asks questions: {:.0}% of the substance (at least {:.0}% needed from each side)",
-                name("user"),
+                name(Role::User),
                 share * 100.0,
                 min_share * 100.0
             ),
@@ -105,7 +105,7 @@ pub fn check_sides(turns: &[Turn], min_share: f32) -> Result<f32, (&'static str,
             "one_sided",
             format!(
                 "the {} brings only {:.0}% of the substance (at least {:.0}% needed from each side)",
-                name("assistant"),
+                name(Role::Assistant),
                 (1.0 - share) * 100.0,
                 min_share * 100.0
             ),
@@ -132,16 +132,16 @@ impl ConversationGenerator {
             return Err(GenError::Config("--n and --exchanges must be at least 1".into()));
         }
         let plan = crate::engine::plan(&index, cfg.n, cfg.seed, cfg.topics.as_ref())?;
-        let run_id = blake3::hash(format!("conversation/{}", cfg.seed).as_bytes()).to_hex()[..8].to_owned();
+        let run_id = run_id(&format!("conversation/{}", cfg.seed));
         let engine = Engine::new(index, model, prompts);
         let slots = Slots::budgeted(engine, run_id, cfg.n, cfg.budget, cfg.concurrency);
         Ok(ConversationGenerator { slots, plan, cfg })
     }
 
-    pub fn config_json(&self) -> Value {
+    fn config_json(&self) -> Value {
         let e = &self.slots.engine;
         json!({
-            "task": "conversation",
+            "task": Task::Conversation,
             "seed": self.cfg.seed,
             "exchanges": self.cfg.exchanges,
             "k": self.cfg.k,
@@ -157,10 +157,6 @@ impl ConversationGenerator {
             "prompts": prompts_json(&[&e.prompts.conversation]),
             "record_schema_version": RECORD_SCHEMA_VERSION,
         })
-    }
-
-    pub async fn run(&self, dir: &mut RunDir, progress: &(dyn Fn(Progress) + Sync)) -> Result<RunSummary, GenError> {
-        run_slots(self, dir, progress).await
     }
 
     fn schema(&self, hits: &[Hit]) -> Value {
@@ -187,18 +183,18 @@ impl ConversationGenerator {
         })
     }
 
-    async fn work(&self, slot: u64) -> Result<(Outcome, Totals), GenError> {
+    /// Works one slot: a dialogue on the seed chunk's passages, every expert turn verified.
+    async fn dialogue(&self, slot: u64, a: &mut Attempt) -> Result<Record, SlotEnd> {
         let e = &self.slots.engine;
-        let mut totals = Totals::default();
         let seed = self.plan.seed_chunk(slot).expect("the plan has eligible chunks").clone();
         let controls = self.cfg.controls.sample(self.cfg.seed, slot, &self.cfg.fixed);
         let (expert, learner) = parties(&controls.dynamics);
-        let mut reject = blank_reject(&self.slots.run_id, slot, vec![seed.chunk_id.clone()]);
-        reject.question_type = "conversation".into();
-        reject.controls = controls.clone();
+        a.reject.seed_chunks = vec![seed.chunk_id.clone()];
+        a.reject.question_type = "conversation".into();
+        a.reject.controls = controls.clone();
 
         // Passages: the seed chunk first, then what retrieval finds for it.
-        let (found, retrieval_ms) = totals.other(|| -> Result<Vec<Hit>, GenError> {
+        let (found, retrieval_ms) = a.totals.other(|| -> Result<Vec<Hit>, GenError> {
             let first = e.hit(&seed.chunk_id)?;
             let probe: String = first.text.chars().take(600).collect();
             let mut hits: Vec<Hit> =
@@ -227,32 +223,19 @@ impl ConversationGenerator {
         let req = e
             .request(system, user, Purpose::Conversation, &self.cfg.sampling, mix(self.cfg.seed, &[slot, 6]))
             .with_schema(self.schema(&hits));
-        let resp = match e.model.chat(&req).await {
-            Ok(r) => r,
-            Err(err) => return Ok((llm_reject(reject, err, &mut totals), totals)),
-        };
-        totals.add_call(&resp);
-        reject.usage = totals.usage;
+        let resp = e.call(&req, a).await?;
         let answer_ms = t0.elapsed().as_secs_f64() * 1e3;
-        reject.raw = resp.text.clone();
+        a.reject.raw = resp.text.clone();
         let v = resp.json.clone().unwrap_or(Value::Null);
         let items = v["exchanges"].as_array().cloned().unwrap_or_default();
         let mut turns: Vec<Turn> = Vec::new();
         let mut raws = Vec::new();
         for x in &items {
-            let said = clean_answer(x["learner"].as_str().unwrap_or_default());
-            let reply = clean_answer(x["expert"].as_str().unwrap_or_default());
+            turns.push(user_turn(&learner, clean_answer(x["learner"].as_str().unwrap_or_default())));
             turns.push(Turn {
-                role: "user".into(),
-                speaker: learner.clone(),
-                content: said,
-                support: -1.0,
-                ..Turn::default()
-            });
-            turns.push(Turn {
-                role: "assistant".into(),
+                role: Role::Assistant,
                 speaker: expert.clone(),
-                content: reply,
+                content: clean_answer(x["expert"].as_str().unwrap_or_default()),
                 support: -1.0,
                 passages: hits.iter().map(|h| h.chunk_id.to_string()).collect(),
                 ..Turn::default()
@@ -260,28 +243,25 @@ impl ConversationGenerator {
             raws.push(raw_citations(&x["citations"]));
         }
         if let Some(first) = turns.first() {
-            reject.question = first.content.clone();
+            a.reject.question = first.content.clone();
         }
         if let Some(second) = turns.get(1) {
-            reject.answer = second.content.clone();
+            a.reject.answer = second.content.clone();
         }
         if turns.len() < 2 * self.cfg.exchanges {
             let detail = format!("{} of {} exchanges", turns.len() / 2, self.cfg.exchanges);
-            return Ok((fail(reject, "answer", "too_few_exchanges", detail), totals));
+            return Err(a.fail("answer", "too_few_exchanges", detail));
         }
         for (i, t) in turns.iter().enumerate() {
             let check =
-                if t.role == "user" { filters::check_turn(&t.content) } else { filters::check_answer(&t.content) };
+                if t.role == Role::User { filters::check_turn(&t.content) } else { filters::check_answer(&t.content) };
             if let Err((reason, detail)) = check {
-                return Ok((
-                    fail(reject, "answer", reason, format!("turn {} ({}): {detail}", i + 1, t.speaker)),
-                    totals,
-                ));
+                return Err(a.fail("answer", reason, format!("turn {} ({}): {detail}", i + 1, t.speaker)));
             }
         }
         let share = match check_sides(&turns, self.cfg.min_share) {
             Ok(s) => s,
-            Err((reason, detail)) => return Ok((fail(reject, "answer", reason, detail), totals)),
+            Err((reason, detail)) => return Err(a.fail("answer", reason, detail)),
         };
 
         // Every expert turn, verified against the passages. A learner's question is the
@@ -295,28 +275,20 @@ impl ConversationGenerator {
             let reply = turns[2 * x + 1].content.clone();
             let ver = e.verify(&question, &reply, raw, &hits);
             if !acceptable(&ver, self.cfg.accept_partial) {
-                totals.other_ms += t0.elapsed().as_secs_f64() * 1e3;
-                reject.verdict = ver.verdict.as_str().into();
-                reject.support = ver.support;
-                let code = ver.reason_code.clone().unwrap_or_else(|| ver.verdict.as_str().into());
-                let detail = format!("turn {} ({expert}): {}", 2 * x + 2, ver.reasons.join("; "));
-                return Ok((fail(reject, "verify", &code, detail), totals));
+                a.totals.other_ms += t0.elapsed().as_secs_f64() * 1e3;
+                return Err(a.unverified(&ver, &format!("turn {} ({expert}): ", 2 * x + 2)));
             }
             let t = &mut turns[2 * x + 1];
             t.citations = ver.citations;
-            t.verdict = ver.verdict.as_str().into();
+            t.verdict = Some(ver.verdict);
             t.support = ver.support;
             sentences.extend(ver.sentences);
         }
         let verify_ms = t0.elapsed().as_secs_f64() * 1e3;
-        totals.other_ms += verify_ms;
+        a.totals.other_ms += verify_ms;
         let supports: Vec<f32> = turns.iter().filter(|t| t.support >= 0.0).map(|t| t.support).collect();
         tracing::debug!(dialogue = %history(&turns), "accepted conversation");
-        let record = Record {
-            schema_version: RECORD_SCHEMA_VERSION,
-            id: format!("{}-{slot:06}", self.slots.run_id),
-            task: "conversation".into(),
-            slot,
+        Ok(Record {
             question: turns[0].content.clone(),
             question_type: "conversation".into(),
             answer: turns[1].content.clone(),
@@ -325,7 +297,7 @@ impl ConversationGenerator {
             reasons: Vec::new(),
             scores: Scores {
                 support: supports.iter().sum::<f32>() / supports.len().max(1) as f32,
-                quote_match: turns.iter().flat_map(|t| &t.citations).map(|c| c.match_score).fold(1.0, f32::min),
+                quote_match: lowest_quote_match(&turns),
                 sentences,
                 round_trip_rank: -1,
                 round_trip_hit: false,
@@ -339,20 +311,19 @@ impl ConversationGenerator {
             question_sampling: sampling_record(&req),
             question_prompt_hash: e.prompts.conversation.hash(),
             answer_prompt_hash: e.prompts.conversation.hash(),
-            usage: totals.usage,
+            usage: a.totals.usage,
             timings: StageTimings { question_ms: 0.0, retrieval_ms, answer_ms, verify_ms },
             turns,
             controls,
             topic_path: seed.topic_path.clone(),
-            ..Record::default()
-        };
-        Ok((Outcome::Accepted(Box::new(record)), totals))
+            ..new_record(Task::Conversation, &self.slots.run_id, slot)
+        })
     }
 }
 
 impl SlotTask for ConversationGenerator {
-    fn task(&self) -> &'static str {
-        "conversation"
+    fn task(&self) -> Task {
+        Task::Conversation
     }
     fn slots(&self) -> &Slots {
         &self.slots
@@ -363,8 +334,8 @@ impl SlotTask for ConversationGenerator {
     fn extra_json(&self) -> Value {
         self.plan.json()
     }
-    async fn slot(&self, slot: u64) -> Result<(Outcome, Totals), GenError> {
-        self.work(slot).await
+    async fn work(&self, slot: u64, a: &mut Attempt) -> Result<Record, SlotEnd> {
+        self.dialogue(slot, a).await
     }
 }
 
@@ -373,7 +344,8 @@ mod tests {
     use super::*;
 
     fn turn(role: &str, speaker: &str, text: &str) -> Turn {
-        Turn { role: role.into(), speaker: speaker.into(), content: text.into(), support: -1.0, ..Turn::default() }
+        let role = if role == "user" { Role::User } else { Role::Assistant };
+        Turn { role, speaker: speaker.into(), content: text.into(), support: -1.0, ..Turn::default() }
     }
 
     #[test]

@@ -1,0 +1,85 @@
+//! `quarry export`: a run's records as training data (or an index's corpus as text), with a
+//! dataset card.
+
+use anyhow::{Context, Result};
+use quarry_core::Task;
+use quarry_report::{CardInfo, ExportFormat};
+
+use crate::args::ExportArgs;
+use crate::exit;
+
+/// The card's name (default: the exported directory's name), license and languages.
+fn card_info(a: &ExportArgs, fallback: &str) -> CardInfo {
+    let name = a.name.clone().unwrap_or_else(|| {
+        a.run.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| fallback.into())
+    });
+    CardInfo {
+        name,
+        license: a.license.clone(),
+        language: a.language.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(),
+        ..CardInfo::default()
+    }
+}
+
+/// `quarry export <index> --format text`: the corpus chunks that pass the quality filters.
+fn export_corpus(a: ExportArgs) -> Result<u8> {
+    let store_dir = quarry_index::index::store_dir(&a.run);
+    let store_dir = if store_dir.is_dir() { store_dir } else { a.run.clone() };
+    let store = quarry_ingest::Store::open(&store_dir)
+        .with_context(|| format!("{} is neither a run directory nor an index", a.run.display()))?;
+    let mut chunks = Vec::new();
+    for item in store.chunks() {
+        let s = item.with_context(|| format!("reading the store {}", store_dir.display()))?;
+        chunks.push(quarry_report::CorpusChunk {
+            chunk_id: s.chunk.id.to_string(),
+            doc_id: s.chunk.doc_id.to_string(),
+            title: s.title,
+            heading_path: s.chunk.heading_path,
+            text: s.chunk.text,
+        });
+    }
+    let card = card_info(&a, "quarry-corpus");
+    let cfg = quarry_report::TextQuality::default();
+    let s = quarry_report::export_corpus_text(chunks.into_iter(), &cfg, &a.out, &card)?;
+    let why: Vec<String> = s.skipped.iter().filter(|(_, n)| **n > 0).map(|(r, n)| format!("{n} {r}")).collect();
+    println!(
+        "{} chunks of {} documents to {}; {} skipped ({}); card {}",
+        s.kept,
+        s.documents,
+        s.path.display(),
+        s.skipped_total(),
+        if why.is_empty() { "none".into() } else { why.join(", ") },
+        s.card_path.display()
+    );
+    Ok(if s.kept == 0 { exit::NOTHING } else { exit::OK })
+}
+
+pub fn export(a: ExportArgs) -> Result<u8> {
+    if a.format == "text" && !a.run.join(quarry_gen::run_dir::RUN_JSON).exists() {
+        return export_corpus(a);
+    }
+    let (run_json, records, _) = quarry_gen::run_dir::read(&a.run)?;
+    let format: ExportFormat = a.format.parse()?;
+    let mut sources: Vec<String> =
+        records.iter().flat_map(|r| r.citations.iter().map(|c| c.doc_title.clone())).collect();
+    sources.sort();
+    sources.dedup();
+    let card = CardInfo {
+        sources,
+        model: run_json.model.clone().unwrap_or_default(),
+        backend: run_json.backend.clone().unwrap_or_default(),
+        system_prompt: match run_json.task.unwrap_or_default() {
+            Task::Conversation => {
+                "You are an expert in a conversation: reply accurately to what the other person says."
+            }
+            Task::Pretrain => "Write a clear, accurate textbook section on the topic.",
+            Task::Qa | Task::Followup | Task::Dpo | Task::Topic => "Answer the question accurately and concisely.",
+        }
+        .into(),
+        run_id: run_json.run_id.clone().unwrap_or_default(),
+        ..card_info(&a, "quarry-dataset")
+    };
+    let s = quarry_report::export(&records, format, &a.out, &card)?;
+    println!("{} rows to {}; card {}", s.rows, s.path.display(), s.card_path.display());
+    Ok(if s.rows == 0 { exit::NOTHING } else { exit::OK })
+}

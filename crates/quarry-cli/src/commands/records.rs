@@ -1,0 +1,89 @@
+//! `quarry dedup`, `quarry reject` and `quarry similar`: judging a finished run's records
+//! again, and moving those that fail to rejects.
+
+use anyhow::{Result, bail};
+use quarry_index::Index;
+
+use crate::args::{DedupArgs, RejectArgs, SimilarArgs};
+use crate::commands::report::run_index;
+use crate::exit;
+
+/// Embeddings of the records' dedup keys (the question; a dialogue's user turns; a passage).
+fn embed_questions(index: &Index, records: &[quarry_core::Record]) -> Result<Vec<Vec<f32>>> {
+    let keys: Vec<String> = records.iter().map(quarry_gen::engine::slots::dedup_key).collect();
+    let qs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    Ok(index.embedder().embed(&qs)?)
+}
+
+pub fn dedup(a: DedupArgs) -> Result<u8> {
+    let (_, mut records, _) = quarry_gen::run_dir::read(&a.run)?;
+    records.sort_by_key(|r| r.slot);
+    let index = run_index(&a.run)?;
+    let embeddings = embed_questions(&index, &records)?;
+    let cfg = quarry_gen::dedup::DedupConfig { near: a.near, semantic: a.semantic };
+    let moves = quarry_gen::engine::slots::dedup_records(&records, &embeddings, cfg);
+    let largest = quarry_gen::engine::slots::largest_clusters(&moves, 10);
+    let found = moves.len();
+    let details: Vec<(String, String)> = moves.iter().map(|m| (m.id.to_string(), m.detail.clone())).collect();
+    let moved = if a.dry_run { 0 } else { quarry_gen::run_dir::move_to_rejects(&a.run, moves)? };
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "records": records.len(), "duplicates": found, "moved": moved,
+                "largest_clusters": largest, "duplicates_detail": details,
+            }))?
+        );
+    } else {
+        for (id, detail) in &details {
+            println!("{id}: {detail}");
+        }
+        println!("{} records, {found} duplicates, {moved} moved to rejects", records.len());
+    }
+    Ok(exit::OK)
+}
+
+pub fn reject(a: RejectArgs) -> Result<u8> {
+    let (_, records, _) = quarry_gen::run_dir::read(&a.run)?;
+    let mut moves = Vec::new();
+    for id in &a.ids {
+        let Some(r) = records.iter().find(|r| r.id.to_string() == *id) else {
+            bail!("no record {id} in {}", a.run.display());
+        };
+        moves.push(quarry_gen::manual_reject(r, "manual", "manual", &a.reason));
+    }
+    let n = quarry_gen::run_dir::move_to_rejects(&a.run, moves)?;
+    println!("moved {n} records to rejects");
+    Ok(exit::OK)
+}
+
+pub fn similar(a: SimilarArgs) -> Result<u8> {
+    let (_, records, _) = quarry_gen::run_dir::read(&a.run)?;
+    let Some(target) = records.iter().position(|r| r.id.to_string() == a.id) else {
+        eprintln!("no record {} in {}", a.id, a.run.display());
+        return Ok(exit::NOTHING);
+    };
+    let index = run_index(&a.run)?;
+    let e = embed_questions(&index, &records)?;
+    let dot = |x: &[f32], y: &[f32]| x.iter().zip(y).map(|(a, b)| a * b).sum::<f32>();
+    let mut near: Vec<(f32, &quarry_core::Record)> =
+        records.iter().enumerate().filter(|(i, _)| *i != target).map(|(i, r)| (dot(&e[target], &e[i]), r)).collect();
+    near.sort_by(|x, y| y.0.total_cmp(&x.0));
+    near.truncate(a.k);
+    if a.json {
+        let rows: Vec<serde_json::Value> = near
+            .iter()
+            .map(|(s, r)| {
+                serde_json::json!({"id": r.id, "similarity": s, "question": r.question,
+                "sources": r.citations.iter().map(|c| c.doc_title.clone()).collect::<Vec<_>>()})
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        for (s, r) in near {
+            let sources: Vec<&str> = r.citations.iter().map(|c| c.doc_title.as_str()).collect();
+            println!("{:.3}  {}  {}  [{}]", s, r.id, r.question, sources.join("; "));
+        }
+    }
+    Ok(exit::OK)
+}

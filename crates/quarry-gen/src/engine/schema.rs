@@ -1,0 +1,196 @@
+//! The JSON schemas a task asks the model to fill, and reading the replies: citations of the
+//! shown passages (each quote one of the passage's own sentences), answers, questions, and
+//! the sentences an extractive answer may be.
+
+use std::collections::HashSet;
+
+use quarry_audit::RawCitation;
+use serde_json::{Value, json};
+
+/// The quotable sentences of a passage: each a substring of it, at most 300 bytes.
+pub(crate) fn quotable(text: &str) -> Vec<String> {
+    let cut = |s: &str| {
+        let mut end = s.len().min(300);
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s[..end].trim_end().to_owned()
+    };
+    let mut out: Vec<String> = Vec::new();
+    for r in quarry_audit::split_sentences(text) {
+        let s = text[r].trim();
+        if s.len() < 20 {
+            continue;
+        }
+        let s = cut(s);
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    if out.is_empty() {
+        out.push(cut(text.trim()));
+    }
+    out
+}
+
+/// The schema of a list of citations of the shown passages. Each is one of the passages with
+/// a quote drawn from that passage's own sentences (an enum): with a grammar-constrained
+/// backend the model cannot invent a quote. The verifier checks every citation all the same.
+pub(crate) fn citations_schema(passages: &[&str], max: usize) -> Value {
+    let quotes: Vec<Vec<String>> = passages.iter().map(|t| quotable(t)).collect();
+    citations_schema_of(&quotes, max)
+}
+
+/// [`citations_schema`] over given quotes per passage (passage `i + 1` may be quoted with
+/// `quotes[i]`); a passage without quotes cannot be cited.
+pub(crate) fn citations_schema_of(quotes: &[Vec<String>], max: usize) -> Value {
+    let choices: Vec<Value> = quotes
+        .iter()
+        .enumerate()
+        .filter(|(_, q)| !q.is_empty())
+        .map(|(i, q)| {
+            json!({
+                "type": "object",
+                "properties": {
+                    "passage": {"const": i + 1},
+                    "quote": {"enum": q}
+                },
+                "required": ["passage", "quote"],
+                "additionalProperties": false
+            })
+        })
+        .collect();
+    json!({"type": "array", "minItems": 1, "maxItems": max, "items": {"anyOf": choices}})
+}
+
+/// The quotable sentences of the shown passages that a question's answer may be, for an
+/// extractive answer: the `max` sentences that share the most content words with the question
+/// (at least one), per passage in passage order. With `max` 0, or when no sentence shares a
+/// word, every quotable sentence. This is sentence-level retrieval: the model still picks the
+/// sentence, and the verifier still checks that it answers.
+pub(crate) fn answer_candidates(question: &str, passages: &[&str], max: usize) -> Vec<Vec<String>> {
+    let all: Vec<Vec<String>> = passages.iter().map(|t| quotable(t)).collect();
+    if max == 0 {
+        return all;
+    }
+    let q: HashSet<String> = quarry_audit::content_words(question).into_iter().collect();
+    let mut ranked: Vec<(usize, usize, usize)> = Vec::new();
+    for (p, sents) in all.iter().enumerate() {
+        for (i, s) in sents.iter().enumerate() {
+            let words: HashSet<String> = quarry_audit::content_words(s).into_iter().collect();
+            let shared = words.intersection(&q).count();
+            if shared > 0 {
+                ranked.push((shared, p, i));
+            }
+        }
+    }
+    if ranked.is_empty() {
+        return all;
+    }
+    // Most shared words first; ties in passage (retrieval) order, then sentence order.
+    ranked.sort_by_key(|&(n, p, i)| (std::cmp::Reverse(n), p, i));
+    ranked.truncate(max);
+    ranked.sort_by_key(|&(_, p, i)| (p, i));
+    let mut out: Vec<Vec<String>> = vec![Vec::new(); all.len()];
+    for (_, p, i) in ranked {
+        out[p].push(all[p][i].clone());
+    }
+    out
+}
+
+/// The answer's schema: citations of the shown passages first, then the answer.
+pub(crate) fn answer_schema(passages: &[&str]) -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "citations": citations_schema(passages, 2),
+            "answer": {"type": "string", "minLength": 1, "maxLength": 400}
+        },
+        // Backends that generate in schema order follow `required`: evidence first.
+        "required": ["citations", "answer"],
+        "additionalProperties": false
+    })
+}
+
+/// An extractive answer's schema: only the citation, one of `candidates`.
+pub(crate) fn extractive_schema(candidates: &[Vec<String>]) -> Value {
+    json!({
+        "type": "object",
+        "properties": {"citations": citations_schema_of(candidates, 1)},
+        "required": ["citations"],
+        "additionalProperties": false
+    })
+}
+
+/// A closed-book answer's schema: the answer alone.
+pub(crate) fn bare_answer_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {"answer": {"type": "string", "minLength": 1, "maxLength": 400}},
+        "required": ["answer"],
+        "additionalProperties": false
+    })
+}
+
+pub(crate) fn question_schema() -> Value {
+    json!({
+        "type": "object",
+        // A real question: a question word first, one question mark at the end.
+        "properties": {"question": {"type": "string", "pattern": "^(What|Which|Who|When|Where|Why|How) [^?\"\\\\\n]{10,200}[?]$"}},
+        "required": ["question"],
+        "additionalProperties": false
+    })
+}
+
+/// The citations of a reply object (`{"passage": n, "quote": "..."}` items).
+pub(crate) fn raw_citations(v: &Value) -> Vec<RawCitation> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|c| {
+                    Some(RawCitation { passage: c["passage"].as_u64()? as u32, quote: c["quote"].as_str()?.to_owned() })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The answer without the JSON debris small models leave at its end (`"...less.},  {"`).
+pub(crate) fn clean_answer(a: &str) -> String {
+    let a = a.trim();
+    let kept = a.trim_end_matches(|c: char| c.is_whitespace() || matches!(c, '{' | '}' | '[' | ']' | ','));
+    if kept.len() < a.len() && a[kept.len()..].contains(['{', '}']) { kept.to_owned() } else { a.to_owned() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extractive_candidates_are_the_sentences_sharing_most_question_words() {
+        let a = "The wick draws melted wax up to the flame. Candles were once made of tallow from sheep.";
+        let b = "A candle flame is bright because carbon particles glow in it. The room was quiet that evening.";
+        let q = "Why is a candle flame bright?";
+        let c = answer_candidates(q, &[a, b], 2);
+        // The two sentences with most of "candle", "flame", "bright", in passage order.
+        assert_eq!(c[0], vec!["The wick draws melted wax up to the flame.".to_owned()]);
+        assert_eq!(c[1], vec!["A candle flame is bright because carbon particles glow in it.".to_owned()]);
+        // The schema offers only those; a passage without one cannot be cited.
+        let schema = citations_schema_of(&c, 1);
+        let choices = schema["items"]["anyOf"].as_array().unwrap();
+        assert_eq!(choices.len(), 2);
+        let one = answer_candidates(q, &[a, b], 1);
+        assert!(one[0].is_empty());
+        assert_eq!(citations_schema_of(&one, 1)["items"]["anyOf"].as_array().unwrap().len(), 1);
+        assert_eq!(citations_schema_of(&one, 1)["items"]["anyOf"][0]["properties"]["passage"]["const"], 2);
+        // 0, or a question sharing no word, offers every sentence.
+        assert_eq!(answer_candidates(q, &[a, b], 0), vec![quotable(a), quotable(b)]);
+        assert_eq!(answer_candidates("Who wrote Hamlet?", &[a, b], 2), vec![quotable(a), quotable(b)]);
+    }
+
+    #[test]
+    fn answer_debris_is_trimmed() {
+        assert_eq!(clean_answer(" It burns.},  { "), "It burns.");
+        assert_eq!(clean_answer("Values are [1, 2]"), "Values are [1, 2]");
+    }
+}
