@@ -15,7 +15,7 @@ pub use document::{Chunk, Document, Section, heading_path_display};
 pub use id::{ChunkId, DocId, IdError};
 pub use record::{
     Citation, Controls, Preference, QuoteMatch, RECORD_SCHEMA_VERSION, Record, RecordId, Reject, Role, SamplingRecord,
-    Scores, SentenceSupport, StageTimings, Task, TokenUsage, TopicStatus, Turn, Verdict, maybe_verdict,
+    Scores, SentenceSupport, StageTimings, Task, TokenUsage, TopicStatus, Turn, Verdict, empty_none,
 };
 pub use run::{Counts, DedupSummary, DuplicateCluster, RunSummary, RunTotals};
 pub use span::{Span, SpanError};

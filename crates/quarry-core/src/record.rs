@@ -14,9 +14,49 @@ use crate::Span;
 /// Version of the record schema; bump when a field changes meaning or type.
 pub const RECORD_SCHEMA_VERSION: u32 = 2;
 
+/// The strum derives every string enum here shares: `snake_case` names, the same as serde's,
+/// for `Display`, `as_str` (`IntoStaticStr`) and the list of variants.
+macro_rules! names {
+    ($t:ident, $what:literal) => {
+        impl $t {
+            /// The name as stored in the JSON files.
+            pub fn as_str(self) -> &'static str {
+                self.into()
+            }
+        }
+
+        impl std::str::FromStr for $t {
+            type Err = String;
+            fn from_str(s: &str) -> Result<$t, String> {
+                use strum::VariantArray;
+                $t::VARIANTS.iter().copied().find(|v| v.as_str() == s).ok_or_else(|| {
+                    let known: Vec<&str> = $t::VARIANTS.iter().map(|v| v.as_str()).collect();
+                    format!(concat!("unknown ", $what, " {:?} (known: {})"), s, known.join(", "))
+                })
+            }
+        }
+    };
+}
+
 /// The verifier's judgement of an answer.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Verdict {
     /// Every answer sentence is supported by its cited spans.
     Supported,
@@ -26,45 +66,29 @@ pub enum Verdict {
     #[default]
     Unsupported,
 }
+names!(Verdict, "verdict");
 
-impl Verdict {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Supported => "supported",
-            Verdict::Partial => "partial",
-            Verdict::Unsupported => "unsupported",
-        }
-    }
-}
+/// A value that may be absent (a verdict of a turn that is not verified, the record a reject
+/// does not duplicate), stored as `""` when absent so that the column has one JSON type.
+pub mod empty_none {
+    use std::fmt::Display;
+    use std::str::FromStr;
 
-impl std::str::FromStr for Verdict {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Verdict, String> {
-        [Verdict::Supported, Verdict::Partial, Verdict::Unsupported]
-            .into_iter()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| format!("unknown verdict {s:?} (supported, partial or unsupported)"))
-    }
-}
-
-impl fmt::Display for Verdict {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A verdict that may be absent (a turn that is not verified, a reject made before the
-/// verifier ran), stored as `""` when absent so that the column has one JSON type.
-pub mod maybe_verdict {
     use serde::{Deserialize, Deserializer, Serializer};
 
-    use super::Verdict;
-
-    pub fn serialize<S: Serializer>(v: &Option<Verdict>, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(v.map_or("", Verdict::as_str))
+    pub fn serialize<T: Display, S: Serializer>(v: &Option<T>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(v) => s.collect_str(v),
+            None => s.serialize_str(""),
+        }
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Verdict>, D::Error> {
+    pub fn deserialize<'de, T, D>(d: D) -> Result<Option<T>, D::Error>
+    where
+        T: FromStr,
+        T::Err: Display,
+        D: Deserializer<'de>,
+    {
         let s = String::deserialize(d)?;
         if s.is_empty() { Ok(None) } else { s.parse().map(Some).map_err(serde::de::Error::custom) }
     }
@@ -72,8 +96,24 @@ pub mod maybe_verdict {
 
 /// The generating task a record comes from. A new task is one variant here, and the
 /// compiler then lists every `match` that needs an arm for it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Task {
     /// A grounded question and its cited answer.
     #[default]
@@ -89,41 +129,25 @@ pub enum Task {
     /// A node of a topic tree.
     Topic,
 }
-
-impl Task {
-    pub const ALL: [Task; 6] = [Task::Qa, Task::Followup, Task::Conversation, Task::Dpo, Task::Pretrain, Task::Topic];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Task::Qa => "qa",
-            Task::Followup => "followup",
-            Task::Conversation => "conversation",
-            Task::Dpo => "dpo",
-            Task::Pretrain => "pretrain",
-            Task::Topic => "topic",
-        }
-    }
-}
-
-impl fmt::Display for Task {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for Task {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Task, String> {
-        Task::ALL.into_iter().find(|t| t.as_str() == s).ok_or_else(|| {
-            let known: Vec<&str> = Task::ALL.iter().map(|t| t.as_str()).collect();
-            format!("unknown task {s:?} (known: {})", known.join(", "))
-        })
-    }
-}
+names!(Task, "task");
 
 /// Who speaks a turn.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Role {
     /// The side that asks (a learner, a user).
     #[default]
@@ -133,20 +157,25 @@ pub enum Role {
     /// A paragraph of a passage, spoken by nobody.
     Text,
 }
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::User => "user",
-            Role::Assistant => "assistant",
-            Role::Text => "text",
-        }
-    }
-}
+names!(Role, "role");
 
 /// Whether a topic-tree node is supported by the corpus.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum TopicStatus {
     /// A passage sentence names it.
     Grounded,
@@ -156,16 +185,7 @@ pub enum TopicStatus {
     #[default]
     Ungrounded,
 }
-
-impl TopicStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TopicStatus::Grounded => "grounded",
-            TopicStatus::Unsupported => "unsupported",
-            TopicStatus::Ungrounded => "ungrounded",
-        }
-    }
-}
+names!(TopicStatus, "topic status");
 
 /// The id of a record or reject: its run id and slot, written `<run>-<slot:06>`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -206,22 +226,6 @@ impl TryFrom<String> for RecordId {
 impl From<RecordId> for String {
     fn from(id: RecordId) -> String {
         id.to_string()
-    }
-}
-
-/// An optional record id, stored as `""` when absent.
-mod maybe_id {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    use super::RecordId;
-
-    pub fn serialize<S: Serializer>(v: &Option<RecordId>, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&v.as_ref().map_or(String::new(), RecordId::to_string))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<RecordId>, D::Error> {
-        let s = String::deserialize(d)?;
-        if s.is_empty() { Ok(None) } else { s.parse().map(Some).map_err(serde::de::Error::custom) }
     }
 }
 
@@ -304,7 +308,7 @@ pub struct Turn {
     /// The turn's verified citations (empty for turns that are not verified).
     pub citations: Vec<Citation>,
     /// `None` (stored `""`) for turns that are not verified (user turns).
-    #[serde(with = "maybe_verdict")]
+    #[serde(with = "empty_none")]
     pub verdict: Option<Verdict>,
     /// Support score (0..1); -1 for turns that are not verified.
     pub support: f32,
@@ -339,7 +343,7 @@ pub struct Preference {
     pub detail: String,
     pub model: String,
     /// The verifier's verdict on the rejected side against the chosen side's evidence.
-    #[serde(with = "maybe_verdict")]
+    #[serde(with = "empty_none")]
     pub verdict: Option<Verdict>,
     pub support: f32,
 }
@@ -416,7 +420,7 @@ pub struct Record {
     pub topic_path: Vec<String>,
     /// The record this one was made from (a follow-up chain's or DPO pair's Q&A record);
     /// stored `""` when none.
-    #[serde(default, with = "maybe_id")]
+    #[serde(default, with = "empty_none")]
     pub parent_id: Option<RecordId>,
 }
 
@@ -441,7 +445,7 @@ pub struct Reject {
     pub raw: String,
     pub seed_chunks: Vec<String>,
     /// The verdict when the verifier ran (stored `""` otherwise).
-    #[serde(with = "maybe_verdict")]
+    #[serde(with = "empty_none")]
     pub verdict: Option<Verdict>,
     pub support: f32,
     pub usage: TokenUsage,
@@ -450,6 +454,29 @@ pub struct Reject {
     pub controls: Controls,
     /// For a duplicate (reason `duplicate`), the earlier record it repeats; stored `""`
     /// otherwise.
-    #[serde(default, with = "maybe_id")]
+    #[serde(default, with = "empty_none")]
     pub duplicate_of: Option<RecordId>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_match_the_json() {
+        for t in <Task as strum::VariantArray>::VARIANTS {
+            assert_eq!(serde_json::to_value(t).unwrap(), t.as_str());
+            assert_eq!(t.to_string().parse::<Task>().unwrap(), *t);
+        }
+        assert_eq!(Task::Qa.as_str(), "qa");
+        assert_eq!(Role::Assistant.to_string(), "assistant");
+        assert_eq!(TopicStatus::Ungrounded.as_str(), "ungrounded");
+        assert_eq!(Verdict::Partial.as_str(), "partial");
+        let err = "quiz".parse::<Task>().unwrap_err();
+        assert!(err.contains("unknown task \"quiz\"") && err.contains("conversation"), "{err}");
+        let id: RecordId = "1a2b3c4d-000012".parse().unwrap();
+        assert_eq!((id.run.as_str(), id.slot), ("1a2b3c4d", 12));
+        assert_eq!(id.to_string(), "1a2b3c4d-000012");
+        assert!("nodash".parse::<RecordId>().is_err());
+    }
 }

@@ -25,3 +25,90 @@ pub use error::GenError;
 pub use prompts::{Prompts, Template};
 pub use run_dir::RunDir;
 pub use tasks::qa::{QaConfig, QaGenerator, QuestionType};
+
+#[cfg(test)]
+mod layout {
+    //! The module layout holds: no module imports one that imports it back (`engine`
+    //! imports no task; a task imports the engine and nothing of another task's but
+    //! `controls`).
+
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::path::Path;
+
+    /// Modules (`engine::slots`) and the modules of this crate each imports, from the source.
+    fn imports() -> BTreeMap<String, BTreeSet<String>> {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        let mut stack = vec![src.clone()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    files.push(p);
+                }
+            }
+        }
+        let name = |p: &Path| {
+            let rel = p.strip_prefix(&src).unwrap().with_extension("");
+            let parts: Vec<String> = rel.iter().map(|s| s.to_string_lossy().into_owned()).collect();
+            parts.into_iter().filter(|s| s != "mod").collect::<Vec<_>>().join("::")
+        };
+        let names: BTreeSet<String> = files.iter().map(|p| name(p)).filter(|n| n != "lib").collect();
+        let resolve = |path: &str| -> Option<String> {
+            let parts: Vec<&str> = path.split("::").collect();
+            (1..=parts.len()).rev().map(|i| parts[..i].join("::")).find(|c| names.contains(c))
+        };
+        let mut out = BTreeMap::new();
+        for p in &files {
+            let me = name(p);
+            if me == "lib" {
+                continue;
+            }
+            let text = std::fs::read_to_string(p).unwrap();
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            let parent = me.rsplit_once("::").map_or("", |(a, _)| a).to_owned();
+            let mut deps = BTreeSet::new();
+            let mut add = |path: String| {
+                if let Some(m) = resolve(&path).filter(|m| *m != me) {
+                    deps.insert(m);
+                }
+            };
+            for (prefix, base) in [("crate::", String::new()), ("super::", parent.clone()), ("use ", me.clone())] {
+                for (i, _) in code.match_indices(prefix) {
+                    let rest: String = code[i + prefix.len()..]
+                        .chars()
+                        .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
+                        .collect();
+                    let path = if base.is_empty() { rest } else { format!("{base}::{rest}") };
+                    add(path);
+                }
+            }
+            out.insert(me, deps);
+        }
+        out
+    }
+
+    #[test]
+    fn no_module_imports_one_that_imports_it_back() {
+        let g = imports();
+        assert!(g["engine::slots"].contains("engine"), "the check sees `super::` imports: {g:?}");
+        for (m, deps) in &g {
+            for d in deps {
+                // A path from `d` back to `m`?
+                let mut seen = BTreeSet::new();
+                let mut todo = vec![d.clone()];
+                while let Some(n) = todo.pop() {
+                    assert!(n != *m, "{m} imports {d}, which leads back to {m}: {g:#?}");
+                    if seen.insert(n.clone()) {
+                        todo.extend(g.get(&n).into_iter().flatten().cloned());
+                    }
+                }
+            }
+        }
+        for (m, deps) in g.iter().filter(|(m, _)| m.starts_with("engine")) {
+            assert!(!deps.iter().any(|d| d.starts_with("tasks")), "{m} imports a task: {deps:?}");
+        }
+    }
+}

@@ -78,7 +78,7 @@ fn run_task(task: impl SlotTask, r: &RunArgs, index: &Index, quiet: bool) -> Res
     let mut dir = open_run(&r.out, &task.config(), silent)?;
     let bar = Bar::items(silent, "accepted");
     let summary =
-        block_on(quarry_gen::engine::run(&task, &mut dir, &|p| bar.set(p.accepted as u64, p.target as u64)))??;
+        block_on(quarry_gen::engine::slots::run(&task, &mut dir, &|p| bar.set(p.accepted as u64, p.target as u64)))??;
     bar.finish();
     finish(&summary, &r.out, index, r.json, quiet)
 }

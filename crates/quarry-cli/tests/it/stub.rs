@@ -17,6 +17,7 @@
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -27,18 +28,23 @@ pub struct Stub {
 
 impl Stub {
     pub fn start() -> Stub {
+        Stub::start_slow(Duration::ZERO)
+    }
+
+    /// A stub that takes `delay` over every reply, so a run can be killed in the middle.
+    pub fn start_slow(delay: Duration) -> Stub {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         let url = format!("http://{}/v1", listener.local_addr().unwrap());
         std::thread::spawn(move || {
             for conn in listener.incoming().flatten() {
-                std::thread::spawn(move || serve(conn));
+                std::thread::spawn(move || serve(conn, delay));
             }
         });
         Stub { url }
     }
 }
 
-fn serve(conn: TcpStream) {
+fn serve(conn: TcpStream, delay: Duration) {
     let mut reader = BufReader::new(conn.try_clone().expect("clone the stream"));
     let mut conn = conn;
     loop {
@@ -66,6 +72,7 @@ fn serve(conn: TcpStream) {
         if reader.read_exact(&mut body).is_err() {
             return;
         }
+        std::thread::sleep(delay);
         let reply = if request_line.starts_with("GET") {
             json!({"object": "list", "data": [{"id": "stub", "object": "model"}]})
         } else {

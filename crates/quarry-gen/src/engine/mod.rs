@@ -21,7 +21,6 @@ use crate::seeds::{ChunkInfo, Plan, PlanBuilder};
 use crate::topic_tree::TopicTree;
 use crate::{GenError, Prompts};
 pub use record::{Attempt, Outcome, SlotEnd, Totals};
-pub use slots::{Progress, SlotTask, Slots, dedup_key, dedup_run, run};
 
 /// Per-task overrides of the sampling defaults.
 #[derive(Clone, Copy, Debug, Default, Serialize)]
@@ -220,6 +219,18 @@ impl Engine {
         let embedder = self.index.embedder();
         let embed = |texts: &[&str]| embedder.embed(texts).unwrap_or_default();
         quarry_audit::verify(question, text, raw, &Self::views(hits), Some(&embed), &self.verify)
+    }
+
+    /// A task's configuration over this engine's index and model (see [`record::task_config`]).
+    pub fn config(
+        &self,
+        task: quarry_core::Task,
+        own: serde_json::Value,
+        sampling: serde_json::Value,
+        prompts: &[&crate::Template],
+    ) -> serde_json::Value {
+        let index = self.index.dir().display().to_string();
+        record::task_config(task, own, index, self.model.as_ref(), sampling, prompts)
     }
 
     /// An embedding for dedup (empty when embedding fails).

@@ -163,8 +163,31 @@ pub(crate) fn acceptable(v: &Verification, accept_partial: bool) -> bool {
 }
 
 /// Template names and hashes, for run.json's config.
-pub(crate) fn prompts_json(templates: &[&crate::Template]) -> Value {
+fn prompts_json(templates: &[&crate::Template]) -> Value {
     json!(templates.iter().map(|t| (t.name.clone(), t.hash())).collect::<BTreeMap<_, _>>())
+}
+
+/// A task's configuration as run.json records it (a run directory refuses to resume with
+/// another): the task, its own settings (`own`, in order), the index and the model, its
+/// sampling (`sampling`, in order), the prompt templates and the record schema version.
+pub(crate) fn task_config(
+    task: Task,
+    own: Value,
+    index: String,
+    model: &dyn quarry_llm::ChatModel,
+    sampling: Value,
+    prompts: &[&crate::Template],
+) -> Value {
+    let mut m = serde_json::Map::new();
+    m.insert("task".into(), json!(task));
+    m.extend(own.as_object().cloned().unwrap_or_default());
+    m.insert("index".into(), json!(index));
+    m.insert("backend".into(), json!(model.backend()));
+    m.insert("model".into(), json!(model.model()));
+    m.extend(sampling.as_object().cloned().unwrap_or_default());
+    m.insert("prompts".into(), prompts_json(prompts));
+    m.insert("record_schema_version".into(), json!(RECORD_SCHEMA_VERSION));
+    Value::Object(m)
 }
 
 /// A user turn (not verified).

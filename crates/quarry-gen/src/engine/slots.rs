@@ -62,7 +62,8 @@ pub fn run_id(key: &str) -> String {
 // The slot futures run on one task (`buffered`), so they need not be `Send`.
 #[allow(async_fn_in_trait)]
 pub trait SlotTask: Sync {
-    fn task(&self) -> Task;
+    /// The task's kind, on every record it writes.
+    const TASK: Task;
     fn slots(&self) -> &Slots;
     /// The configuration recorded in run.json (a run directory refuses another).
     fn config(&self) -> Value;
@@ -117,13 +118,6 @@ pub fn largest_clusters(rejects: &[Reject], max: usize) -> Vec<(RecordId, Vec<Re
     largest.sort_by_key(|(_, v)| std::cmp::Reverse(v.len()));
     largest.truncate(max);
     largest
-}
-
-/// `quarry dedup`: checks a run's records for duplicates again with `cfg` (records in slot
-/// order, each against those kept before it). Returns the rejects to move.
-pub fn dedup_run(records: &mut [Record], embeddings: &[Vec<f32>], cfg: DedupConfig) -> Vec<Reject> {
-    records.sort_by_key(|r| r.slot);
-    dedup_records(records, embeddings, cfg)
 }
 
 /// Runs (or resumes) a task in `dir` until its target of records is accepted or the slot
@@ -232,7 +226,7 @@ fn summarise<T: SlotTask>(t: &T, dir: &RunDir, session: &Totals, session_s: f64)
     };
     RunSummary {
         run_id: Some(slots.run_id.clone()),
-        task: Some(t.task()),
+        task: Some(T::TASK),
         quarry_version: Some(env!("CARGO_PKG_VERSION").into()),
         record_schema_version: Some(RECORD_SCHEMA_VERSION),
         target: Some(slots.target as u64),

@@ -8,15 +8,15 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
 
-use quarry_core::{Controls, RECORD_SCHEMA_VERSION, Record, Role, Scores, StageTimings, Task, Turn};
+use quarry_core::{Controls, Record, Role, Scores, StageTimings, Task, Turn};
 use quarry_index::{Hit, Index};
 use quarry_llm::{ChatModel, Purpose};
 use serde_json::{Value, json};
 
 use super::controls::{ControlLists, parties};
 use crate::engine::record::{
-    Attempt, SlotEnd, acceptable, history, lowest_quote_match, new_record, prompts_json, sampling_record,
-    union_citations, user_turn, worst_verdict,
+    Attempt, SlotEnd, acceptable, history, lowest_quote_match, new_record, sampling_record, union_citations, user_turn,
+    worst_verdict,
 };
 use crate::engine::schema::{citations_schema, clean_answer, raw_citations};
 use crate::engine::slots::{SlotTask, Slots, run_id};
@@ -138,27 +138,6 @@ impl ConversationGenerator {
         Ok(ConversationGenerator { slots, plan, cfg })
     }
 
-    fn config_json(&self) -> Value {
-        let e = &self.slots.engine;
-        json!({
-            "task": Task::Conversation,
-            "seed": self.cfg.seed,
-            "exchanges": self.cfg.exchanges,
-            "k": self.cfg.k,
-            "accept_partial": self.cfg.accept_partial,
-            "min_share": self.cfg.min_share,
-            "controls": self.cfg.controls.hash,
-            "fixed_controls": self.cfg.fixed,
-            "topics": self.cfg.topics.as_ref().map_or(String::new(), |t| t.fingerprint()),
-            "index": e.index.dir().display().to_string(),
-            "backend": e.model.backend(),
-            "model": e.model.model(),
-            "sampling": self.cfg.sampling.apply(Purpose::Conversation),
-            "prompts": prompts_json(&[&e.prompts.conversation]),
-            "record_schema_version": RECORD_SCHEMA_VERSION,
-        })
-    }
-
     fn schema(&self, hits: &[Hit]) -> Value {
         let texts: Vec<&str> = hits.iter().map(|h| h.text.as_str()).collect();
         json!({
@@ -182,9 +161,32 @@ impl ConversationGenerator {
             "additionalProperties": false
         })
     }
+}
+
+impl SlotTask for ConversationGenerator {
+    const TASK: Task = Task::Conversation;
+
+    fn slots(&self) -> &Slots {
+        &self.slots
+    }
+
+    fn config(&self) -> Value {
+        let c = &self.cfg;
+        let own = json!({
+            "seed": c.seed, "exchanges": c.exchanges, "k": c.k, "accept_partial": c.accept_partial,
+            "min_share": c.min_share, "controls": c.controls.hash, "fixed_controls": c.fixed,
+            "topics": c.topics.as_ref().map_or(String::new(), |t| t.fingerprint()),
+        });
+        let sampling = json!({"sampling": c.sampling.apply(Purpose::Conversation)});
+        self.slots.engine.config(Self::TASK, own, sampling, &[&self.slots.engine.prompts.conversation])
+    }
+
+    fn extra_json(&self) -> Value {
+        self.plan.json()
+    }
 
     /// Works one slot: a dialogue on the seed chunk's passages, every expert turn verified.
-    async fn dialogue(&self, slot: u64, a: &mut Attempt) -> Result<Record, SlotEnd> {
+    async fn work(&self, slot: u64, a: &mut Attempt) -> Result<Record, SlotEnd> {
         let e = &self.slots.engine;
         let seed = self.plan.seed_chunk(slot).expect("the plan has eligible chunks").clone();
         let controls = self.cfg.controls.sample(self.cfg.seed, slot, &self.cfg.fixed);
@@ -318,24 +320,6 @@ impl ConversationGenerator {
             topic_path: seed.topic_path.clone(),
             ..new_record(Task::Conversation, &self.slots.run_id, slot)
         })
-    }
-}
-
-impl SlotTask for ConversationGenerator {
-    fn task(&self) -> Task {
-        Task::Conversation
-    }
-    fn slots(&self) -> &Slots {
-        &self.slots
-    }
-    fn config(&self) -> Value {
-        self.config_json()
-    }
-    fn extra_json(&self) -> Value {
-        self.plan.json()
-    }
-    async fn work(&self, slot: u64, a: &mut Attempt) -> Result<Record, SlotEnd> {
-        self.dialogue(slot, a).await
     }
 }
 

@@ -12,13 +12,13 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use quarry_core::{Preference, RECORD_SCHEMA_VERSION, Record, StageTimings, Task, Verdict};
+use quarry_core::{Preference, Record, StageTimings, Task, Verdict};
 use quarry_index::{Hit, Index};
 use quarry_llm::{ChatModel, Purpose};
 use regex::Regex;
 use serde_json::{Value, json};
 
-use crate::engine::record::{Attempt, SlotEnd, new_record, prompts_json, sampling_record};
+use crate::engine::record::{Attempt, SlotEnd, new_record, sampling_record};
 use crate::engine::schema::{answer_schema, bare_answer_schema, clean_answer};
 use crate::engine::slots::{SlotTask, Slots, run_id};
 use crate::engine::{Engine, SamplingOverride};
@@ -227,26 +227,31 @@ impl DpoGenerator {
             cfg,
         })
     }
+}
 
-    fn config_json(&self) -> Value {
-        let e = &self.slots.engine;
-        json!({
-            "task": Task::Dpo,
-            "from": self.source,
-            "seed": self.cfg.seed,
-            "method": self.cfg.method.as_str(),
-            "rejected_model": self.rejected_model.as_ref().map_or(String::new(), |m| format!("{}/{}", m.backend(), m.model())),
-            "index": e.index.dir().display().to_string(),
-            "backend": e.model.backend(),
-            "model": e.model.model(),
-            "sampling": self.cfg.sampling.apply(Purpose::Factual),
-            "prompts": prompts_json(&[&e.prompts.closed_book, &e.prompts.answer]),
-            "record_schema_version": RECORD_SCHEMA_VERSION,
-        })
+impl SlotTask for DpoGenerator {
+    const TASK: Task = Task::Dpo;
+
+    fn slots(&self) -> &Slots {
+        &self.slots
+    }
+
+    fn config(&self) -> Value {
+        let (c, p) = (&self.cfg, &self.slots.engine.prompts);
+        let rejected_model =
+            self.rejected_model.as_ref().map_or(String::new(), |m| format!("{}/{}", m.backend(), m.model()));
+        let own =
+            json!({"from": self.source, "seed": c.seed, "method": c.method.as_str(), "rejected_model": rejected_model});
+        let sampling = json!({"sampling": c.sampling.apply(Purpose::Factual)});
+        self.slots.engine.config(Self::TASK, own, sampling, &[&p.closed_book, &p.answer])
+    }
+
+    fn extra_json(&self) -> Value {
+        json!({"parents": self.parents.len()})
     }
 
     /// Works one slot: the pair of parent record `slot` and a worse answer.
-    async fn pair(&self, slot: u64, a: &mut Attempt) -> Result<Record, SlotEnd> {
+    async fn work(&self, slot: u64, a: &mut Attempt) -> Result<Record, SlotEnd> {
         let e = &self.slots.engine;
         let parent = &self.parents[slot as usize];
         a.reject.seed_chunks = parent.seed_chunks.clone();
@@ -350,24 +355,6 @@ impl DpoGenerator {
             parent_id: Some(parent.id.clone()),
             ..new_record(Task::Dpo, &self.slots.run_id, slot)
         })
-    }
-}
-
-impl SlotTask for DpoGenerator {
-    fn task(&self) -> Task {
-        Task::Dpo
-    }
-    fn slots(&self) -> &Slots {
-        &self.slots
-    }
-    fn config(&self) -> Value {
-        self.config_json()
-    }
-    fn extra_json(&self) -> Value {
-        json!({"parents": self.parents.len()})
-    }
-    async fn work(&self, slot: u64, a: &mut Attempt) -> Result<Record, SlotEnd> {
-        self.pair(slot, a).await
     }
 }
 

@@ -6,14 +6,14 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use quarry_core::{RECORD_SCHEMA_VERSION, Record, Role, Scores, StageTimings, Task, Turn};
+use quarry_core::{Record, Role, Scores, StageTimings, Task, Turn};
 use quarry_index::{Hit, Index};
 use quarry_llm::{ChatModel, Purpose};
 use serde_json::{Value, json};
 
 use crate::engine::record::{
-    Attempt, SlotEnd, acceptable, history, lowest_quote_match, new_record, prompts_json, sampling_record,
-    union_citations, user_turn, worst_verdict,
+    Attempt, SlotEnd, acceptable, history, lowest_quote_match, new_record, sampling_record, union_citations, user_turn,
+    worst_verdict,
 };
 use crate::engine::schema::{answer_schema, clean_answer, question_schema, raw_citations};
 use crate::engine::slots::{SlotTask, Slots, run_id};
@@ -80,29 +80,31 @@ impl FollowupGenerator {
             cfg,
         })
     }
+}
 
-    fn config_json(&self) -> Value {
-        let e = &self.slots.engine;
-        let p = &e.prompts;
-        json!({
-            "task": Task::Followup,
-            "from": self.source,
-            "seed": self.cfg.seed,
-            "turns": self.cfg.turns,
-            "k": self.cfg.k,
-            "accept_partial": self.cfg.accept_partial,
-            "index": e.index.dir().display().to_string(),
-            "backend": e.model.backend(),
-            "model": e.model.model(),
-            "question_sampling": self.cfg.question_sampling.apply(Purpose::Questions),
-            "answer_sampling": self.cfg.answer_sampling.apply(Purpose::Factual),
-            "prompts": prompts_json(&[&p.followup_question, &p.followup_answer]),
-            "record_schema_version": RECORD_SCHEMA_VERSION,
-        })
+impl SlotTask for FollowupGenerator {
+    const TASK: Task = Task::Followup;
+
+    fn slots(&self) -> &Slots {
+        &self.slots
+    }
+
+    fn config(&self) -> Value {
+        let (c, p) = (&self.cfg, &self.slots.engine.prompts);
+        let own = json!({"from": self.source, "seed": c.seed, "turns": c.turns, "k": c.k, "accept_partial": c.accept_partial});
+        let sampling = json!({
+            "question_sampling": c.question_sampling.apply(Purpose::Questions),
+            "answer_sampling": c.answer_sampling.apply(Purpose::Factual),
+        });
+        self.slots.engine.config(Self::TASK, own, sampling, &[&p.followup_question, &p.followup_answer])
+    }
+
+    fn extra_json(&self) -> Value {
+        json!({"parents": self.parents.len()})
     }
 
     /// Works one slot: the follow-up chain of parent record `slot`, turn by turn.
-    async fn chain(&self, slot: u64, a: &mut Attempt) -> Result<Record, SlotEnd> {
+    async fn work(&self, slot: u64, a: &mut Attempt) -> Result<Record, SlotEnd> {
         let e = &self.slots.engine;
         let parent = &self.parents[slot as usize];
         a.reject.seed_chunks = parent.seed_chunks.clone();
@@ -243,23 +245,5 @@ impl FollowupGenerator {
             parent_id: Some(parent.id.clone()),
             ..new_record(Task::Followup, &self.slots.run_id, slot)
         })
-    }
-}
-
-impl SlotTask for FollowupGenerator {
-    fn task(&self) -> Task {
-        Task::Followup
-    }
-    fn slots(&self) -> &Slots {
-        &self.slots
-    }
-    fn config(&self) -> Value {
-        self.config_json()
-    }
-    fn extra_json(&self) -> Value {
-        json!({"parents": self.parents.len()})
-    }
-    async fn work(&self, slot: u64, a: &mut Attempt) -> Result<Record, SlotEnd> {
-        self.chain(slot, a).await
     }
 }

@@ -5,14 +5,13 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use quarry_core::{RECORD_SCHEMA_VERSION, Record, Role, Scores, StageTimings, Task, Turn};
+use quarry_core::{Record, Role, Scores, StageTimings, Task, Turn};
 use quarry_index::{Hit, Index};
 use quarry_llm::{ChatModel, Purpose};
 use serde_json::{Value, json};
 
 use crate::engine::record::{
-    Attempt, SlotEnd, acceptable, lowest_quote_match, new_record, prompts_json, sampling_record, union_citations,
-    worst_verdict,
+    Attempt, SlotEnd, acceptable, lowest_quote_match, new_record, sampling_record, union_citations, worst_verdict,
 };
 use crate::engine::schema::{citations_schema, clean_answer, raw_citations};
 use crate::engine::slots::{SlotTask, Slots, run_id};
@@ -85,25 +84,6 @@ impl PretrainGenerator {
         Ok(PretrainGenerator { slots, plan, cfg })
     }
 
-    fn config_json(&self) -> Value {
-        let e = &self.slots.engine;
-        json!({
-            "task": Task::Pretrain,
-            "seed": self.cfg.seed,
-            "paragraphs": self.cfg.paragraphs,
-            "k": self.cfg.k,
-            "accept_partial": self.cfg.accept_partial,
-            "topics": self.cfg.topics,
-            "topics_tree": self.cfg.topics_tree.as_ref().map_or(String::new(), |t| t.fingerprint()),
-            "index": e.index.dir().display().to_string(),
-            "backend": e.model.backend(),
-            "model": e.model.model(),
-            "sampling": self.cfg.sampling.apply(Purpose::Prose),
-            "prompts": prompts_json(&[&e.prompts.pretrain]),
-            "record_schema_version": RECORD_SCHEMA_VERSION,
-        })
-    }
-
     /// The topic of a slot, its topic path, its seed chunks and its passages.
     fn passages(&self, slot: u64) -> Result<SlotPassages, GenError> {
         let e = &self.slots.engine;
@@ -129,9 +109,31 @@ impl PretrainGenerator {
             }
         }
     }
+}
+
+impl SlotTask for PretrainGenerator {
+    const TASK: Task = Task::Pretrain;
+
+    fn slots(&self) -> &Slots {
+        &self.slots
+    }
+
+    fn config(&self) -> Value {
+        let c = &self.cfg;
+        let own = json!({
+            "seed": c.seed, "paragraphs": c.paragraphs, "k": c.k, "accept_partial": c.accept_partial, "topics": c.topics,
+            "topics_tree": c.topics_tree.as_ref().map_or(String::new(), |t| t.fingerprint()),
+        });
+        let sampling = json!({"sampling": c.sampling.apply(Purpose::Prose)});
+        self.slots.engine.config(Self::TASK, own, sampling, &[&self.slots.engine.prompts.pretrain])
+    }
+
+    fn extra_json(&self) -> Value {
+        self.plan.as_ref().map_or(json!({}), Plan::json)
+    }
 
     /// Works one slot: a passage of paragraphs on the slot's topic, each verified.
-    async fn passage(&self, slot: u64, a: &mut Attempt) -> Result<Record, SlotEnd> {
+    async fn work(&self, slot: u64, a: &mut Attempt) -> Result<Record, SlotEnd> {
         let e = &self.slots.engine;
         let (found, retrieval_ms) = a.totals.other(|| self.passages(slot));
         let (topic, topic_path, seed_chunks, hits) = found?;
@@ -236,23 +238,5 @@ impl PretrainGenerator {
             topic_path,
             ..new_record(Task::Pretrain, &self.slots.run_id, slot)
         })
-    }
-}
-
-impl SlotTask for PretrainGenerator {
-    fn task(&self) -> Task {
-        Task::Pretrain
-    }
-    fn slots(&self) -> &Slots {
-        &self.slots
-    }
-    fn config(&self) -> Value {
-        self.config_json()
-    }
-    fn extra_json(&self) -> Value {
-        self.plan.as_ref().map_or(json!({}), Plan::json)
-    }
-    async fn work(&self, slot: u64, a: &mut Attempt) -> Result<Record, SlotEnd> {
-        self.passage(slot, a).await
     }
 }

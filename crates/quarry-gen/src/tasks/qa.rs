@@ -3,13 +3,13 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use quarry_core::{RECORD_SCHEMA_VERSION, Record, Scores, StageTimings, Task};
+use quarry_core::{Record, Scores, StageTimings, Task};
 use quarry_index::Index;
 use quarry_llm::{ChatModel, Purpose};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::engine::record::{Attempt, SlotEnd, acceptable, new_record, prompts_json, sampling_record};
+use crate::engine::record::{Attempt, SlotEnd, acceptable, new_record, sampling_record};
 use crate::engine::schema::{
     answer_candidates, answer_schema, clean_answer, extractive_schema, question_schema, raw_citations,
 };
@@ -171,36 +171,6 @@ impl QaGenerator {
         &self.plan
     }
 
-    /// The configuration recorded in run.json; a run directory refuses another one.
-    /// (`n` is not part of it: asking for more records extends a run.)
-    fn config_json(&self) -> Value {
-        let e = &self.slots.engine;
-        let p = &e.prompts;
-        let mut cfg = json!({
-            "task": Task::Qa,
-            "seed": self.cfg.seed,
-            "mix": self.cfg.mix.iter().map(|(t, w)| format!("{}={w}", t.as_str())).collect::<Vec<_>>().join(","),
-            "k": self.cfg.k,
-            "accept_partial": self.cfg.accept_partial,
-            "judge": self.cfg.judge,
-            "extractive": self.cfg.extractive,
-            "topics": self.cfg.topics.as_ref().map_or(String::new(), |t| t.fingerprint()),
-            "index": e.index.dir().display().to_string(),
-            "backend": e.model.backend(),
-            "model": e.model.model(),
-            "question_sampling": self.cfg.question_sampling.apply(Purpose::Questions),
-            "answer_sampling": self.cfg.answer_sampling.apply(Purpose::Factual),
-            "prompts": prompts_json(&[&p.question, &p.question_multihop, &p.answer, &p.judge]),
-            "record_schema_version": RECORD_SCHEMA_VERSION,
-        });
-        // Only extractive runs record how many sentences the model chose from, so the config of
-        // an existing non-extractive run directory stays the same.
-        if self.cfg.extractive {
-            cfg["extractive_choices"] = json!(self.cfg.extractive_choices);
-        }
-        cfg
-    }
-
     fn pick_type(&self, slot: u64, seed_text: &str) -> QuestionType {
         let total: u64 = self.cfg.mix.iter().map(|(_, w)| *w as u64).sum();
         let mut r = mix(self.cfg.seed, &[slot, 2]) % total.max(1);
@@ -231,10 +201,50 @@ impl QaGenerator {
                 && h.text.len() > 200
         }))
     }
+}
+
+impl SlotTask for QaGenerator {
+    const TASK: Task = Task::Qa;
+
+    fn slots(&self) -> &Slots {
+        &self.slots
+    }
+
+    /// The configuration recorded in run.json; a run directory refuses another one.
+    /// (`n` is not part of it: asking for more records extends a run.)
+    fn config(&self) -> Value {
+        let (c, p) = (&self.cfg, &self.slots.engine.prompts);
+        let own = json!({
+            "seed": c.seed,
+            "mix": c.mix.iter().map(|(t, w)| format!("{}={w}", t.as_str())).collect::<Vec<_>>().join(","),
+            "k": c.k, "accept_partial": c.accept_partial, "judge": c.judge, "extractive": c.extractive,
+            "topics": c.topics.as_ref().map_or(String::new(), |t| t.fingerprint()),
+        });
+        let sampling = json!({
+            "question_sampling": c.question_sampling.apply(Purpose::Questions),
+            "answer_sampling": c.answer_sampling.apply(Purpose::Factual),
+        });
+        let mut cfg = self.slots.engine.config(
+            Self::TASK,
+            own,
+            sampling,
+            &[&p.question, &p.question_multihop, &p.answer, &p.judge],
+        );
+        // Only extractive runs record how many sentences the model chose from, so the config of
+        // an existing non-extractive run directory stays the same.
+        if c.extractive {
+            cfg["extractive_choices"] = json!(c.extractive_choices);
+        }
+        cfg
+    }
+
+    fn extra_json(&self) -> Value {
+        self.plan.json()
+    }
 
     /// Works one slot: a question from its seed chunk, retrieval with the question, a cited
     /// answer, verification (and the judge's vote when asked).
-    async fn answer(&self, slot: u64, a: &mut Attempt) -> Result<Record, SlotEnd> {
+    async fn work(&self, slot: u64, a: &mut Attempt) -> Result<Record, SlotEnd> {
         let e = &self.slots.engine;
         let seed = self.plan.seed_chunk(slot).expect("the plan has eligible chunks").clone();
         a.reject.seed_chunks = vec![seed.chunk_id.clone()];
@@ -393,23 +403,5 @@ impl QaGenerator {
             topic_path: seed.topic_path.clone(),
             ..new_record(Task::Qa, &self.slots.run_id, slot)
         })
-    }
-}
-
-impl SlotTask for QaGenerator {
-    fn task(&self) -> Task {
-        Task::Qa
-    }
-    fn slots(&self) -> &Slots {
-        &self.slots
-    }
-    fn config(&self) -> Value {
-        self.config_json()
-    }
-    fn extra_json(&self) -> Value {
-        self.plan.json()
-    }
-    async fn work(&self, slot: u64, a: &mut Attempt) -> Result<Record, SlotEnd> {
-        self.answer(slot, a).await
     }
 }

@@ -19,7 +19,7 @@ use quarry_index::{Hit, Index, Mode, SearchOptions};
 use quarry_llm::{ChatModel, ChatRequest, Message, Purpose};
 use serde_json::{Value, json};
 
-use crate::engine::record::{new_record, prompts_json};
+use crate::engine::record::{new_record, task_config};
 use crate::engine::slots::{run_id, session_totals};
 use crate::engine::{SamplingOverride, Totals, data, heading_of};
 use crate::run_dir::RunDir;
@@ -125,21 +125,13 @@ impl TopicGenerator {
     }
 
     pub fn config_json(&self) -> Value {
-        json!({
-            "task": Task::Topic,
-            "root": self.cfg.root,
-            "breadth": self.cfg.breadth,
-            "depth": self.cfg.depth,
-            "seed": self.cfg.seed,
-            "k": self.cfg.k,
-            "min_coverage": self.cfg.min_coverage,
-            "index": self.index.as_ref().map_or(String::new(), |i| i.dir().display().to_string()),
-            "backend": self.model.backend(),
-            "model": self.model.model(),
-            "sampling": self.cfg.sampling.apply(Purpose::Questions),
-            "prompts": prompts_json(&[&self.prompts.topics]),
-            "record_schema_version": RECORD_SCHEMA_VERSION,
-        })
+        let c = &self.cfg;
+        let own = json!({
+            "root": c.root, "breadth": c.breadth, "depth": c.depth, "seed": c.seed, "k": c.k, "min_coverage": c.min_coverage,
+        });
+        let index = self.index.as_ref().map_or(String::new(), |i| i.dir().display().to_string());
+        let sampling = json!({"sampling": c.sampling.apply(Purpose::Questions)});
+        task_config(Task::Topic, own, index, self.model.as_ref(), sampling, &[&self.prompts.topics])
     }
 
     fn search(&self, index: &Index, query: &str) -> Result<Vec<Hit>, GenError> {
