@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use quarry_llm::Purpose;
 
 const EXIT_CODES: &str = "Exit status: 0 success; 1 nothing to work with (no input could be ingested, \
 the chunk id is not in the store, fewer than --n records passed within the budget); 2 error (bad \
@@ -495,12 +496,12 @@ pub struct GenerateFollowupArgs {
     /// Accept partially supported answers as well.
     #[arg(long)]
     pub accept_partial: bool,
-    /// Temperature for follow-up questions [default: 0.7].
-    #[arg(long)]
-    pub question_temperature: Option<f32>,
-    /// Temperature for answers [default: 0.2].
-    #[arg(long)]
-    pub answer_temperature: Option<f32>,
+    /// Temperature for follow-up questions.
+    #[arg(long, default_value_t = Purpose::Questions.sampling().temperature)]
+    pub question_temperature: f32,
+    /// Temperature for answers.
+    #[arg(long, default_value_t = Purpose::Factual.sampling().temperature)]
+    pub answer_temperature: f32,
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -556,9 +557,9 @@ pub struct GenerateConversationArgs {
     /// Seed dialogues from the grounded nodes of a topic tree (tree.json of `generate topics`).
     #[arg(long)]
     pub topics: Option<PathBuf>,
-    /// Temperature [default: 0.9].
-    #[arg(long)]
-    pub temperature: Option<f32>,
+    /// Temperature.
+    #[arg(long, default_value_t = Purpose::Conversation.sampling().temperature)]
+    pub temperature: f32,
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -666,9 +667,9 @@ pub struct GeneratePretrainArgs {
     /// Accept partially supported paragraphs as well.
     #[arg(long)]
     pub accept_partial: bool,
-    /// Temperature [default: 0.8].
-    #[arg(long)]
-    pub temperature: Option<f32>,
+    /// Temperature.
+    #[arg(long, default_value_t = Purpose::Prose.sampling().temperature)]
+    pub temperature: f32,
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -745,21 +746,21 @@ pub struct GenerateQaArgs {
     /// Seed from the grounded nodes of a topic tree (tree.json of `generate topics`).
     #[arg(long)]
     pub topics: Option<PathBuf>,
-    /// Temperature for writing questions [default: 0.7].
-    #[arg(long)]
-    pub question_temperature: Option<f32>,
-    /// top_p for writing questions [default: 0.95].
-    #[arg(long)]
-    pub question_top_p: Option<f32>,
-    /// Temperature for answers [default: 0.2].
-    #[arg(long)]
-    pub answer_temperature: Option<f32>,
-    /// top_p for answers [default: 0.9].
-    #[arg(long)]
-    pub answer_top_p: Option<f32>,
-    /// Most tokens of an answer reply [default: 512].
-    #[arg(long)]
-    pub answer_max_tokens: Option<u32>,
+    /// Temperature for writing questions.
+    #[arg(long, default_value_t = Purpose::Questions.sampling().temperature)]
+    pub question_temperature: f32,
+    /// top_p for writing questions.
+    #[arg(long, default_value_t = Purpose::Questions.sampling().top_p)]
+    pub question_top_p: f32,
+    /// Temperature for answers.
+    #[arg(long, default_value_t = Purpose::Factual.sampling().temperature)]
+    pub answer_temperature: f32,
+    /// top_p for answers.
+    #[arg(long, default_value_t = Purpose::Factual.sampling().top_p)]
+    pub answer_top_p: f32,
+    /// Most tokens of an answer reply.
+    #[arg(long, default_value_t = Purpose::Factual.sampling().max_tokens)]
+    pub answer_max_tokens: u32,
 }
 
 #[derive(Debug, Subcommand)]

@@ -96,4 +96,33 @@ mod tests {
         append_synced(&mut f, b"{}\n").unwrap();
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "{}\n{}\n");
     }
+
+    /// Every file a quarry crate replaces in place goes through this crate, so every rename is
+    /// followed by a sync of its directory. The one rename elsewhere is the store's segment,
+    /// written in pieces and renamed by its writer, which syncs the directory after it.
+    #[test]
+    fn renames_happen_here_and_are_followed_by_a_directory_sync() {
+        let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut found = Vec::new();
+        let mut stack = vec![crates];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                let p = e.path();
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                if p.is_dir() && name != "target" && name != "quarry-fs" && name != "tests" && name != "benches" {
+                    stack.push(p);
+                } else if name.ends_with(".rs") {
+                    let text = std::fs::read_to_string(&p).unwrap();
+                    let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+                    for (i, _) in code.match_indices("rename(") {
+                        // The next 400 bytes must sync the directory.
+                        let after = &code[i..code.len().min(i + 400)];
+                        found.push((p.display().to_string(), after.contains("sync_dir(")));
+                    }
+                }
+            }
+        }
+        assert!(found.iter().all(|(_, synced)| *synced), "a rename without a directory sync: {found:?}");
+        assert!(found.len() <= 1, "files replaced in place outside quarry-fs: {found:?}");
+    }
 }

@@ -139,14 +139,14 @@ fn qa(a: GenerateQaArgs, quiet: bool) -> Result<u8> {
         budget: a.budget.max(1.0),
         concurrency: concurrency(&r.llm),
         question_sampling: SamplingOverride {
-            temperature: a.question_temperature,
-            top_p: a.question_top_p,
+            temperature: Some(a.question_temperature),
+            top_p: Some(a.question_top_p),
             max_tokens: None,
         },
         answer_sampling: SamplingOverride {
-            temperature: a.answer_temperature,
-            top_p: a.answer_top_p,
-            max_tokens: a.answer_max_tokens,
+            temperature: Some(a.answer_temperature),
+            top_p: Some(a.answer_top_p),
+            max_tokens: Some(a.answer_max_tokens),
         },
         accept_partial: a.accept_partial,
         judge: a.judge,
@@ -166,8 +166,8 @@ fn followup(a: GenerateFollowupArgs, quiet: bool) -> Result<u8> {
         turns: a.turns,
         k: a.k.max(1),
         concurrency: concurrency(&r.llm),
-        question_sampling: SamplingOverride { temperature: a.question_temperature, ..Default::default() },
-        answer_sampling: SamplingOverride { temperature: a.answer_temperature, ..Default::default() },
+        question_sampling: SamplingOverride { temperature: Some(a.question_temperature), ..Default::default() },
+        answer_sampling: SamplingOverride { temperature: Some(a.answer_temperature), ..Default::default() },
         accept_partial: a.accept_partial,
     };
     run_task(FollowupGenerator::new(index.clone(), llm.model.clone(), prompts, &a.from, cfg)?, r, &index, quiet)
@@ -184,7 +184,7 @@ fn conversation(a: GenerateConversationArgs, quiet: bool) -> Result<u8> {
     cfg.k = a.k.max(1);
     cfg.budget = a.budget.max(1.0);
     cfg.concurrency = concurrency(&r.llm);
-    cfg.sampling = SamplingOverride { temperature: a.temperature, ..Default::default() };
+    cfg.sampling = SamplingOverride { temperature: Some(a.temperature), ..Default::default() };
     cfg.accept_partial = a.accept_partial;
     cfg.min_share = a.min_share.clamp(0.0, 0.5);
     cfg.fixed = Controls {
@@ -221,7 +221,7 @@ fn pretrain(a: GeneratePretrainArgs, quiet: bool) -> Result<u8> {
         k: a.k.max(1),
         budget: a.budget.max(1.0),
         concurrency: concurrency(&r.llm),
-        sampling: SamplingOverride { temperature: a.temperature, ..Default::default() },
+        sampling: SamplingOverride { temperature: Some(a.temperature), ..Default::default() },
         accept_partial: a.accept_partial,
         topics: a.topic.iter().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect(),
         topics_tree: load_tree(a.topics.as_deref())?,
