@@ -12,7 +12,8 @@
 #   - pipeline_recall (short, sentence): the share of slots whose correct answer was accepted;
 #   - false_accept_rate (wrong): the share of slots whose wrong answer was accepted;
 #   - rejects_by_reason: where the rest went; server: what the replay model was asked.
-# QUARRY_BIN picks the quarry binary (default: a release build).
+# QUARRY_BIN picks the quarry binary (default: a release build); BENCH_KEEP=DIR keeps the run
+# directories there, to read the rejects.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export QUARRY_CACHE="${QUARRY_CACHE:-$HOME/.cache/quarry}"
@@ -60,6 +61,7 @@ for style in short sentence wrong; do
     --base-url "http://127.0.0.1:$port/v1" --llm-model replay --no-cache --json -q > "$tmp/$style.json" || status=$?
   [ "$status" -le 1 ] || { echo "bench-replay: quarry failed ($status) for $style" >&2; exit "$status"; }
   curl -s "http://127.0.0.1:$port/stats" > "$tmp/$style.stats.json"
+  if [ -n "${BENCH_KEEP:-}" ]; then mkdir -p "$BENCH_KEEP" && rm -rf "$BENCH_KEEP/$style" && cp -r "$tmp/run-$style" "$BENCH_KEEP/$style"; fi
   kill "$server"
   wait "$server" 2>/dev/null || true
 done

@@ -50,6 +50,12 @@ pub struct SupportConfig {
     /// words are, so an answer found only in a window that holds less of the question than
     /// another is likely the answer to something else.
     pub rival_exponent: f32,
+    /// How much a question word counts that is not in the answer's evidence window but in its
+    /// context, the document's title and heading path ("It was founded in 1852" in the article
+    /// "Victoria and Albert Museum"): the question may name what the cited sentence calls "it".
+    /// It counts only when the window itself holds one of the question's words. 0 ignores the
+    /// context.
+    pub context_credit: f32,
 }
 
 impl Default for SupportConfig {
@@ -67,6 +73,7 @@ impl Default for SupportConfig {
             max_support_sentences: 3,
             semantic_in_verdict: false,
             rival_exponent: 1.0,
+            context_credit: 1.0,
         }
     }
 }
@@ -133,6 +140,8 @@ struct QuestionWords<'a> {
     choice: bool,
     /// The highest [`QuestionWords::coverage`] of any evidence window.
     best_coverage: f32,
+    /// Stems of the context (title, headings, the sentence before the cited text).
+    context: HashSet<String>,
 }
 
 impl<'a> QuestionWords<'a> {
@@ -149,7 +158,9 @@ impl<'a> QuestionWords<'a> {
             })
             .collect();
         let choice = question.to_lowercase().split_whitespace().any(|w| w == "or");
-        let mut q = QuestionWords { words, weights, expects: expected_answer(question), choice, best_coverage: 0.0 };
+        let context = HashSet::new();
+        let mut q =
+            QuestionWords { words, weights, expects: expected_answer(question), choice, best_coverage: 0.0, context };
         q.best_coverage = wins.iter().map(|w| q.coverage(w)).fold(0.0, f32::max);
         q
     }
@@ -424,6 +435,10 @@ struct WindowScore {
 
 fn score_window(claim: &Claim, q: &QuestionWords, only_sentence: bool, w: &Window, cfg: &SupportConfig) -> WindowScore {
     let has = |stem: &str| w.words.iter().any(|(s, _)| s == stem);
+    // The context (title, headings) ties the question to the window only when the window
+    // itself holds one of the question's words.
+    let own = q.words.iter().any(|(s, _)| has(s));
+    let in_context = |stem: &str| own && q.context.contains(stem);
     let qset: HashSet<&str> = q.words.iter().map(|(s, _)| s.as_str()).collect();
     if claim.phrase {
         // The answer's new words must be in the window, near the question's words.
@@ -447,7 +462,11 @@ fn score_window(claim: &Claim, q: &QuestionWords, only_sentence: bool, w: &Windo
                 .fold(f32::INFINITY, f32::min);
             let found = w.words.iter().any(|(s, _)| s == stem);
             if !found {
-                missing_question.push(orig.to_string());
+                if in_context(stem) {
+                    qsum += weight * cfg.context_credit;
+                } else {
+                    missing_question.push(orig.to_string());
+                }
                 continue;
             }
             qsum += weight * if anchors.is_empty() || d <= cfg.near_distance { 1.0 } else { cfg.near_distance / d };
@@ -468,8 +487,11 @@ fn score_window(claim: &Claim, q: &QuestionWords, only_sentence: bool, w: &Windo
     let mut missing_question = Vec::new();
     let mut score = c;
     if only_sentence && !q.words.is_empty() {
-        missing_question = q.words.iter().filter(|(s, _)| !has(s)).map(|(_, o)| o.to_string()).collect();
-        let qcov = 1.0 - missing_question.len() as f32 / q.words.len() as f32;
+        missing_question =
+            q.words.iter().filter(|(s, _)| !has(s) && !in_context(s)).map(|(_, o)| o.to_string()).collect();
+        let from_context = q.words.iter().filter(|(s, _)| !has(s) && in_context(s)).count() as f32;
+        let missing = missing_question.len() as f32 + from_context * (1.0 - cfg.context_credit);
+        let qcov = 1.0 - missing / q.words.len() as f32;
         score = c * (cfg.sentence_question_floor + (1.0 - cfg.sentence_question_floor) * qcov);
     }
     // A number or a name the evidence does not have is a different fact, not a paraphrase:
@@ -574,10 +596,24 @@ pub fn support(
     embed: Option<Embed<'_>>,
     cfg: &SupportConfig,
 ) -> SupportResult {
+    support_in_context(question, answer, evidence, &[], embed, cfg)
+}
+
+/// [`support`] with the evidence's context: texts (the document's title and heading path) whose
+/// words tie the answer to the question too, counted with [`SupportConfig::context_credit`].
+pub fn support_in_context(
+    question: &str,
+    answer: &str,
+    evidence: &[&str],
+    context: &[&str],
+    embed: Option<Embed<'_>>,
+    cfg: &SupportConfig,
+) -> SupportResult {
     let ev = evidence_sentences(evidence);
     let wins = windows(&ev, cfg.sentence_gap);
     let qtoks = content_tokens(question);
-    let q = QuestionWords::new(question, &qtoks, &ev, &wins);
+    let mut q = QuestionWords::new(question, &qtoks, &ev, &wins);
+    q.context = context.iter().flat_map(|c| content_tokens(c)).map(|t| t.stem).collect();
     let claims = claims(answer, q.expects, cfg);
     let only = claims.len() == 1;
 

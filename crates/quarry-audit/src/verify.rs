@@ -5,7 +5,7 @@ use quarry_core::{Citation, SentenceSupport, Span, Verdict};
 use serde::{Deserialize, Serialize};
 
 use crate::locate::{DEFAULT_MIN_FUZZY, locate_quote};
-use crate::support::{Embed, SupportConfig, support};
+use crate::support::{Embed, SupportConfig, support_in_context};
 use crate::text::split_sentences;
 
 /// Reason code: a citation names a passage number that was not shown.
@@ -142,7 +142,9 @@ pub fn verify(
     }
     let evidence = evidence_runs(passages, &located);
     let ev_refs: Vec<&str> = evidence.iter().map(String::as_str).collect();
-    let sup = support(question, answer, &ev_refs, embed, &cfg.support);
+    let context = evidence_context(passages, &located);
+    let ctx_refs: Vec<&str> = context.iter().map(String::as_str).collect();
+    let sup = support_in_context(question, answer, &ev_refs, &ctx_refs, embed, &cfg.support);
     reasons.extend(sup.reasons);
     let quote_match = citations.iter().map(|c| c.match_score).fold(f32::INFINITY, f32::min);
     let reason_code = match sup.verdict {
@@ -164,6 +166,21 @@ pub fn verify(
 
 /// Per cited passage (in passage order), the runs of consecutive sentences that overlap a located
 /// quote, each as one text.
+/// What the cited text stands in: each cited passage's document title and heading path (what
+/// an "it" at the start of a cited sentence usually is). The sentences around the quote are
+/// not context: one of them may hold the question's words and its own answer.
+fn evidence_context(passages: &[PassageView], located: &[(usize, usize, usize)]) -> Vec<String> {
+    let mut cited: Vec<usize> = located.iter().map(|l| l.0).collect();
+    cited.sort_unstable();
+    cited.dedup();
+    let mut out = Vec::new();
+    for pi in cited {
+        out.push(passages[pi].doc_title.clone());
+        out.extend(passages[pi].heading_path.iter().cloned());
+    }
+    out
+}
+
 fn evidence_runs(passages: &[PassageView], located: &[(usize, usize, usize)]) -> Vec<String> {
     let mut cited: Vec<usize> = located.iter().map(|l| l.0).collect();
     cited.sort_unstable();

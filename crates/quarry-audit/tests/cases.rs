@@ -252,3 +252,31 @@ fn an_answer_without_content_words_is_not_supported() {
         assert_ne!(r.verdict, quarry_core::Verdict::Supported, "{answer:?}: {r:?}");
     }
 }
+
+/// A cited sentence may call its subject "it": the document's title names it. The title ties
+/// the question only to a window that holds some of the question's words itself.
+#[test]
+fn the_title_names_what_the_cited_sentence_calls_it() {
+    let text = "The museum holds over 2.27 million objects. It was founded in 1852 and named after Queen \
+                Victoria and Prince Albert. Visitors enter from Cromwell Road.";
+    let page = |title: &str| PassageView {
+        chunk_id: "v-0".into(),
+        doc_id: "v".into(),
+        doc_title: title.into(),
+        heading_path: vec![],
+        chunk_start: 0,
+        text: text.into(),
+    };
+    let quote = "It was founded in 1852 and named after Queen Victoria and Prince Albert.";
+    let q = "Which monarchs was the Victoria and Albert Museum named after?";
+    let cfg = VerifyConfig::default();
+    let answer = "Queen Victoria and Prince Albert.";
+    let titled = verify(q, answer, &[cite(1, quote)], &[page("Victoria and Albert Museum")], None, &cfg);
+    assert_eq!(titled.verdict, Verdict::Supported, "{titled:?}");
+    let untitled = verify(q, answer, &[cite(1, quote)], &[page("Kensington")], None, &cfg);
+    assert!(untitled.support < titled.support, "{untitled:?}");
+    // A window without any of the question's words gets no credit from the title.
+    let other = "Visitors enter from Cromwell Road.";
+    let off = verify(q, "Cromwell Road.", &[cite(1, other)], &[page("Victoria and Albert Museum")], None, &cfg);
+    assert_ne!(off.verdict, Verdict::Supported, "{off:?}");
+}

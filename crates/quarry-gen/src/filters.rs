@@ -53,7 +53,8 @@ pub fn check_question(question: &str, passages: &[&str]) -> Result<(), (&'static
 /// (a run of one token, a number that never ends, a wall of digits), not wrong answers,
 /// which are the verifier's job.
 pub fn check_answer(answer: &str) -> Result<(), (&'static str, String)> {
-    check_text(answer, 90)?;
+    // A short answer is an answer: a number, a date, a name, one word ("1850.", "Budapest.").
+    check_text(answer, 1, 90)?;
     // An answer that only asks ("How is it that ...?", a question quoted from the passage).
     let a = answer.trim().trim_end_matches(['"', '\'', '”', '’', ')']);
     if a.ends_with('?') && !a.contains(". ") {
@@ -64,22 +65,26 @@ pub fn check_answer(answer: &str) -> Result<(), (&'static str, String)> {
 
 /// [`check_answer`] for a turn that may ask (a learner's turn in a dialogue).
 pub fn check_turn(text: &str) -> Result<(), (&'static str, String)> {
-    check_text(text, 90)
+    check_text(text, 2, 90)
 }
 
 /// [`check_answer`] for a paragraph of a textbook passage (up to 150 words).
 pub fn check_paragraph(text: &str) -> Result<(), (&'static str, String)> {
-    check_text(text, 150)
+    check_text(text, 2, 150)
 }
 
-fn check_text(answer: &str, max_words: usize) -> Result<(), (&'static str, String)> {
+/// Degenerate text: empty, fewer than `min_words` words (runs of letters or digits), more
+/// than `max_words`, one overlong token, mostly bare numbers, or a few words repeated.
+fn check_text(answer: &str, min_words: usize, max_words: usize) -> Result<(), (&'static str, String)> {
     let a = answer.trim();
     let tokens: Vec<&str> = a.split_whitespace().collect();
     if tokens.is_empty() {
         return Err(("empty_answer", "the answer is empty".into()));
     }
-    if a.split(|c: char| !c.is_alphabetic()).filter(|w| w.len() > 1).count() < 2 {
-        return Err(("empty_answer", "fewer than two words".into()));
+    let words = a.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).count();
+    if words < min_words {
+        let detail = if min_words == 1 { "no word or number".into() } else { format!("fewer than {min_words} words") };
+        return Err(("empty_answer", detail));
     }
     if tokens.len() > max_words {
         return Err(("answer_too_long", format!("{} words; at most {max_words}", tokens.len())));
@@ -138,7 +143,12 @@ mod tests {
     fn degenerate_answers() {
         assert!(check_answer("Hot air rises because it is lighter than the cold air around it.").is_ok());
         assert_eq!(check_answer(&format!("The effect, 1{}", "0".repeat(80))).unwrap_err().0, "degenerate_answer");
-        assert_eq!(check_answer("2. 2. 3. 4. 5. 6. 7. 8.").unwrap_err().0, "empty_answer");
+        assert_eq!(check_answer("2. 2. 3. 4. 5. 6. 7. 8.").unwrap_err().0, "degenerate_answer");
+        // Short answers are answers.
+        for short in ["1850.", "Budapest.", "June 4, 2014.", "six"] {
+            assert!(check_answer(short).is_ok(), "{short}");
+        }
+        assert_eq!(check_turn("Yes.").unwrap_err().0, "empty_answer");
         assert_eq!(check_answer("The values are 2 3 4 5 6 7 8 9").unwrap_err().0, "degenerate_answer");
         assert_eq!(check_answer(&"wax ".repeat(20)).unwrap_err().0, "degenerate_answer");
         assert_eq!(check_answer("  ").unwrap_err().0, "empty_answer");

@@ -47,6 +47,11 @@ fn bless() -> bool {
 fn runs() -> Vec<(&'static str, Vec<&'static str>)> {
     vec![
         ("qa", vec!["qa", "--index", "index", "--n", "8", "--seed", "7", "--out", "runs/qa"]),
+        // More records wanted than the corpus has chunks: the same questions come again.
+        (
+            "qa-repeats",
+            vec!["qa", "--index", "index", "--n", "12", "--budget", "2", "--seed", "3", "--out", "runs/qa-repeats"],
+        ),
         (
             "qa-extractive",
             vec!["qa", "--index", "index", "--n", "2", "--seed", "7", "--extractive", "--out", "runs/qa-extractive"],
@@ -88,7 +93,7 @@ fn runs() -> Vec<(&'static str, Vec<&'static str>)> {
             ],
         ),
         ("dpo", vec!["dpo", "--from", "runs/qa", "--index", "index", "--n", "3", "--out", "runs/dpo"]),
-        ("pretrain", vec!["pretrain", "--index", "index", "--n", "2", "--paragraphs", "2", "--out", "runs/pretrain"]),
+        ("pretrain", vec!["pretrain", "--index", "index", "--n", "4", "--paragraphs", "2", "--out", "runs/pretrain"]),
     ]
 }
 

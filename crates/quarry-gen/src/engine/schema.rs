@@ -135,8 +135,10 @@ pub(crate) fn bare_answer_schema() -> Value {
 pub(crate) fn question_schema() -> Value {
     json!({
         "type": "object",
-        // A real question: a question word first, one question mark at the end.
-        "properties": {"question": {"type": "string", "pattern": "^(What|Which|Who|When|Where|Why|How) [^?\"\\\\\n]{10,200}[?]$"}},
+        // A question of any wording: one line that ends with its only question mark (spaces
+        // after it are trimmed). Human questions need not start with a question word: "The
+        // Normans were in conflict with which other people?"
+        "properties": {"question": {"type": "string", "pattern": "^[^ ?\\n][^?\\n]{8,250}[?] *$"}},
         "required": ["question"],
         "additionalProperties": false
     })
