@@ -157,11 +157,24 @@ pub(crate) fn raw_citations(v: &Value) -> Vec<RawCitation> {
         .unwrap_or_default()
 }
 
-/// The answer without the JSON debris small models leave at its end (`"...less.},  {"`).
+/// The answer as clean prose, without the JSON debris small models leave at its end
+/// (`"...less.},  {"`).
 pub(crate) fn clean_answer(a: &str) -> String {
     let a = a.trim();
     let kept = a.trim_end_matches(|c: char| c.is_whitespace() || matches!(c, '{' | '}' | '[' | ']' | ','));
-    if kept.len() < a.len() && a[kept.len()..].contains(['{', '}']) { kept.to_owned() } else { a.to_owned() }
+    prose(if kept.len() < a.len() && a[kept.len()..].contains(['{', '}']) { kept } else { a })
+}
+
+/// Text as prose to train on: the hard line wraps of the source joined ("full of\nair" becomes
+/// "full of air"), paragraph breaks (blank lines) kept. Citations keep the document's exact
+/// text; records and exports carry this.
+pub(crate) fn prose(text: &str) -> String {
+    let text = text.replace("\r\n", "\n");
+    text.split("\n\n")
+        .map(|p| p.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" "))
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n\n")
 }
 
 #[cfg(test)]
@@ -194,5 +207,16 @@ mod tests {
     fn answer_debris_is_trimmed() {
         assert_eq!(clean_answer(" It burns.},  { "), "It burns.");
         assert_eq!(clean_answer("Values are [1, 2]"), "Values are [1, 2]");
+    }
+
+    #[test]
+    fn hard_wraps_are_joined_and_paragraphs_kept() {
+        let wrapped = "The jar is full of\nair, partly changed, partly not changed; but it does not contain\r\nsufficient of the fresh air.";
+        assert_eq!(
+            prose(wrapped),
+            "The jar is full of air, partly changed, partly not changed; but it does not contain sufficient of the fresh air."
+        );
+        assert_eq!(prose("One.\n\n  Two\nlines.\n"), "One.\n\nTwo lines.");
+        assert_eq!(clean_answer("It burns\nbrightly.}"), "It burns brightly.");
     }
 }

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::engine::record::{Attempt, SlotEnd, acceptable, new_record, sampling_record};
 use crate::engine::schema::{
-    answer_candidates, answer_schema, clean_answer, extractive_schema, question_schema, raw_citations,
+    answer_candidates, answer_schema, clean_answer, extractive_schema, prose, question_schema, raw_citations,
 };
 use crate::engine::slots::{SlotTask, Slots, run_id};
 use crate::engine::{Engine, SamplingOverride, data, heading_of};
@@ -334,7 +334,7 @@ impl SlotTask for QaGenerator {
         let v = aresp.json.clone().unwrap_or(Value::Null);
         let raw = raw_citations(&v["citations"]);
         let answer = if self.cfg.extractive {
-            raw.first().map(|c| c.quote.trim().to_owned()).unwrap_or_default()
+            raw.first().map(|c| prose(c.quote.trim())).unwrap_or_default()
         } else {
             clean_answer(v["answer"].as_str().unwrap_or_default())
         };
