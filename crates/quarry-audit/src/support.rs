@@ -56,6 +56,9 @@ pub struct SupportConfig {
     /// It counts only when the window itself holds one of the question's words. 0 ignores the
     /// context.
     pub context_credit: f32,
+    /// The highest score a claim gets when the cited passages (and their titles and headings)
+    /// never name a name or number the question gives; below `threshold`, so such a claim fails.
+    pub missing_term_cap: f32,
 }
 
 impl Default for SupportConfig {
@@ -74,6 +77,7 @@ impl Default for SupportConfig {
             semantic_in_verdict: false,
             rival_exponent: 1.0,
             context_credit: 1.0,
+            missing_term_cap: 0.45,
         }
     }
 }
@@ -140,8 +144,12 @@ struct QuestionWords<'a> {
     choice: bool,
     /// The highest [`QuestionWords::coverage`] of any evidence window.
     best_coverage: f32,
-    /// Stems of the context (title, headings, the sentence before the cited text).
+    /// Stems of the context (title, headings).
     context: HashSet<String>,
+    /// The question's first word, which is capitalised without being a name.
+    first: &'a str,
+    /// Stems of the whole text of the cited passages.
+    scope: HashSet<String>,
 }
 
 impl<'a> QuestionWords<'a> {
@@ -159,8 +167,16 @@ impl<'a> QuestionWords<'a> {
             .collect();
         let choice = question.to_lowercase().split_whitespace().any(|w| w == "or");
         let context = HashSet::new();
-        let mut q =
-            QuestionWords { words, weights, expects: expected_answer(question), choice, best_coverage: 0.0, context };
+        let mut q = QuestionWords {
+            words,
+            weights,
+            expects: expected_answer(question),
+            choice,
+            best_coverage: 0.0,
+            context,
+            first: question.split_whitespace().next().unwrap_or(""),
+            scope: HashSet::new(),
+        };
         q.best_coverage = wins.iter().map(|w| q.coverage(w)).fold(0.0, f32::max);
         q
     }
@@ -431,6 +447,8 @@ struct WindowScore {
     score: f32,
     missing_claim: Vec<String>,
     missing_question: Vec<String>,
+    /// Names and numbers of the question found neither in the window nor in its context.
+    missing_terms: Vec<String>,
 }
 
 fn score_window(claim: &Claim, q: &QuestionWords, only_sentence: bool, w: &Window, cfg: &SupportConfig) -> WindowScore {
@@ -439,13 +457,29 @@ fn score_window(claim: &Claim, q: &QuestionWords, only_sentence: bool, w: &Windo
     // itself holds one of the question's words.
     let own = q.words.iter().any(|(s, _)| has(s));
     let in_context = |stem: &str| own && q.context.contains(stem);
+    // A name or number the question gives must be named by the cited passages or their titles:
+    // an answer from text that never names it answers another question (or a false premise).
+    let missing_terms: Vec<String> = if claim.phrase || only_sentence {
+        q.words
+            .iter()
+            .filter(|(s, o)| is_term(q.first, o) && !has(s) && !q.context.contains(s) && !q.scope.contains(s))
+            .map(|(_, o)| o.to_string())
+            .collect()
+    } else {
+        Vec::new()
+    };
     let qset: HashSet<&str> = q.words.iter().map(|(s, _)| s.as_str()).collect();
     if claim.phrase {
         // The answer's new words must be in the window, near the question's words.
         let new: Vec<&(String, &str)> = claim.words.iter().filter(|(s, _)| !qset.contains(s.as_str())).collect();
         if new.is_empty() && !claim.words.is_empty() && !q.choice {
             // The answer only repeats the question.
-            return WindowScore { score: 0.0, missing_claim: Vec::new(), missing_question: Vec::new() };
+            return WindowScore {
+                score: 0.0,
+                missing_claim: Vec::new(),
+                missing_question: Vec::new(),
+                missing_terms: Vec::new(),
+            };
         }
         let missing_claim: Vec<String> = new.iter().filter(|(s, _)| !has(s)).map(|(_, o)| o.to_string()).collect();
         let a = if new.is_empty() { 1.0 } else { 1.0 - missing_claim.len() as f32 / new.len() as f32 };
@@ -478,8 +512,11 @@ fn score_window(claim: &Claim, q: &QuestionWords, only_sentence: bool, w: &Windo
         let here = q.coverage(w);
         let best = q.best_coverage;
         let rival = if best > 0.0 { (here / best).clamp(0.0, 1.0).powf(cfg.rival_exponent) } else { 1.0 };
-        let score = calibrate(a * qs * fit * rival, cfg.phrase_calibration);
-        return WindowScore { score, missing_claim, missing_question };
+        let mut score = calibrate(a * qs * fit * rival, cfg.phrase_calibration);
+        if !missing_terms.is_empty() {
+            score = score.min(cfg.missing_term_cap);
+        }
+        return WindowScore { score, missing_claim, missing_question, missing_terms };
     }
     let missing_claim: Vec<String> = claim.words.iter().filter(|(s, _)| !has(s)).map(|(_, o)| o.to_string()).collect();
     // A sentence without a content word ("{", "Yes.") claims nothing the evidence could support.
@@ -506,7 +543,18 @@ fn score_window(claim: &Claim, q: &QuestionWords, only_sentence: bool, w: &Windo
     if hard {
         score = score.min(cfg.sentence_calibration * 0.5);
     }
-    WindowScore { score: calibrate(score, cfg.sentence_calibration), missing_claim, missing_question }
+    let mut score = calibrate(score, cfg.sentence_calibration);
+    if !missing_terms.is_empty() {
+        score = score.min(cfg.missing_term_cap);
+    }
+    WindowScore { score, missing_claim, missing_question, missing_terms }
+}
+
+/// Whether a question word (as written) is a name or a number: capitalised other than as the
+/// question's first word, or holding a digit.
+fn is_term(first: &str, word: &str) -> bool {
+    let first = first.trim_matches(|c: char| !c.is_alphanumeric());
+    word.chars().any(|c| c.is_ascii_digit()) || (word != first && word.chars().next().is_some_and(char::is_uppercase))
 }
 
 /// Maps `raw` in 0..1 to 0..1, piecewise linearly, with `mid` going to 0.5.
@@ -596,16 +644,19 @@ pub fn support(
     embed: Option<Embed<'_>>,
     cfg: &SupportConfig,
 ) -> SupportResult {
-    support_in_context(question, answer, evidence, &[], embed, cfg)
+    support_in_context(question, answer, evidence, &[], evidence, embed, cfg)
 }
 
 /// [`support`] with the evidence's context: texts (the document's title and heading path) whose
-/// words tie the answer to the question too, counted with [`SupportConfig::context_credit`].
+/// words tie the answer to the question too, counted with [`SupportConfig::context_credit`];
+/// and its scope, the whole text of the cited passages, which must name every name and number
+/// of the question ([`SupportConfig::missing_term_cap`]).
 pub fn support_in_context(
     question: &str,
     answer: &str,
     evidence: &[&str],
     context: &[&str],
+    scope: &[&str],
     embed: Option<Embed<'_>>,
     cfg: &SupportConfig,
 ) -> SupportResult {
@@ -614,6 +665,7 @@ pub fn support_in_context(
     let qtoks = content_tokens(question);
     let mut q = QuestionWords::new(question, &qtoks, &ev, &wins);
     q.context = context.iter().flat_map(|c| content_tokens(c)).map(|t| t.stem).collect();
+    q.scope = scope.iter().flat_map(|c| content_tokens(c)).map(|t| t.stem).collect();
     let claims = claims(answer, q.expects, cfg);
     let only = claims.len() == 1;
 
@@ -662,6 +714,10 @@ pub fn support_in_context(
                     "sentence {n} has no support: {} {} not in the cited text",
                     if s.missing_claim.len() == 1 { "word" } else { "words" },
                     quoted(&s.missing_claim)
+                )),
+                Some((_, s)) if !s.missing_terms.is_empty() => reasons.push(format!(
+                    "sentence {n} has no support: the cited text never names {} of the question",
+                    quoted(&s.missing_terms)
                 )),
                 Some((_, s)) if !s.missing_question.is_empty() => reasons.push(format!(
                     "sentence {n} has no support: the cited text does not tie it to the question \

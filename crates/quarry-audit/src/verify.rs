@@ -144,7 +144,9 @@ pub fn verify(
     let ev_refs: Vec<&str> = evidence.iter().map(String::as_str).collect();
     let context = evidence_context(passages, &located);
     let ctx_refs: Vec<&str> = context.iter().map(String::as_str).collect();
-    let sup = support_in_context(question, answer, &ev_refs, &ctx_refs, embed, &cfg.support);
+    let mut scope: Vec<&str> = located.iter().map(|l| passages[l.0].text.as_str()).collect();
+    scope.dedup();
+    let sup = support_in_context(question, answer, &ev_refs, &ctx_refs, &scope, embed, &cfg.support);
     reasons.extend(sup.reasons);
     let quote_match = citations.iter().map(|c| c.match_score).fold(f32::INFINITY, f32::min);
     let reason_code = match sup.verdict {

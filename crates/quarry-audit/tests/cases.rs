@@ -280,3 +280,22 @@ fn the_title_names_what_the_cited_sentence_calls_it() {
     let off = verify(q, "Cromwell Road.", &[cite(1, other)], &[page("Victoria and Albert Museum")], None, &cfg);
     assert_ne!(off.verdict, Verdict::Supported, "{off:?}");
 }
+
+/// A name or number the question gives that the cited text (and its title) never names makes
+/// the answer unsupported, whatever else matches: a false premise, or an off-topic answer.
+#[test]
+fn a_question_term_the_evidence_never_names_fails_the_answer() {
+    let cfg = SupportConfig::default();
+    let gas = "The atmospheres of the gas planets hold alkanes such as methane and ethane.";
+    let r = support("How does the planet Titan form alkanes?", "It holds methane and ethane.", &[gas], None, &cfg);
+    assert_eq!(r.verdict, Verdict::Unsupported, "{r:?}");
+    assert!(r.reasons[0].contains("'Titan'"), "{:?}", r.reasons);
+    let clock = "The weight-driven clock was invented in Europe around 1300.";
+    let q = "When was the weight-driven clock invented by Einstein?";
+    let r = support(q, "Around 1300.", &[clock], None, &cfg);
+    assert_eq!(r.verdict, Verdict::Unsupported, "{r:?}");
+    assert!(r.reasons[0].contains("'Einstein'"), "{:?}", r.reasons);
+    // The same question without the false premise is answered.
+    let r = support("When was the weight-driven clock invented?", "Around 1300.", &[clock], None, &cfg);
+    assert_eq!(r.verdict, Verdict::Supported, "{r:?}");
+}
