@@ -773,7 +773,10 @@ pub fn supporting_sentences(
     }
     let wins = windows(&ev, cfg.sentence_gap);
     let qtoks = content_tokens(question);
-    let q = QuestionWords::new(question, &qtoks, &ev, &wins);
+    let mut q = QuestionWords::new(question, &qtoks, &ev, &wins);
+    // The question's names and numbers may be anywhere in the passages (a bridge of a multi-hop
+    // question is in another one).
+    q.scope = ev.iter().flat_map(|e| e.words.iter().map(|w| w.stem.clone())).collect();
     let ctoks = content_tokens(claim);
     let words = unique(claim, &ctoks);
     let phrase = words.len() <= cfg.phrase_max_words;
