@@ -176,7 +176,7 @@ impl Engine {
     ) -> Result<ChatResponse, SlotEnd> {
         match model.chat(req).await {
             Ok(r) => {
-                a.called(&r);
+                a.totals.add_call(&r);
                 Ok(r)
             }
             Err(e) => Err(a.llm_failed(e)),

@@ -113,12 +113,6 @@ impl Attempt {
         self.fail("verify", &code, format!("{part}{}", ver.reasons.join("; ")))
     }
 
-    /// A model call that went through: its tokens and time are counted.
-    pub fn called(&mut self, r: &ChatResponse) {
-        self.totals.add_call(r);
-        self.reject.usage = self.totals.usage;
-    }
-
     /// The slot ends on a failed model call; the tokens a reply that failed its schema spent
     /// are counted.
     pub fn llm_failed(&mut self, e: LlmError) -> SlotEnd {

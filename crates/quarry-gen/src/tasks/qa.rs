@@ -339,14 +339,15 @@ impl SlotTask for QaGenerator {
             clean_answer(v["answer"].as_str().unwrap_or_default())
         };
         a.reject.answer = answer.clone();
-        a.reject.raw = aresp.text.clone();
         if let Err((reason, detail)) = filters::check_answer(&answer) {
+            a.reject.raw = aresp.text.clone();
             return Err(a.fail("answer", reason, detail));
         }
 
         // 4. Verification, down to the span.
         let (ver, verify_ms) = a.totals.other(|| e.verify(&question, &answer, &raw, &hits));
         if !acceptable(&ver, self.cfg.accept_partial) {
+            a.reject.raw = aresp.text.clone();
             return Err(a.unverified(&ver, ""));
         }
         let mut reasons = ver.reasons;
@@ -365,7 +366,6 @@ impl SlotTask for QaGenerator {
                     "required": ["supported"],
                     "additionalProperties": false
                 }));
-            a.reject.raw = String::new();
             let jresp = e.call(&jreq, a).await?;
             if jresp.json.as_ref().and_then(|v| v["supported"].as_bool()) != Some(true) {
                 a.reject.verdict = Some(ver.verdict);
