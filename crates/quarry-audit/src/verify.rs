@@ -140,12 +140,15 @@ pub fn verify(
             reason_code: Some(NO_VALID_CITATION.to_owned()),
         };
     }
-    let evidence = evidence_runs(passages, &located);
+    // The passages cited, each once, in passage order.
+    let mut cited: Vec<usize> = located.iter().map(|l| l.0).collect();
+    cited.sort_unstable();
+    cited.dedup();
+    let evidence = evidence_runs(passages, &cited, &located);
     let ev_refs: Vec<&str> = evidence.iter().map(String::as_str).collect();
-    let context = evidence_context(passages, &located);
+    let context = evidence_context(passages, &cited);
     let ctx_refs: Vec<&str> = context.iter().map(String::as_str).collect();
-    let mut scope: Vec<&str> = located.iter().map(|l| passages[l.0].text.as_str()).collect();
-    scope.dedup();
+    let scope: Vec<&str> = cited.iter().map(|&pi| passages[pi].text.as_str()).collect();
     let sup = support_in_context(question, answer, &ev_refs, &ctx_refs, &scope, embed, &cfg.support);
     reasons.extend(sup.reasons);
     let quote_match = citations.iter().map(|c| c.match_score).fold(f32::INFINITY, f32::min);
@@ -171,24 +174,18 @@ pub fn verify(
 /// What the cited text stands in: each cited passage's document title and heading path (what
 /// an "it" at the start of a cited sentence usually is). The sentences around the quote are
 /// not context: one of them may hold the question's words and its own answer.
-fn evidence_context(passages: &[PassageView], located: &[(usize, usize, usize)]) -> Vec<String> {
-    let mut cited: Vec<usize> = located.iter().map(|l| l.0).collect();
-    cited.sort_unstable();
-    cited.dedup();
+fn evidence_context(passages: &[PassageView], cited: &[usize]) -> Vec<String> {
     let mut out = Vec::new();
-    for pi in cited {
+    for &pi in cited {
         out.push(passages[pi].doc_title.clone());
         out.extend(passages[pi].heading_path.iter().cloned());
     }
     out
 }
 
-fn evidence_runs(passages: &[PassageView], located: &[(usize, usize, usize)]) -> Vec<String> {
-    let mut cited: Vec<usize> = located.iter().map(|l| l.0).collect();
-    cited.sort_unstable();
-    cited.dedup();
+fn evidence_runs(passages: &[PassageView], cited: &[usize], located: &[(usize, usize, usize)]) -> Vec<String> {
     let mut out = Vec::new();
-    for pi in cited {
+    for &pi in cited {
         let text = &passages[pi].text;
         let sents = split_sentences(text);
         let hit: Vec<bool> =
