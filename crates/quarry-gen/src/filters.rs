@@ -21,8 +21,10 @@ pub fn check_question(question: &str, passages: &[&str]) -> Result<(), (&'static
     if let Some(m) = source_reference(q) {
         return Err(("not_standalone", format!("refers to its source (\"{m}\")")));
     }
+    static GENERIC_STEMS: OnceLock<std::collections::HashSet<String>> = OnceLock::new();
+    let generic = GENERIC_STEMS.get_or_init(|| GENERIC.iter().map(|g| quarry_audit::stem(g)).collect());
     let content: Vec<String> = quarry_audit::content_words(q);
-    if content.iter().all(|w| GENERIC.iter().any(|g| quarry_audit::stem(g) == *w)) {
+    if content.iter().all(|w| generic.contains(w)) {
         let said =
             if content.is_empty() { "no content word".to_owned() } else { format!("only \"{}\"", content.join(" ")) };
         return Err(("vague", format!("the question names nothing to ask about ({said})")));
