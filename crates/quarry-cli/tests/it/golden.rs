@@ -260,15 +260,9 @@ fn generate(tmp: &Path, args: &[&str], stub: &Stub) -> std::process::Command {
     cmd
 }
 
-/// A fresh run's files (records, rejects, run.json, tree.json) with timings zeroed and
-/// `duplicate_of` checked and set aside, beside the committed ones treated the same way.
-fn fresh_and_committed(name: &str, out: &Path, tmp_s: &str) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
-    let norm = |m: &BTreeMap<String, String>| -> BTreeMap<String, String> {
-        m.iter()
-            .filter(|(k, _)| RUN_FILES.contains(&k.as_str()))
-            .map(|(k, v)| (k.clone(), normalise(v, tmp_s)))
-            .collect()
-    };
+/// The files a run wrote (records, rejects, run.json, tree.json), rejects with `duplicate_of`
+/// checked and set aside.
+fn run_files(out: &Path) -> BTreeMap<String, String> {
     let mut fresh = BTreeMap::new();
     for f in RUN_FILES {
         if let Ok(text) = std::fs::read_to_string(out.join(f)) {
@@ -278,7 +272,12 @@ fn fresh_and_committed(name: &str, out: &Path, tmp_s: &str) -> (BTreeMap<String,
     if let Some(rejects) = fresh.get_mut("rejects.jsonl") {
         *rejects = without_duplicate_of(rejects);
     }
-    (norm(&fresh), norm(&files(&fixture().join("runs").join(name))))
+    fresh
+}
+
+/// Files as compared: JSON with timings zeroed, printed text with the stub's port hidden.
+fn comparable<'a>(m: impl IntoIterator<Item = (&'a String, &'a String)>, tmp: &str) -> BTreeMap<String, String> {
+    m.into_iter().map(|(k, v)| (k.clone(), if k.ends_with(".txt") { unport(v) } else { normalise(v, tmp) })).collect()
 }
 
 /// Every task, killed with SIGKILL at several points and resumed with the same command,
@@ -304,8 +303,9 @@ fn every_task_killed_and_resumed_writes_the_same_bytes() {
         if written < run_lines(&out) {
             cut_short.push(name);
         }
-        let (fresh, committed) = fresh_and_committed(name, &out, &tmp_s);
-        same(&format!("{name} killed and resumed"), &committed, &fresh);
+        let committed = files(&fixture().join("runs").join(name));
+        let committed = comparable(committed.iter().filter(|(k, _)| RUN_FILES.contains(&k.as_str())), &tmp_s);
+        same(&format!("{name} killed and resumed"), &committed, &comparable(&run_files(&out), &tmp_s));
     }
     // The kill must land inside a run, not after it, for the test to mean anything. It cannot
     // for DPO pairs by perturbation (no model call: the run is over at once) and topic trees
@@ -324,27 +324,13 @@ fn the_same_commands_write_the_same_bytes() {
     for (name, args) in runs() {
         let o = generate(tmp, &args, &stub).output().unwrap();
         assert!(matches!(o.status.code(), Some(0 | 1)), "{name}: {}", stderr(&o));
-        let out = tmp.join("runs").join(name);
-        let mut fresh: BTreeMap<String, String> = BTreeMap::new();
-        for f in RUN_FILES {
-            if let Ok(text) = std::fs::read_to_string(out.join(f)) {
-                fresh.insert((*f).into(), text);
-            }
-        }
+        let mut fresh = run_files(&tmp.join("runs").join(name));
         fresh.insert("stdout.txt".into(), printed(&o, &tmp_s));
-        if let Some(rejects) = fresh.get_mut("rejects.jsonl") {
-            *rejects = without_duplicate_of(rejects);
-        }
         let committed = fixture().join("runs").join(name);
         if bless() {
             write_files(&committed, &fresh);
         }
-        let norm = |m: &BTreeMap<String, String>| -> BTreeMap<String, String> {
-            m.iter()
-                .map(|(k, v)| (k.clone(), if k.ends_with(".txt") { unport(v) } else { normalise(v, &tmp_s) }))
-                .collect()
-        };
-        same(&format!("fresh run {name}"), &norm(&files(&committed)), &norm(&fresh));
+        same(&format!("fresh run {name}"), &comparable(&files(&committed), &tmp_s), &comparable(&fresh, &tmp_s));
     }
 
     // 2. The committed run directories, read by this build.
