@@ -181,11 +181,16 @@ impl RunDir {
 
 /// Reads a finished (or interrupted) run directory: run.json, records and rejects.
 pub fn read(dir: &Path) -> Result<(RunSummary, Vec<Record>, Vec<Reject>), GenError> {
-    let run_json = dir.join(RUN_JSON);
-    let bytes = std::fs::read(&run_json).map_err(|e| io(&run_json, e))?;
-    let run = parse_run_json(&run_json, &bytes)?;
+    let run = read_summary(dir)?;
     let (records, rejects) = load_both(dir)?;
     Ok((run, records, rejects))
+}
+
+/// A run directory's run.json alone (its index, model, counts), without its records.
+pub fn read_summary(dir: &Path) -> Result<RunSummary, GenError> {
+    let run_json = dir.join(RUN_JSON);
+    let bytes = std::fs::read(&run_json).map_err(|e| io(&run_json, e))?;
+    parse_run_json(&run_json, &bytes)
 }
 
 fn parse_run_json(path: &Path, bytes: &[u8]) -> Result<RunSummary, GenError> {

@@ -41,7 +41,7 @@ fn load_view(run: &Path, index: &Index) -> Result<RunView> {
 }
 
 pub(crate) fn run_index(run: &Path) -> Result<Index> {
-    let (run_json, _, _) = quarry_gen::run_dir::read(run)?;
+    let run_json = quarry_gen::run_dir::read_summary(run)?;
     let Some(dir) = run_json.index.as_deref().filter(|d| !d.is_empty()) else {
         bail!("{}/run.json names no index (a topic tree made without --index cites nothing)", run.display())
     };
