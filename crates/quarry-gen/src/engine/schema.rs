@@ -137,8 +137,10 @@ pub(crate) fn question_schema() -> Value {
         "type": "object",
         // A question of any wording: one line that ends with its only question mark (spaces
         // after it are trimmed). Human questions need not start with a question word: "The
-        // Normans were in conflict with which other people?"
-        "properties": {"question": {"type": "string", "pattern": "^[^ ?\\n][^?\\n]{8,250}[?] *$"}},
+        // Normans were in conflict with which other people?" No quote or backslash inside: a
+        // grammar-constrained backend writes the pattern's characters raw into the JSON string,
+        // and a raw quote would end it.
+        "properties": {"question": {"type": "string", "pattern": "^[^ ?\"\\\\\\n][^?\"\\\\\\n]{8,250}[?] *$"}},
         "required": ["question"],
         "additionalProperties": false
     })
