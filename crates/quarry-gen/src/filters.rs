@@ -87,10 +87,14 @@ fn source_reference(q: &str) -> Option<String> {
     static SOURCE: OnceLock<Regex> = OnceLock::new();
     let re = SOURCE.get_or_init(|| {
         Regex::new(
-            r"(?i)\b(according to (the|this) (passage|text|excerpt|article|author|book|chapter)|the (passages?|excerpts?|given text|above text|text above|paragraph)|the (author|writer|subject)( of)?|the (texts?|documents?|sentences?|questions?|context)(\s+(above|below|provided|given|shown|here)\b|\s+about\b|\s*\?)|(this|these|the following|above) (passages?|texts?|excerpts?|articles?|chapters?|sections?|paragraphs?|documents?|questions?|sentences?)\b|passage [ab12]\b|(mentioned|described|answered|given|shown|stated|listed|discussed) (above|below)|the (responses?|answers?|texts?|passages?|excerpts?|statements?|lists?|tables?|examples?|sentences?|paragraphs?|questions?) (above|below)\b)",
+            r"(?i)\b(according to (the|this) (passage|text|excerpt|article|author|book|chapter)|the (passages?|excerpts?|given text|above text|text above|paragraph)|the (author|writer|subject)( of)?|the (sentences?|questions?)\b|the (texts?|documents?|context)(\s+(above|below|provided|given|shown|here)\b|\s+about\b|\s*\?)|(this|these|the following|above) (passages?|texts?|excerpts?|articles?|chapters?|sections?|paragraphs?|documents?|questions?|sentences?)\b|passage [ab12]\b|(mentioned|described|answered|given|shown|stated|listed|discussed) (above|below)|the (responses?|answers?|texts?|passages?|excerpts?|statements?|lists?|tables?|examples?|sentences?|paragraphs?|questions?) (above|below)\b)",
         )
         .expect("valid regex")
     });
+    // A heading path copied from the prompt ("Algorithm › History › After 1950").
+    if q.contains('›') {
+        return Some("›".into());
+    }
     // "The author of Hamlet" names an author; "the author" alone means the source's.
     re.find_iter(q).map(|m| m.as_str().trim().to_owned()).find(|m| !m.to_lowercase().ends_with(" of"))
 }
@@ -201,6 +205,8 @@ mod tests {
             ("Which subject is this about here?", "vague"),
             ("How can that really be?", "vague"),
             ("What is the answer to it?", "vague"),
+            ("What is the sentence describing the topic in detail?", "not_standalone"),
+            ("What is the purpose of Algorithm › Classification › Optimization?", "not_standalone"),
         ] {
             assert_eq!(check_question(bad, &[P]).map_err(|e| e.0), Err(why), "{bad}");
         }
