@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The Q&A pipeline measured with a model that answers from SQuAD gold; prints one JSON object.
 #
-#   scripts/bench-replay.sh [SLOTS] [PARAGRAPHS]     (default 100 slots over 120 paragraphs)
+#   scripts/bench-replay.sh [SLOTS] [PARAGRAPHS] [SKIP]  (default 100 slots over 120 paragraphs,
+#                                                        from the first article; SKIP articles
+#                                                        are passed over first)
 #
 # SQuAD dev paragraphs (../shared/data, or QUARRY_SHARED_DATA) become the corpus, one file
 # each; scripts/replay-server.py plays the model: each question is a human SQuAD question of
@@ -13,13 +15,14 @@
 #   - false_accept_rate (wrong): the share of slots whose wrong answer was accepted;
 #   - rejects_by_reason: where the rest went; server: what the replay model was asked.
 # QUARRY_BIN picks the quarry binary (default: a release build); BENCH_KEEP=DIR keeps the run
-# directories there, to read the rejects.
+# directories and the index there, to read the rejects (scripts/judged-extract.py reads them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export QUARRY_CACHE="${QUARRY_CACHE:-$HOME/.cache/quarry}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$QUARRY_CACHE/target}"
 slots="${1:-100}"
 npara="${2:-120}"
+skip="${3:-0}"
 squad="${QUARRY_SHARED_DATA:-$(cd .. && pwd)/shared/data}/squad/dev-v1.1.json"
 [ -f "$squad" ] || { echo "bench-replay: $squad is missing" >&2; exit 2; }
 if [ -z "${QUARRY_BIN:-}" ]; then
@@ -29,9 +32,9 @@ fi
 tmp="$(mktemp -d)"
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
 
-python3 - "$squad" "$tmp/corpus" "$npara" <<'PY'
+python3 - "$squad" "$tmp/corpus" "$npara" "$skip" <<'PY'
 import json, os, sys
-data = json.load(open(sys.argv[1]))["data"]
+data = json.load(open(sys.argv[1]))["data"][int(sys.argv[4]):]
 out, n = sys.argv[2], int(sys.argv[3])
 os.makedirs(out, exist_ok=True)
 picked = []
@@ -61,7 +64,10 @@ for style in short sentence wrong; do
     --base-url "http://127.0.0.1:$port/v1" --llm-model replay --no-cache --json -q > "$tmp/$style.json" || status=$?
   [ "$status" -le 1 ] || { echo "bench-replay: quarry failed ($status) for $style" >&2; exit "$status"; }
   curl -s "http://127.0.0.1:$port/stats" > "$tmp/$style.stats.json"
-  if [ -n "${BENCH_KEEP:-}" ]; then mkdir -p "$BENCH_KEEP" && rm -rf "$BENCH_KEEP/$style" && cp -r "$tmp/run-$style" "$BENCH_KEEP/$style"; fi
+  if [ -n "${BENCH_KEEP:-}" ]; then
+    mkdir -p "$BENCH_KEEP" && rm -rf "$BENCH_KEEP/$style" "$BENCH_KEEP/index" && cp -r "$tmp/run-$style" "$BENCH_KEEP/$style"
+    cp -r "$tmp/index" "$BENCH_KEEP/index"
+  fi
   kill "$server"
   wait "$server" 2>/dev/null || true
 done

@@ -462,7 +462,13 @@ fn score_window(claim: &Claim, q: &QuestionWords, only_sentence: bool, w: &Windo
     let missing_terms: Vec<String> = if claim.phrase || only_sentence {
         q.words
             .iter()
-            .filter(|(s, o)| is_term(q.first, o) && !has(s) && !q.context.contains(s) && !q.scope.contains(s))
+            .filter(|(s, o)| {
+                is_term(q.first, o)
+                    && !has(s)
+                    && !q.context.contains(s)
+                    && !q.scope.contains(s)
+                    && !q.context.iter().chain(&q.scope).any(|t| near_term(s, o, t))
+            })
             .map(|(_, o)| o.to_string())
             .collect()
     } else {
@@ -548,6 +554,36 @@ fn score_window(claim: &Claim, q: &QuestionWords, only_sentence: bool, w: &Windo
         score = score.min(cfg.missing_term_cap);
     }
     WindowScore { score, missing_claim, missing_question, missing_terms }
+}
+
+/// Whether the evidence stem `t` names the question's term (stem `s`, written `orig`) in
+/// another form: "French" for France, "European" for Europe (one stem starts the other, at
+/// least 4 letters), a near spelling of a long word (at most two edits, same first letter),
+/// an acronym with two letters swapped ("GPS" for GSP), or a decade for a year in it
+/// ("1880s" for 1884). A false premise names what the evidence never does; a different form
+/// of a word it does name is not one.
+fn near_term(s: &str, orig: &str, t: &str) -> bool {
+    if s.is_empty() || t.is_empty() || s.chars().next() != t.chars().next() {
+        return false;
+    }
+    if let Some(decade) = orig.strip_suffix("0s").or_else(|| orig.strip_suffix("0's"))
+        && decade.len() == 3
+        && decade.bytes().all(|b| b.is_ascii_digit())
+    {
+        return t.len() == 4 && t.starts_with(decade) && t.bytes().all(|b| b.is_ascii_digit());
+    }
+    if s.bytes().any(|b| b.is_ascii_digit()) || t.bytes().any(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    let (short, long) = if s.len() <= t.len() { (s, t) } else { (t, s) };
+    if short.len() >= 4 && long.starts_with(short) {
+        return true;
+    }
+    if orig.len() >= 3 && orig.chars().all(|c| c.is_uppercase()) {
+        let o = orig.to_lowercase();
+        return o.len() == t.len() && strsim::damerau_levenshtein(&o, t) <= 1;
+    }
+    short.len() >= 5 && strsim::levenshtein(s, t) <= 2
 }
 
 /// Whether a question word (as written) is a name or a number: capitalised other than as the

@@ -299,3 +299,22 @@ fn a_question_term_the_evidence_never_names_fails_the_answer() {
     let r = support("When was the weight-driven clock invented?", "Around 1300.", &[clock], None, &cfg);
     assert_eq!(r.verdict, Verdict::Supported, "{r:?}");
 }
+
+/// Another form of a word the evidence names is not a missing term: "French" for France,
+/// "European" for Europe, a decade for a year in it, an acronym with two letters swapped.
+#[test]
+fn another_form_of_a_named_term_is_not_missing() {
+    let cfg = SupportConfig::default();
+    let plague = "The Black Death is estimated to have killed 30–60% of Europe's total population.";
+    let r = support("How much of the European population did the Black Death kill?", "30–60%.", &[plague], None, &cfg);
+    assert_eq!(r.verdict, Verdict::Supported, "{r:?}");
+    let tesla = "Tesla emigrated to the United States in 1884 to work for Thomas Edison in New York City.";
+    let r = support("Who did Tesla work for in the 1880s?", "Thomas Edison.", &[tesla], None, &cfg);
+    assert_eq!(r.verdict, Verdict::Supported, "{r:?}");
+    // A decade the evidence does not reach is still missing.
+    let r = support("Who did Tesla work for in the 1890s?", "Thomas Edison.", &[tesla], None, &cfg);
+    assert_eq!(r.verdict, Verdict::Unsupported, "{r:?}");
+    let guise = "The Amboise plot of 1560 was a foiled attempt to wrest power in France from the House of Guise.";
+    let r = support("What was the plot against the French House of Guise called?", "The Amboise plot.", &[guise], None, &cfg);
+    assert_eq!(r.verdict, Verdict::Supported, "{r:?}");
+}

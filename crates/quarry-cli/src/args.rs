@@ -743,6 +743,13 @@ pub struct GenerateQaArgs {
     /// the most words with the question (0: every sentence of every shown passage).
     #[arg(long, default_value_t = 6, value_name = "N", requires = "extractive")]
     pub extractive_choices: usize,
+    /// How questions are planned: `chunk` shows the model a seed passage and asks for a
+    /// question about it; `sentence` picks a fact sentence of the passage (a number, a name, a
+    /// definition, a cause) and asks for the question that sentence answers, so the answer is
+    /// known before the question is written (with --extractive it is that sentence, and no
+    /// answering call is made).
+    #[arg(long, value_enum, default_value_t = Planner::Chunk)]
+    pub plan: Planner,
     /// Seed from the grounded nodes of a topic tree (tree.json of `generate topics`).
     #[arg(long)]
     pub topics: Option<PathBuf>,
@@ -934,4 +941,13 @@ mod tests {
     fn cli_is_well_formed() {
         super::Cli::command().debug_assert();
     }
+}
+
+/// How a Q&A run plans its questions (see `generate qa --plan`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Planner {
+    /// A question about a seed passage.
+    Chunk,
+    /// The question a chosen fact sentence of the seed passage answers.
+    Sentence,
 }

@@ -18,6 +18,9 @@ pub fn check_question(question: &str, passages: &[&str]) -> Result<(), (&'static
     if !q.ends_with('?') {
         return Err(("not_a_question", "does not end with a question mark".into()));
     }
+    if let Some(m) = prompt_echo(q) {
+        return Err(("prompt_echo", format!("copies the prompt's layout (\"{m}\") instead of asking")));
+    }
     if let Some(m) = source_reference(q) {
         return Err(("not_standalone", format!("refers to its source (\"{m}\")")));
     }
@@ -47,7 +50,77 @@ pub fn check_question(question: &str, passages: &[&str]) -> Result<(), (&'static
             }
         }
     }
+    if !asks(q) {
+        return Err((
+            "no_question_word",
+            "a statement with a question mark: no question word (what, which, who, how…) and no opening verb (is, does, can…)"
+                .into(),
+        ));
+    }
+    if let Some(m) = unresolved_reference(q) {
+        return Err(("not_standalone", format!("\"{m}\" refers to something the question never names")));
+    }
     Ok(())
+}
+
+/// The prompt's own layout copied into a question ("Candle › Flame", "… | Question: …").
+fn prompt_echo(q: &str) -> Option<String> {
+    static ECHO: OnceLock<Regex> = OnceLock::new();
+    let re = ECHO.get_or_init(|| Regex::new(r"(?i)\||\b(question|answer|passage)\s*:|<<<|>>>").expect("valid regex"));
+    re.find(q).map(|m| m.as_str().to_owned())
+}
+
+/// Whether a question asks: it holds a question word ("The Normans fought which people?") or
+/// opens with a verb ("Is the flame hotter…?", "Did Tesla…?").
+fn asks(q: &str) -> bool {
+    const WH: &[&str] = &["what", "which", "who", "whom", "whose", "when", "where", "why", "how", "whether", "what's"];
+    const OPENERS: &[&str] = &[
+        "is", "are", "was", "were", "do", "does", "did", "can", "could", "will", "would", "should", "shall", "has",
+        "have", "had", "may", "might", "must", "isn't", "aren't", "wasn't", "doesn't", "don't", "didn't", "name",
+        "list", "give", "in", "on", "at", "by", "for", "from", "to", "during", "after", "before", "with",
+    ];
+    let words: Vec<String> = q
+        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    let opens = words.first().is_some_and(|w| OPENERS.contains(&w.as_str()));
+    // "In which year…" opens with a preposition but asks with its question word.
+    (opens && !["in", "on", "at", "by", "for", "from", "to", "during", "after", "before", "with"].contains(&words[0].as_str()))
+        || words.iter().any(|w| WH.contains(&w.as_str()))
+}
+
+/// A pronoun standing for something the question never names: "When did it retract…?",
+/// "Why did he leave?", "How many objects are located there?". Only a pronoun before any
+/// word that could be its antecedent counts ("How does a flame stay lit when it is moved?"
+/// names the flame first), and "it" as a dummy subject ("How long did it take…", "Is it
+/// true…") does not.
+fn unresolved_reference(q: &str) -> Option<String> {
+    const PRONOUNS: &[&str] = &["it", "he", "she", "they", "him", "her", "them", "his", "its", "their"];
+    const ASKING: &[&str] = &[
+        "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "is", "are", "was", "were", "do",
+        "does", "did", "can", "could", "will", "would", "should", "has", "have", "had", "many", "much", "long", "often",
+        "far", "old", "in", "on", "at", "to", "of", "for", "from", "by", "with", "the", "a", "an", "year", "date",
+    ];
+    let words: Vec<String> = q
+        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    if let Some(i) = words.iter().position(|w| PRONOUNS.contains(&w.as_str())) {
+        let dummy = words[i] == "it"
+            && (words.get(i + 1).is_some_and(|n| ["take", "takes", "took", "true", "possible", "mean", "means"].contains(&n.as_str()))
+                || words.get(i + 2).is_some_and(|n| ["take", "true", "possible"].contains(&n.as_str())));
+        if !dummy && words[..i].iter().all(|w| ASKING.contains(&w.as_str())) {
+            return Some(words[i].clone());
+        }
+    }
+    // "…located there?", "…born there?": a place never named.
+    let t = q.trim_end_matches(['?', ' ']).to_lowercase();
+    if t.ends_with(" there") && !t.contains(" is there") && !t.contains(" are there") {
+        return Some("there".into());
+    }
+    None
 }
 
 /// Words that name no subject of their own: a question made only of them is vague ("What is
@@ -195,6 +268,13 @@ mod tests {
             "What does the text of the Treaty of Rome say about trade?",
             "The Normans were in conflict with which other people?",
             "What is the element polonium?",
+            "How does a candle flame stay lit when it is moved?",
+            "How long did it take to build the Panama Canal?",
+            "In which year did Tesla move to New York?",
+            "Is the outer part of a flame hotter than its centre?",
+            "Did Faraday burn the candle in oxygen?",
+            "Sedimentary rock can be turned into which of the three types of rock?",
+            "How many species of trees are there in the Saxon Garden?",
         ] {
             assert!(check_question(ok, &[P]).is_ok(), "{ok}: {:?}", check_question(ok, &[P]));
         }
@@ -207,6 +287,12 @@ mod tests {
             ("What is the answer to it?", "vague"),
             ("What is the sentence describing the topic in detail?", "not_standalone"),
             ("What is the purpose of Algorithm › Classification › Optimization?", "not_standalone"),
+            ("The Chemical History: The CYLINDER | Question: Why is the wick pulled?", "prompt_echo"),
+            ("Question: what is a wick made of?", "prompt_echo"),
+            ("The model is linear in parameters but may be nonlinear across factor sets?", "no_question_word"),
+            ("When did it retract to a mostly inland formation?", "not_standalone"),
+            ("Why did he nail the theses to the church door?", "not_standalone"),
+            ("How many permanent objects are located there?", "not_standalone"),
         ] {
             assert_eq!(check_question(bad, &[P]).map_err(|e| e.0), Err(why), "{bad}");
         }

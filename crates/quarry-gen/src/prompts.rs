@@ -14,6 +14,7 @@ use crate::GenError;
 pub const BUILTIN: &[(&str, &str)] = &[
     ("question", include_str!("../prompts/question.txt")),
     ("question-multihop", include_str!("../prompts/question-multihop.txt")),
+    ("question-sentence", include_str!("../prompts/question-sentence.txt")),
     ("answer", include_str!("../prompts/answer.txt")),
     ("judge", include_str!("../prompts/judge.txt")),
     ("followup-question", include_str!("../prompts/followup-question.txt")),
@@ -94,6 +95,7 @@ fn fill(template: &str, vars: &[(&str, &str)]) -> String {
 pub struct Prompts {
     pub question: Template,
     pub question_multihop: Template,
+    pub question_sentence: Template,
     pub answer: Template,
     pub judge: Template,
     pub followup_question: Template,
@@ -128,6 +130,7 @@ impl Prompts {
         Ok(Prompts {
             question: get("question")?,
             question_multihop: get("question-multihop")?,
+            question_sentence: get("question-sentence")?,
             answer: get("answer")?,
             judge: get("judge")?,
             followup_question: get("followup-question")?,
@@ -139,10 +142,11 @@ impl Prompts {
         })
     }
 
-    pub fn all(&self) -> [&Template; 10] {
+    pub fn all(&self) -> [&Template; 11] {
         [
             &self.question,
             &self.question_multihop,
+            &self.question_sentence,
             &self.answer,
             &self.judge,
             &self.followup_question,

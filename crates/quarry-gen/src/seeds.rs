@@ -69,6 +69,76 @@ pub fn ineligible(c: &ChunkInfo) -> Option<Ineligible> {
     None
 }
 
+/// A sentence of a seed chunk worth asking about, for sentence-first planning: a statement
+/// of 8 to 45 words that carries a fact — a number or date, a name, a definition ("is a",
+/// "called", "known as"), a cause ("because", "causes") — not a question, an exclamation or
+/// a line of dialogue. Sentences that lean on the one before ("It", "This", "They") rank
+/// lower, since their question is hard to make standalone. The sentence is the chunk's exact
+/// text (one of its quotable sentences), so it can be cited as it stands.
+pub fn fact_sentence(text: &str, draw: u64) -> Option<String> {
+    let mut ranked: Vec<(i32, usize, String)> = Vec::new();
+    for (i, s) in crate::engine::schema::quotable(text).into_iter().enumerate() {
+        let score = fact_score(&s);
+        if score > 0 {
+            ranked.push((score, i, s));
+        }
+    }
+    // The best three, drawn from in proportion to their score: a second slot on the same
+    // chunk asks about another fact.
+    ranked.sort_by_key(|(score, i, _)| (std::cmp::Reverse(*score), *i));
+    ranked.truncate(3);
+    let total: i32 = ranked.iter().map(|(s, _, _)| *s).sum();
+    let mut r = (draw % total.max(1) as u64) as i32;
+    for (score, _, s) in ranked {
+        if r < score {
+            return Some(s);
+        }
+        r -= score;
+    }
+    None
+}
+
+/// How much of a fact a sentence states (0 or less: not worth a question); see
+/// [`fact_sentence`].
+fn fact_score(s: &str) -> i32 {
+    let words: Vec<&str> = s.split_whitespace().collect();
+    if !(8..=45).contains(&words.len()) || s.contains('?') || s.contains('!') {
+        return 0;
+    }
+    if s.matches(['"', '“', '”']).count() >= 2 || !s.ends_with(['.', ';', ':', ')', '"', '”']) {
+        return 0;
+    }
+    let lower = format!(" {} ", s.to_lowercase());
+    let has = |list: &[&str]| list.iter().any(|w| lower.contains(w));
+    let mut score = 2;
+    if s.chars().any(|c| c.is_ascii_digit()) {
+        score += 3;
+    }
+    // A capitalised word past the first: a name.
+    if words[1..].iter().any(|w| w.chars().next().is_some_and(char::is_uppercase) && w.len() > 1) {
+        score += 2;
+    }
+    if has(&[
+        " is a ", " is an ", " is the ", " are the ", " was a ", " was the ", " called ", " known as ", " means ",
+        " consists of ", " defined as ", " refers to ", " named ",
+    ]) {
+        score += 3;
+    }
+    if has(&[" because ", " causes ", " caused by ", " due to ", " therefore ", " produces ", " results in ", " leads to "]) {
+        score += 2;
+    }
+    let first = words[0].trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase();
+    if ["it", "this", "these", "they", "he", "she", "that", "those", "such", "but", "and", "so", "there", "here"]
+        .contains(&first.as_str())
+    {
+        score -= 2;
+    }
+    if has(&[" i ", " you ", " we ", " my ", " our ", " your ", " me ", " us "]) {
+        score -= 2;
+    }
+    score
+}
+
 /// A deterministic 64-bit mix of the run seed and some values (SplitMix64 over BLAKE3).
 pub fn mix(seed: u64, parts: &[u64]) -> u64 {
     let mut h = blake3::Hasher::new();
@@ -191,6 +261,19 @@ mod tests {
         assert_eq!(ineligible(&chunk("a", 0, lic)), Some(Ineligible::Licence));
         let table = "1820 1.5 2.3 4.5. 1821 1.7 2.9 4.1. 1822 1.9 3.3 4.0. 1823 2.0 3.4 4.4.";
         assert_eq!(ineligible(&chunk("a", 0, table)), Some(Ineligible::NotProse));
+    }
+
+    #[test]
+    fn fact_sentences_carry_facts() {
+        let text = "I shall now show you something. It goes up. The candle was invented in 1820 by a \
+            chemist named Smith, who worked in London. We must look at it closely, you and I, in a moment.";
+        let s = fact_sentence(text, 0).unwrap();
+        assert!(s.starts_with("The candle was invented in 1820"), "{s}");
+        // Every draw picks a sentence of the text, exactly as it stands.
+        for d in 0..10 {
+            assert!(text.contains(&fact_sentence(text, d).unwrap()));
+        }
+        assert_eq!(fact_sentence("Where is it? Go there now! Yes.", 3), None);
     }
 
     #[test]

@@ -153,6 +153,7 @@ fn qa(a: GenerateQaArgs, quiet: bool) -> Result<u8> {
         topics: load_tree(a.topics.as_deref())?,
         extractive: a.extractive,
         extractive_choices: a.extractive_choices,
+        sentence_first: a.plan == crate::args::Planner::Sentence,
     };
     run_task(QaGenerator::new(index.clone(), llm.model.clone(), prompts, cfg)?, r, &index, quiet)
 }

@@ -145,6 +145,44 @@ pub(crate) fn sampling_record(r: &ChatRequest) -> SamplingRecord {
     SamplingRecord { temperature: r.temperature, top_p: r.top_p, max_tokens: r.max_tokens, seed: r.seed.unwrap_or(0) }
 }
 
+/// Why the checks turned a question and answer down: the stage (`question`, `answer` or
+/// `verify`), the reason code and the words that caused it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Turndown {
+    pub stage: &'static str,
+    pub reason: String,
+    pub detail: String,
+}
+
+/// The checks every verifying task applies to one question and its answer, in the pipeline's
+/// order: the question's own checks (against the texts it was written from), the answer's
+/// (`paragraph`: a textbook paragraph's limits), then verification of the citations `raw`
+/// against the `passages` shown. The judged-set benchmark decides stored records with it, so
+/// what it measures is what the tasks do.
+pub fn decide(
+    question: &str,
+    seed_texts: &[&str],
+    answer: &str,
+    paragraph: bool,
+    raw: &[quarry_audit::RawCitation],
+    passages: &[quarry_audit::PassageView],
+    cfg: &quarry_audit::VerifyConfig,
+) -> Result<Verification, Turndown> {
+    let turn = |stage, (reason, detail): (&str, String)| Turndown { stage, reason: reason.into(), detail };
+    if !paragraph {
+        crate::filters::check_question(question, seed_texts).map_err(|e| turn("question", e))?;
+        crate::filters::check_answer(answer).map_err(|e| turn("answer", e))?;
+    } else {
+        crate::filters::check_paragraph(answer).map_err(|e| turn("answer", e))?;
+    }
+    let ver = quarry_audit::verify(question, answer, raw, passages, None, cfg);
+    if !acceptable(&ver, false) {
+        let reason = ver.reason_code.clone().unwrap_or_else(|| ver.verdict.as_str().into());
+        return Err(Turndown { stage: "verify", reason, detail: ver.reasons.join("; ") });
+    }
+    Ok(ver)
+}
+
 /// Whether a task accepts a verification: a supported (or, when asked, partial) verdict
 /// with at least one located citation.
 pub(crate) fn acceptable(v: &Verification, accept_partial: bool) -> bool {

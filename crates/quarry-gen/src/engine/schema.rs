@@ -7,30 +7,52 @@ use std::collections::HashSet;
 use quarry_audit::RawCitation;
 use serde_json::{Value, json};
 
-/// The quotable sentences of a passage: each a substring of it, at most 300 bytes.
+/// Quotes longer than this are split at clause ends (never cut mid-clause).
+const MAX_QUOTE: usize = 400;
+
+/// The quotable sentences of a passage: each an exact substring of it. A sentence longer than
+/// [`MAX_QUOTE`] bytes is offered as its clauses (split after `;`, `:` or `,`), each as long as
+/// fits, so a quote always ends where the text pauses and is found again as it stands.
 pub(crate) fn quotable(text: &str) -> Vec<String> {
-    let cut = |s: &str| {
-        let mut end = s.len().min(300);
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        s[..end].trim_end().to_owned()
-    };
     let mut out: Vec<String> = Vec::new();
+    let mut push = |s: &str| {
+        let s = s.trim();
+        if s.len() >= 20 && !out.iter().any(|o| o == s) {
+            out.push(s.to_owned());
+        }
+    };
     for r in quarry_audit::split_sentences(text) {
-        let s = text[r].trim();
-        if s.len() < 20 {
-            continue;
-        }
-        let s = cut(s);
-        if !out.contains(&s) {
-            out.push(s);
-        }
+        clauses(text[r].trim(), &mut push);
     }
     if out.is_empty() {
-        out.push(cut(text.trim()));
+        clauses(text.trim(), &mut |s: &str| {
+            if !s.trim().is_empty() {
+                out.push(s.trim().to_owned())
+            }
+        });
     }
     out
+}
+
+/// Calls `f` with `s` whole, or (longer than [`MAX_QUOTE`]) with its runs of clauses, each the
+/// longest that fits; a clause longer than that on its own is given whole.
+fn clauses(s: &str, f: &mut impl FnMut(&str)) {
+    if s.len() <= MAX_QUOTE {
+        return f(s);
+    }
+    let breaks: Vec<usize> = s
+        .char_indices()
+        .filter(|&(i, c)| matches!(c, ';' | ':' | ',') && s[i + 1..].starts_with(char::is_whitespace))
+        .map(|(i, _)| i + 1)
+        .chain(std::iter::once(s.len()))
+        .collect();
+    let mut start = 0;
+    while start < s.len() {
+        let fits = breaks.iter().copied().filter(|&b| b > start && b - start <= MAX_QUOTE).next_back();
+        let end = fits.or_else(|| breaks.iter().copied().find(|&b| b > start)).unwrap_or(s.len());
+        f(&s[start..end]);
+        start = end;
+    }
 }
 
 /// The schema of a list of citations of the shown passages. Each is one of the passages with
@@ -209,6 +231,23 @@ mod tests {
     fn answer_debris_is_trimmed() {
         assert_eq!(clean_answer(" It burns.},  { "), "It burns.");
         assert_eq!(clean_answer("Values are [1, 2]"), "Values are [1, 2]");
+    }
+
+    #[test]
+    fn long_sentences_are_quoted_as_whole_clauses_never_cut() {
+        let clause = "the flame of the candle draws the melted wax up the wick by capillary attraction";
+        let long = format!("{clause}; {clause}, {clause}: {clause}, {clause}; {clause}, {clause}.");
+        let text = format!("A short first sentence about candles. {long} A last sentence about candles.");
+        let quotes = quotable(&text);
+        let pieces: Vec<&String> = quotes.iter().filter(|q| long.contains(q.as_str())).collect();
+        assert!(pieces.len() >= 2, "{quotes:#?}");
+        for q in &pieces {
+            assert!(q.len() <= MAX_QUOTE, "{q}");
+            assert!(q.ends_with([';', ',', ':', '.']), "cut mid-clause: {q}");
+        }
+        // Together they are the whole sentence.
+        let joined: String = pieces.iter().map(|q| q.as_str()).collect::<Vec<_>>().join(" ");
+        assert_eq!(joined, long);
     }
 
     #[test]

@@ -110,6 +110,10 @@ pub struct QaConfig {
     /// With `extractive`: how many passage sentences the model chooses from, those sharing the
     /// most words with the question (0: every sentence of every passage).
     pub extractive_choices: usize,
+    /// Sentence-first planning: pick a fact sentence of the seed chunk and ask the model for
+    /// the question it answers, so the answer is known before the question exists (with
+    /// `extractive`, the answer is that sentence and the answering call is skipped).
+    pub sentence_first: bool,
 }
 
 impl Default for QaConfig {
@@ -134,6 +138,7 @@ impl Default for QaConfig {
             topics: None,
             extractive: false,
             extractive_choices: 6,
+            sentence_first: false,
         }
     }
 }
@@ -235,6 +240,11 @@ impl SlotTask for QaGenerator {
         if c.extractive {
             cfg["extractive_choices"] = json!(c.extractive_choices);
         }
+        // Likewise only sentence-first runs record their planner and its prompt.
+        if c.sentence_first {
+            cfg["plan"] = json!("sentence");
+            cfg["prompts"]["question-sentence"] = json!(p.question_sentence.hash());
+        }
         cfg
     }
 
@@ -251,6 +261,13 @@ impl SlotTask for QaGenerator {
         // The plan keeps no text: the seed's comes from the index.
         let seed_text = e.hit(&seed.chunk_id)?.text;
         let mut qtype = self.pick_type(slot, &seed_text);
+        // Sentence-first: the fact sentence the question is to be about (and, extractive, its
+        // answer); a chunk without one is planned chunk-first.
+        let target = if self.cfg.sentence_first && qtype != QuestionType::MultiHop {
+            crate::seeds::fact_sentence(&seed_text, mix(self.cfg.seed, &[slot, 6]))
+        } else {
+            None
+        };
 
         // 1. The question.
         let started = Instant::now();
@@ -258,7 +275,7 @@ impl SlotTask for QaGenerator {
         let mut seed_texts = vec![seed_text.clone()];
         let heading = heading_of(&seed.title, &seed.heading_path);
         // A multi-hop question needs a partner chunk; without one it becomes factual.
-        let partner = if qtype == QuestionType::MultiHop {
+        let partner = if qtype == QuestionType::MultiHop && target.is_none() {
             let (p, _) = a.totals.other(|| self.partner(&seed, &seed_text));
             let p = p?;
             if p.is_none() {
@@ -268,8 +285,18 @@ impl SlotTask for QaGenerator {
         } else {
             None
         };
-        let (template, system, user) = match &partner {
-            Some(p) => {
+        let (template, system, user) = match (&partner, &target) {
+            (_, Some(sentence)) => {
+                qtype = QuestionType::Factual;
+                let (s, u) = e.prompts.question_sentence.render(&[
+                    ("title", &seed.title),
+                    ("heading", &heading),
+                    ("passage", &data(&seed_text)),
+                    ("sentence", &data(sentence)),
+                ]);
+                (&e.prompts.question_sentence, s, u)
+            }
+            (Some(p), None) => {
                 seed_chunks.push(p.chunk_id.to_string());
                 seed_texts.push(p.text.clone());
                 let hb = heading_of(&p.title, &p.heading_path);
@@ -283,7 +310,7 @@ impl SlotTask for QaGenerator {
                 ]);
                 (&e.prompts.question_multihop, s, u)
             }
-            None => {
+            (None, None) => {
                 let (s, u) = e.prompts.question.render(&[
                     ("title", &seed.title),
                     ("heading", &heading),
@@ -309,9 +336,15 @@ impl SlotTask for QaGenerator {
 
         // 2. Retrieval with the question.
         let (hits, retrieval_ms) = a.totals.other(|| e.search(&question, self.cfg.k));
-        let hits = hits?;
+        let mut hits = hits?;
         if hits.is_empty() {
             return Err(a.fail("answer", "no_passages", "retrieval returned nothing".into()));
+        }
+        // Sentence-first, the seed chunk (which holds the answer) is among the passages shown:
+        // in place of the last hit when retrieval missed it.
+        if target.is_some() && !hits.iter().any(|h| h.chunk_id.to_string() == seed.chunk_id) {
+            let last = hits.len() - 1;
+            hits[last] = e.hit(&seed.chunk_id)?;
         }
         let round_trip_rank =
             hits.iter().position(|h| h.chunk_id.to_string() == seed.chunk_id).map_or(-1, |i| i as i64 + 1);
@@ -329,9 +362,20 @@ impl SlotTask for QaGenerator {
         let areq = e
             .request(system, user, Purpose::Factual, &self.cfg.answer_sampling, mix(self.cfg.seed, &[slot, 4]))
             .with_schema(schema);
-        let aresp = e.call(&areq, a).await?;
+        // Sentence-first and extractive: the answer is the target sentence, cited where it
+        // stands; no model call.
+        let (reply, v) = match &target {
+            Some(sentence) if self.cfg.extractive => {
+                let at = hits.iter().position(|h| h.chunk_id.to_string() == seed.chunk_id).unwrap_or(0);
+                let v = json!({"citations": [{"passage": at + 1, "quote": sentence}]});
+                (v.to_string(), v)
+            }
+            _ => {
+                let r = e.call(&areq, a).await?;
+                (r.text, r.json.unwrap_or(Value::Null))
+            }
+        };
         let answer_ms = t0.elapsed().as_secs_f64() * 1e3;
-        let v = aresp.json.clone().unwrap_or(Value::Null);
         let raw = raw_citations(&v["citations"]);
         let answer = if self.cfg.extractive {
             raw.first().map(|c| prose(c.quote.trim())).unwrap_or_default()
@@ -340,14 +384,14 @@ impl SlotTask for QaGenerator {
         };
         a.reject.answer = answer.clone();
         if let Err((reason, detail)) = filters::check_answer(&answer) {
-            a.reject.raw = aresp.text.clone();
+            a.reject.raw = reply.clone();
             return Err(a.fail("answer", reason, detail));
         }
 
         // 4. Verification, down to the span.
         let (ver, verify_ms) = a.totals.other(|| e.verify(&question, &answer, &raw, &hits));
         if !acceptable(&ver, self.cfg.accept_partial) {
-            a.reject.raw = aresp.text.clone();
+            a.reject.raw = reply.clone();
             return Err(a.unverified(&ver, ""));
         }
         let mut reasons = ver.reasons;

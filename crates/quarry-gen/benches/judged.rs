@@ -1,0 +1,177 @@
+//! The judged-records benchmark; prints one JSON object.
+//!
+//!   cargo bench -p quarry-gen --bench judged            (QUARRY_JUDGED=DIR: another set)
+//!
+//! Every item of `tests/judged/items.jsonl` (records quarry produced, with the passages they
+//! were shown) is decided again by the current checks — [`quarry_gen::engine::decide`], the
+//! same question checks, answer checks and verification the tasks apply — and compared with
+//! its judgment in `judgments.jsonl` (read by a person, never taken from quarry). Per part
+//! (`tuning`, `held_out`) and per source it prints:
+//! - `precision`: the share of accepted items judged good;
+//! - `recall`: the share of good items accepted;
+//! - `categories`: per judged category (`good` or the kind of bad), how many were accepted and
+//!   rejected;
+//! - `rejects`: per reason code, how many good and bad items it turned down;
+//! - `at_generation`: the same two figures for what quarry decided when it made the records.
+//!
+//! `--list accepted_bad` (or `rejected_good`) prints those items of the tuning part instead,
+//! one line each with the judge's reason and quarry's: what to read when tuning a rule. The
+//! held-out part is listed only with `--held-out`, after tuning is done.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use quarry_audit::{PassageView, RawCitation, VerifyConfig};
+use quarry_gen::engine::decide;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+#[derive(Deserialize)]
+struct Item {
+    id: String,
+    part: String,
+    source: String,
+    task: String,
+    question: String,
+    answer: String,
+    citations: Vec<RawCitation>,
+    passages: Vec<PassageView>,
+    seed_texts: Vec<String>,
+    generated: Value,
+}
+
+#[derive(Deserialize)]
+struct Judgment {
+    id: String,
+    label: String,
+    category: String,
+    reason: String,
+}
+
+#[derive(Default)]
+struct Tally {
+    items: usize,
+    good: usize,
+    accepted: usize,
+    accepted_good: usize,
+    gen_accepted: usize,
+    gen_accepted_good: usize,
+    categories: BTreeMap<String, [usize; 2]>,
+    rejects: BTreeMap<String, [usize; 2]>,
+}
+
+fn ratio(a: usize, b: usize) -> Value {
+    if b == 0 { Value::Null } else { json!(((a as f64 / b as f64) * 1000.0).round() / 1000.0) }
+}
+
+impl Tally {
+    fn add(&mut self, good: bool, category: &str, accepted: bool, reason: &str, gen_accepted: bool) {
+        self.items += 1;
+        self.good += good as usize;
+        self.accepted += accepted as usize;
+        self.accepted_good += (accepted && good) as usize;
+        self.gen_accepted += gen_accepted as usize;
+        self.gen_accepted_good += (gen_accepted && good) as usize;
+        let c = self.categories.entry(if good { "good".into() } else { category.to_owned() }).or_default();
+        c[if accepted { 0 } else { 1 }] += 1;
+        if !accepted {
+            self.rejects.entry(reason.to_owned()).or_default()[if good { 0 } else { 1 }] += 1;
+        }
+    }
+
+    fn json(&self) -> Value {
+        let cats: BTreeMap<&String, Value> =
+            self.categories.iter().map(|(k, [a, r])| (k, json!({"accepted": a, "rejected": r}))).collect();
+        let rej: BTreeMap<&String, Value> =
+            self.rejects.iter().map(|(k, [g, b])| (k, json!({"good": g, "bad": b}))).collect();
+        json!({
+            "items": self.items,
+            "judged_good": self.good,
+            "accepted": self.accepted,
+            "precision": ratio(self.accepted_good, self.accepted),
+            "recall": ratio(self.accepted_good, self.good),
+            "categories": cats,
+            "rejects": rej,
+            "at_generation": {
+                "accepted": self.gen_accepted,
+                "precision": ratio(self.gen_accepted_good, self.gen_accepted),
+                "recall": ratio(self.gen_accepted_good, self.good),
+            },
+        })
+    }
+}
+
+fn read_lines<T: for<'de> Deserialize<'de>>(path: &PathBuf) -> Vec<T> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| serde_json::from_str(l).unwrap_or_else(|e| panic!("{}:{}: {e}", path.display(), i + 1)))
+        .collect()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let list = args.iter().position(|a| a == "--list").and_then(|i| args.get(i + 1)).cloned();
+    let held_out = args.iter().any(|a| a == "--held-out");
+    let dir = std::env::var_os("QUARRY_JUDGED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/judged"));
+    let items: Vec<Item> = read_lines(&dir.join("items.jsonl"));
+    let judgments: BTreeMap<String, Judgment> =
+        read_lines::<Judgment>(&dir.join("judgments.jsonl")).into_iter().map(|j| (j.id.clone(), j)).collect();
+    let cfg = VerifyConfig::default();
+    let mut parts: BTreeMap<String, Tally> = BTreeMap::new();
+    let mut sources: BTreeMap<String, Tally> = BTreeMap::new();
+    let mut unjudged = 0;
+    for it in &items {
+        let Some(j) = judgments.get(&it.id) else {
+            unjudged += 1;
+            continue;
+        };
+        let seeds: Vec<&str> = it.seed_texts.iter().map(String::as_str).collect();
+        let decision =
+            decide(&it.question, &seeds, &it.answer, it.task == "pretrain", &it.citations, &it.passages, &cfg);
+        let accepted = decision.is_ok();
+        let reason = match &decision {
+            Ok(_) => String::new(),
+            Err(t) => format!("{}/{}", t.stage, t.reason),
+        };
+        let good = j.label == "good";
+        let gen_accepted = it.generated["accepted"].as_bool().unwrap_or(false);
+        if let Some(which) = &list {
+            let show = match which.as_str() {
+                "accepted_bad" => accepted && !good,
+                "rejected_good" => !accepted && good,
+                _ => panic!("--list takes accepted_bad or rejected_good"),
+            };
+            if show && (it.part == "tuning" || held_out) {
+                let why = match &decision {
+                    Ok(v) => format!("support {:.2}", v.support),
+                    Err(t) => format!("{reason}: {}", t.detail),
+                };
+                println!(
+                    "{}\n  Q: {}\n  A: {}\n  judge: {} {}\n  quarry: {why}\n",
+                    it.id, it.question, it.answer, j.category, j.reason
+                );
+            }
+            continue;
+        }
+        parts.entry(it.part.clone()).or_default().add(good, &j.category, accepted, &reason, gen_accepted);
+        let source = format!("{}/{}", it.part, it.source);
+        sources.entry(source).or_default().add(good, &j.category, accepted, &reason, gen_accepted);
+    }
+    if list.is_some() {
+        return;
+    }
+    let out = json!({
+        "items": items.len(),
+        "unjudged": unjudged,
+        "parts": parts.iter().map(|(k, t)| (k.clone(), t.json())).collect::<BTreeMap<_, _>>(),
+        "sources": sources.iter().map(|(k, t)| (k.clone(), json!({
+            "items": t.items, "judged_good": t.good, "accepted": t.accepted,
+            "precision": ratio(t.accepted_good, t.accepted), "recall": ratio(t.accepted_good, t.good),
+        }))).collect::<BTreeMap<_, _>>(),
+    });
+    println!("{}", serde_json::to_string_pretty(&out).expect("json"));
+}
