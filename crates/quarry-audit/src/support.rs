@@ -212,8 +212,17 @@ enum Expect {
     Place,
     /// "What country", "which river": a thing named by the noun, so not a bare number or date.
     Thing,
+    /// "Which city", "what team": a thing with a proper name, so the answer names one.
+    Named,
     Any,
 }
+
+/// Nouns whose instances have proper names ("which city" is answered by a name).
+const NAMED_NOUNS: &[&str] = &[
+    "city", "country", "state", "town", "river", "county", "team", "company", "university", "college", "nation",
+    "continent", "empire", "kingdom", "king", "queen", "president", "emperor", "island", "ocean", "sea", "mountain",
+    "province", "dynasty", "newspaper", "network", "airport", "stadium", "village", "capital", "language",
+];
 
 const MONTHS_AND_DAYS: &[&str] = &[
     "january",
@@ -292,6 +301,10 @@ const TIME_NOUNS: &[&str] = &["date", "day", "month", "time", "period", "era", "
 /// Nouns whose value is a number ("what year", "what was the final score").
 const NUMBER_NOUNS: &[&str] = &[
     "year",
+    "size",
+    "mass",
+    "diameter",
+    "duration",
     "proportion",
     "degree",
     "percentage",
@@ -352,6 +365,7 @@ impl Expect {
             Expect::Person => "someone, not a date or number",
             Expect::Place => "a place, not a date or number",
             Expect::Thing => "a thing, not a date or number",
+            Expect::Named => "a name",
             Expect::Any => "something else",
         }
     }
@@ -385,6 +399,7 @@ fn expected_answer(question: &str) -> Expect {
                 return Expect::Number;
             }
             "what" | "which" if is_noun_of(TIME_NOUNS, next) => return Expect::Time,
+            "what" | "which" if is_noun_of(NAMED_NOUNS, next) => return Expect::Named,
             "what" | "which" if is_noun_of(NUMBER_NOUNS, next) => return Expect::Number,
             // "What was the final score", "what is the population": the noun after a copula.
             "what" | "which"
@@ -427,12 +442,19 @@ fn fits(expects: Expect, answer: &str) -> bool {
     };
     let content: Vec<&str> = ws.iter().copied().filter(|w| !is_stopword(w)).collect();
     let only_date = !content.is_empty() && content.iter().all(|w| number(w) || timeish(w)) && has_number;
+    // A capitalised word other than a stop word ("The"): a name.
+    let named = answer
+        .split(|c: char| !c.is_alphanumeric())
+        .any(|w| w.chars().next().is_some_and(char::is_uppercase) && !is_stopword(&w.to_lowercase()));
     match expects {
         Expect::Number => has_number,
         // A time is a year ("1888", "1920s", "200 BC"), a date or a time word; a bare count
         // ("Section 30", "6 feet") is not.
         Expect::Time => ws.iter().any(|w| timeish(w) || yearish(w)),
-        Expect::Person | Expect::Place | Expect::Thing => !only_date,
+        // Someone is not an amount ("nearly $12"): a number without a name is no one.
+        Expect::Person => !only_date && !(has_number && !named),
+        Expect::Place | Expect::Thing => !only_date,
+        Expect::Named => named,
         Expect::Any => true,
     }
 }
@@ -549,6 +571,9 @@ fn score_window(claim: &Claim, q: &QuestionWords, only_sentence: bool, w: &Windo
     if hard {
         score = score.min(cfg.sentence_calibration * 0.5);
     }
+    if !claim.fits {
+        score *= cfg.type_mismatch_factor;
+    }
     let mut score = calibrate(score, cfg.sentence_calibration);
     if !missing_terms.is_empty() {
         score = score.min(cfg.missing_term_cap);
@@ -657,7 +682,10 @@ fn claims<'a>(answer: &'a str, expects: Expect, cfg: &SupportConfig) -> Vec<(&'a
             let terminal = s.ends_with(['.', '!', '?']);
             let phrase = n == 1
                 && (words.len() <= cfg.phrase_max_words.min(2) || (!terminal && words.len() <= cfg.phrase_max_words));
-            (s, Claim { words, phrase, fits: !phrase || fits(expects, s) })
+            // A one-sentence answer to a question that asks for a number or a time must give one
+            // ("What is the size of the orang?" is not answered by where it lives).
+            let typed = phrase || (n == 1 && matches!(expects, Expect::Number | Expect::Time));
+            (s, Claim { words, phrase, fits: !typed || fits(expects, s) })
         })
         .collect()
 }

@@ -275,6 +275,22 @@ pub fn words(text: &str) -> Vec<Word> {
     out
 }
 
+/// Irregular past forms of common verbs, and their base form ("ran" → "run"), so a question
+/// in the present ("How long did Apollo run?") meets the past of its evidence.
+const IRREGULAR: &[(&str, &str)] = &[
+    ("ran", "run"), ("won", "win"), ("began", "begin"), ("begun", "begin"), ("led", "lead"), ("built", "build"),
+    ("wrote", "write"), ("written", "write"), ("took", "take"), ("taken", "take"), ("gave", "give"),
+    ("given", "give"), ("found", "find"), ("held", "hold"), ("fought", "fight"), ("bought", "buy"), ("sold", "sell"),
+    ("told", "tell"), ("became", "become"), ("grew", "grow"), ("grown", "grow"), ("knew", "know"),
+    ("known", "know"), ("spoke", "speak"), ("spoken", "speak"), ("chose", "choose"), ("chosen", "choose"),
+    ("fell", "fall"), ("fallen", "fall"), ("rose", "rise"), ("risen", "rise"), ("drove", "drive"),
+    ("driven", "drive"), ("flew", "fly"), ("flown", "fly"), ("sang", "sing"), ("sung", "sing"), ("threw", "throw"),
+    ("thrown", "throw"), ("brought", "bring"), ("thought", "think"), ("taught", "teach"), ("caught", "catch"),
+    ("sent", "send"), ("spent", "spend"), ("lost", "lose"), ("left", "leave"), ("met", "meet"), ("paid", "pay"),
+    ("said", "say"), ("made", "make"), ("struck", "strike"), ("stood", "stand"), ("wore", "wear"), ("worn", "wear"),
+    ("froze", "freeze"), ("frozen", "freeze"), ("broke", "break"), ("broken", "break"), ("shook", "shake"),
+];
+
 /// A light, rule-based stemmer: strips plural `-s`/`-es`/`-ies`, `-ing`, `-ed` and `-ly`, and
 /// maps number words and ordinals (`three`, `3rd`) to digits. The same word always gets the same
 /// stem, which is all the support scorer needs.
@@ -295,8 +311,15 @@ pub fn stem(w: &str) -> String {
         }
         return w.to_owned();
     }
+    if let Some(&(_, base)) = IRREGULAR.iter().find(|(past, _)| *past == w) {
+        return stem(base);
+    }
     let n = w.chars().count();
     let mut s: &str = w;
+    // "died", "tied", "lied" → "die".
+    if n == 4 && s.ends_with("ied") {
+        s = &s[..3];
+    }
     if n > 4 && s.ends_with("ies") {
         return format!("{}y", &s[..s.len() - 3]);
     }

@@ -146,7 +146,7 @@ pub fn verify(
     cited.dedup();
     let evidence = evidence_runs(passages, &cited, &located);
     let ev_refs: Vec<&str> = evidence.iter().map(String::as_str).collect();
-    let context = evidence_context(passages, &cited);
+    let context = evidence_context(passages, &cited, &located);
     let ctx_refs: Vec<&str> = context.iter().map(String::as_str).collect();
     let scope: Vec<&str> = cited.iter().map(|&pi| passages[pi].text.as_str()).collect();
     let sup = support_in_context(question, answer, &ev_refs, &ctx_refs, &scope, embed, &cfg.support);
@@ -172,13 +172,30 @@ pub fn verify(
 /// Per cited passage (in passage order), the runs of consecutive sentences that overlap a located
 /// quote, each as one text.
 /// What the cited text stands in: each cited passage's document title and heading path (what
-/// an "it" at the start of a cited sentence usually is). The sentences around the quote are
-/// not context: one of them may hold the question's words and its own answer.
-fn evidence_context(passages: &[PassageView], cited: &[usize]) -> Vec<String> {
+/// an "it" at the start of a cited sentence usually is), and the names in the sentence just
+/// before each quote ("The Saxon Garden was a royal garden. There are over 100 species of
+/// trees."). The rest of the sentences around the quote is not context: one of them may hold
+/// the question's words and its own answer.
+fn evidence_context(passages: &[PassageView], cited: &[usize], located: &[(usize, usize, usize)]) -> Vec<String> {
     let mut out = Vec::new();
     for &pi in cited {
         out.push(passages[pi].doc_title.clone());
         out.extend(passages[pi].heading_path.iter().cloned());
+        let text = &passages[pi].text;
+        let sents = split_sentences(text);
+        for &(_, start, _) in located.iter().filter(|l| l.0 == pi) {
+            let Some(i) = sents.iter().position(|r| r.start <= start && start < r.end.max(r.start + 1)) else {
+                continue;
+            };
+            let Some(prev) = i.checked_sub(1).map(|j| &text[sents[j].clone()]) else { continue };
+            let names: Vec<&str> = prev
+                .split_whitespace()
+                .skip(1)
+                .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
+                .filter(|w| w.chars().next().is_some_and(char::is_uppercase))
+                .collect();
+            out.push(names.join(" "));
+        }
     }
     out
 }

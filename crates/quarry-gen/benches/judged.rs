@@ -14,6 +14,8 @@
 //! - `rejects`: per reason code, how many good and bad items it turned down;
 //! - `at_generation`: the same two figures for what quarry decided when it made the records.
 //!
+//! `--sweep` prints precision and recall of the tuning part at other support thresholds.
+//!
 //! `--list accepted_bad` (or `rejected_good`) prints those items of the tuning part instead,
 //! one line each with the judge's reason and quarry's: what to read when tuning a rule. The
 //! held-out part is listed only with `--held-out`, after tuning is done.
@@ -120,6 +122,23 @@ fn main() {
     let items: Vec<Item> = read_lines(&dir.join("items.jsonl"));
     let judgments: BTreeMap<String, Judgment> =
         read_lines::<Judgment>(&dir.join("judgments.jsonl")).into_iter().map(|j| (j.id.clone(), j)).collect();
+    if args.iter().any(|a| a == "--sweep") {
+        for t in [0.4f32, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8] {
+            let mut cfg = VerifyConfig::default();
+            cfg.support.threshold = t;
+            let mut tally = Tally::default();
+            for it in items.iter().filter(|it| it.part == "tuning") {
+                let Some(j) = judgments.get(&it.id) else { continue };
+                let seeds: Vec<&str> = it.seed_texts.iter().map(String::as_str).collect();
+                let ok = decide(&it.question, &seeds, &it.answer, it.task == "pretrain", &it.citations, &it.passages, &cfg)
+                    .is_ok();
+                tally.add(j.label == "good", &j.category, ok, "", false);
+            }
+            let v = tally.json();
+            println!("threshold {t:.2}: accepted {} precision {} recall {}", v["accepted"], v["precision"], v["recall"]);
+        }
+        return;
+    }
     let cfg = VerifyConfig::default();
     let mut parts: BTreeMap<String, Tally> = BTreeMap::new();
     let mut sources: BTreeMap<String, Tally> = BTreeMap::new();

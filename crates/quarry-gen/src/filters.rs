@@ -32,16 +32,26 @@ pub fn check_question(question: &str, passages: &[&str]) -> Result<(), (&'static
             if content.is_empty() { "no content word".to_owned() } else { format!("only \"{}\"", content.join(" ")) };
         return Err(("vague", format!("the question names nothing to ask about ({said})")));
     }
+    // A question that copies a sentence of its passage, whole or nearly (Jaccard ≥ 0.9 over
+    // words), or one of whose own sentences does ("The model is linear. Note that…?").
+    // Sentences are split at their ends only, so a hard line break inside one does not hide it.
     let qn = normalise(q.trim_end_matches('?'));
+    let mut parts: Vec<String> = vec![qn.clone()];
+    if q.contains(". ") {
+        parts.extend(q.split(". ").map(normalise).filter(|p| p.split(' ').count() >= 6));
+    }
     for p in passages {
         if qn.len() >= 20 && normalise(p).contains(&qn) {
             return Err(("copies_passage", "the question is a sentence of the passage".into()));
         }
-        let qw: std::collections::HashSet<&str> = qn.split(' ').collect();
-        for sentence in p.split(['.', '!', '?', '\n']) {
+        for sentence in p.split(['.', '!', '?']) {
             let sn = normalise(sentence);
             let sw: std::collections::HashSet<&str> = sn.split(' ').filter(|w| !w.is_empty()).collect();
-            if sw.len() >= 6 {
+            if sw.len() < 6 {
+                continue;
+            }
+            for part in &parts {
+                let qw: std::collections::HashSet<&str> = part.split(' ').collect();
                 let inter = qw.intersection(&sw).count() as f32;
                 let jaccard = inter / (qw.len() + sw.len()) as f32 * 2.0;
                 if jaccard >= 0.9 {
@@ -49,6 +59,9 @@ pub fn check_question(question: &str, passages: &[&str]) -> Result<(), (&'static
                 }
             }
         }
+    }
+    if let Some(m) = meta_question(q) {
+        return Err(("vague", format!("asks about asking, not about a fact (\"{m}\")")));
     }
     if !asks(q) {
         return Err((
@@ -67,6 +80,17 @@ pub fn check_question(question: &str, passages: &[&str]) -> Result<(), (&'static
 fn prompt_echo(q: &str) -> Option<String> {
     static ECHO: OnceLock<Regex> = OnceLock::new();
     let re = ECHO.get_or_init(|| Regex::new(r"(?i)\||\b(question|answer|passage)\s*:|<<<|>>>").expect("valid regex"));
+    re.find(q).map(|m| m.as_str().to_owned())
+}
+
+/// A question about questions ("What question would you like to ask about …?", "What
+/// question answering evidence …?"), which asks for no fact.
+fn meta_question(q: &str) -> Option<String> {
+    static META: OnceLock<Regex> = OnceLock::new();
+    let re = META.get_or_init(|| {
+        Regex::new(r"(?i)\b(what|which) questions?\b|\bwould you like to (ask|know)\b|\bcan you (tell|explain)\b")
+            .expect("valid regex")
+    });
     re.find(q).map(|m| m.as_str().to_owned())
 }
 
@@ -247,6 +271,16 @@ mod tests {
 
     #[test]
     fn filters() {
+        const ANOVA: &str = "The analysis of variance uses a linear model that relates the response\nto the treatments.";
+        assert_eq!(
+            check_question("The analysis of variance uses a linear model that relates the response to the treatments?", &[ANOVA])
+                .unwrap_err()
+                .0,
+            "copies_passage"
+        );
+        let two = "The analysis of variance uses a linear model that relates the response to the treatments. \
+                   Which model is linear in parameters?";
+        assert_eq!(check_question(two, &[ANOVA]).unwrap_err().0, "copies_passage");
         assert!(check_question("Why does hot air rise above a candle flame?", &[P]).is_ok());
         assert_eq!(check_question("What does the passage say about flames?", &[P]).unwrap_err().0, "not_standalone");
         assert_eq!(check_question("According to the author, why?", &[P]).unwrap_err().0, "not_standalone");
@@ -293,6 +327,7 @@ mod tests {
             ("When did it retract to a mostly inland formation?", "not_standalone"),
             ("Why did he nail the theses to the church door?", "not_standalone"),
             ("How many permanent objects are located there?", "not_standalone"),
+            ("What question would you like to ask about Man's Place in Nature?", "vague"),
         ] {
             assert_eq!(check_question(bad, &[P]).map_err(|e| e.0), Err(why), "{bad}");
         }

@@ -75,6 +75,8 @@ select{font:inherit;padding:2px 4px;max-width:260px}
 .cite-head{font-size:13px;color:var(--muted)}
 .cite-head b{color:var(--fg)}
 .chunk{white-space:pre-wrap;overflow-wrap:anywhere;background:var(--soft);border-radius:6px;padding:8px 10px;margin:6px 0;font-size:14px}
+.qt{text-decoration:underline 2px #2b6cb0;text-underline-offset:2px;font-weight:600}
+.terms{font-size:13px;margin:4px 0}.terms .miss{color:#b42318;text-decoration:line-through}
 mark{background:#fff1a8;color:inherit;padding:0 1px;border-radius:2px;box-shadow:0 0 0 1px #e3c94a}
 .note{font-size:13px;color:var(--bad);margin:4px 0}
 .mq{font-size:13px;color:var(--muted);margin:4px 0;white-space:pre-wrap}
@@ -600,8 +602,12 @@ fn record(out: &mut String, r: &Record, chunks: &HashMap<String, ChunkView>) {
         if r.citations.is_empty() {
             out.push_str("<p class=\"note\">No citations.</p>\n");
         }
+        let terms = question_terms(&r.question);
+        if matches!(shape, Shape::Qa) && !r.citations.is_empty() {
+            terms_line(out, &terms, &r.citations, chunks);
+        }
         for c in &r.citations {
-            citation(out, c, chunks.get(&c.chunk_id));
+            citation(out, c, chunks.get(&c.chunk_id), &terms);
         }
     }
     out.push_str("<details><summary>Record JSON</summary><pre>");
@@ -681,8 +687,13 @@ fn verdict_badge(out: &mut String, verdict: &str, support: f32) {
 /// their verdict, support and cited passages.
 fn turns(out: &mut String, turns: &[Turn], chunks: &HashMap<String, ChunkView>) {
     out.push_str("<div class=\"turns\">\n");
+    // A turn's citations mark the words of the turn before it that asked.
+    let mut asked: Vec<(String, String)> = Vec::new();
     for (i, t) in turns.iter().enumerate() {
         let role = t.role.as_str();
+        if t.role == quarry_core::Role::User {
+            asked = question_terms(&t.content);
+        }
         w!(out, "<section class=\"turn r-{role}\">\n<div class=\"turn-head\"><b>{}</b>", esc(&turn_label(t, i)));
         if verified(t) {
             verdict_badge(out, t.verdict.map_or("", Verdict::as_str), t.support);
@@ -696,7 +707,7 @@ fn turns(out: &mut String, turns: &[Turn], chunks: &HashMap<String, ChunkView>) 
             out.push_str("<p class=\"note\">No citations.</p>\n");
         }
         for c in &t.citations {
-            citation(out, c, chunks.get(&c.chunk_id));
+            citation(out, c, chunks.get(&c.chunk_id), &asked);
         }
         out.push_str("</section>\n");
     }
@@ -714,8 +725,9 @@ fn preference_pair(out: &mut String, r: &Record, chunks: &HashMap<String, ChunkV
     if r.citations.is_empty() {
         out.push_str("<p class=\"note\">No citations.</p>\n");
     }
+    let terms = question_terms(&r.question);
     for c in &r.citations {
-        citation(out, c, chunks.get(&c.chunk_id));
+        citation(out, c, chunks.get(&c.chunk_id), &terms);
     }
     out.push_str("</div>\n<div class=\"side rejected\">\n<div class=\"side-head\"><b>rejected</b>");
     verdict_badge(out, p.verdict.map_or("", Verdict::as_str), p.support);
@@ -733,7 +745,64 @@ fn preference_pair(out: &mut String, r: &Record, chunks: &HashMap<String, ChunkV
     w!(out, "<div class=\"a\">{}</div>\n</div>\n</div>\n", esc(&p.rejected));
 }
 
-fn citation(out: &mut String, c: &Citation, chunk: Option<&ChunkView>) {
+/// The stems of a question's content words, with each as written first.
+fn question_terms(question: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for t in quarry_audit::content_tokens(question) {
+        if !out.iter().any(|(s, _)| *s == t.stem) {
+            out.push((t.stem.clone(), question[t.range.clone()].to_owned()));
+        }
+    }
+    out
+}
+
+/// Which of the question's terms the evidence holds (in a cited chunk, its title or headings)
+/// and which it never names: a false premise or an off-topic answer shows as struck-out terms.
+fn terms_line(out: &mut String, terms: &[(String, String)], cites: &[Citation], chunks: &HashMap<String, ChunkView>) {
+    if terms.is_empty() {
+        return;
+    }
+    let mut found: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for c in cites {
+        let mut texts = vec![c.quote.as_str(), c.doc_title.as_str()];
+        texts.extend(c.heading_path.iter().map(String::as_str));
+        if let Some(ch) = chunks.get(&c.chunk_id) {
+            texts.push(ch.text.as_str());
+        }
+        for t in texts {
+            found.extend(quarry_audit::content_tokens(t).into_iter().map(|w| w.stem));
+        }
+    }
+    out.push_str("<p class=\"terms\">question terms in the evidence: ");
+    for (stem, word) in terms {
+        if found.contains(stem) {
+            w!(out, "<span class=\"qt\">{}</span> ", esc(word));
+        } else {
+            w!(out, "<span class=\"miss\" title=\"not in the cited passages\">{}</span> ", esc(word));
+        }
+    }
+    out.push_str("</p>\n");
+}
+
+/// `text`, escaped, with the words whose stems are question terms marked.
+fn with_terms(text: &str, terms: &[(String, String)]) -> String {
+    if terms.is_empty() {
+        return esc(text).to_string();
+    }
+    let mut out = String::new();
+    let mut at = 0;
+    for t in quarry_audit::content_tokens(text) {
+        if terms.iter().any(|(s, _)| *s == t.stem) {
+            out.push_str(&esc(&text[at..t.range.start]));
+            w!(out, "<span class=\"qt\">{}</span>", esc(&text[t.range.clone()]));
+            at = t.range.end;
+        }
+    }
+    out.push_str(&esc(&text[at..]));
+    out
+}
+
+fn citation(out: &mut String, c: &Citation, chunk: Option<&ChunkView>, terms: &[(String, String)]) {
     out.push_str("<section class=\"cite\">\n<div class=\"cite-head\">");
     w!(out, "[{}] <b>{}</b>", c.passage, esc(if c.doc_title.is_empty() { &c.doc_id } else { &c.doc_title }));
     if !c.heading_path.is_empty() {
@@ -754,7 +823,13 @@ fn citation(out: &mut String, c: &Citation, chunk: Option<&ChunkView>) {
                     "<p class=\"note\">The span does not fit this chunk; the quote was found by search.</p>\n",
                 );
             }
-            w!(out, "<div class=\"chunk\">{}<mark>{}</mark>{}</div>\n", esc(before), esc(quote), esc(after));
+            w!(
+                out,
+                "<div class=\"chunk\">{}<mark>{}</mark>{}</div>\n",
+                with_terms(before, terms),
+                with_terms(quote, terms),
+                with_terms(after, terms)
+            );
         }
         Placement::Apart => {
             let why = if chunk.is_some() { "The quote is not in the chunk text" } else { "The chunk is not available" };
