@@ -26,12 +26,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 squad_path, corpus_path, port, style = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 assert style in ("short", "sentence", "wrong"), style
 
+def key(question):
+    return question.strip().rstrip("?").strip()
+
+
 # The paragraphs of the corpus (as written by bench-replay.sh) with their questions.
 paragraphs = json.load(open(corpus_path))  # [{"context": ..., "qas": [{"question", "answers"}]}]
 by_question = {}
 for p in paragraphs:
     for q in p["qas"]:
-        by_question[q["question"].strip()] = (p, q)
+        by_question[key(q["question"])] = (p, q)
 
 stats = {"question": 0, "question_unknown_passage": 0, "answer": 0, "answer_unknown_question": 0,
          "answer_gold_not_shown": 0, "answer_no_quote_holds_it": 0, "judge": 0, "other": 0}
@@ -101,11 +105,12 @@ def reply_for(body):
             count("question_unknown_passage")
             return {"question": "What is this passage about?"}
         qs = p["qas"]
-        return {"question": qs[(body.get("seed") or 0) % len(qs)]["question"]}
+        # A model held to the schema ends its question with "?"; some SQuAD questions do not.
+        return {"question": key(qs[(body.get("seed") or 0) % len(qs)]["question"]) + "?"}
     if "citations" in props:
         count("answer")
         m = re.search(r"^Question: (.*)$", user, re.M)
-        found = by_question.get(m.group(1).strip()) if m else None
+        found = by_question.get(key(m.group(1))) if m else None
         if found is None:
             count("answer_unknown_question")
             n, q = cite(schema, shown, None, "")

@@ -150,6 +150,9 @@ struct QuestionWords<'a> {
     first: &'a str,
     /// Stems of the whole text of the cited passages.
     scope: HashSet<String>,
+    /// Acronyms the cited passages and their titles spell with the initials of their names
+    /// ("un" and "unfccc" for "United Nations Framework Convention on Climate Change").
+    acronyms: HashSet<String>,
 }
 
 impl<'a> QuestionWords<'a> {
@@ -176,6 +179,7 @@ impl<'a> QuestionWords<'a> {
             context,
             first: question.split_whitespace().next().unwrap_or(""),
             scope: HashSet::new(),
+            acronyms: HashSet::new(),
         };
         q.best_coverage = wins.iter().map(|w| q.coverage(w)).fold(0.0, f32::max);
         q
@@ -490,6 +494,7 @@ fn score_window(claim: &Claim, q: &QuestionWords, only_sentence: bool, w: &Windo
                     && !q.context.contains(s)
                     && !q.scope.contains(s)
                     && !q.context.iter().chain(&q.scope).any(|t| near_term(s, o, t))
+                    && !q.acronyms.contains(&o.to_lowercase())
             })
             .map(|(_, o)| o.to_string())
             .collect()
@@ -579,6 +584,31 @@ fn score_window(claim: &Claim, q: &QuestionWords, only_sentence: bool, w: &Windo
         score = score.min(cfg.missing_term_cap);
     }
     WindowScore { score, missing_claim, missing_question, missing_terms }
+}
+
+/// The acronyms a text's names spell: for every run of capitalised words (joined by "of",
+/// "and", "on", "for", "the"), the initials of each stretch of two or more of them, lower-cased.
+fn acronyms(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut run: Vec<char> = Vec::new();
+    let mut flush = |run: &mut Vec<char>| {
+        for i in 0..run.len() {
+            for j in i + 2..=run.len() {
+                out.push(run[i..j].iter().collect::<String>().to_lowercase());
+            }
+        }
+        run.clear();
+    };
+    for w in text.split(|c: char| c.is_whitespace() || c == '-') {
+        let w = w.trim_matches(|c: char| !c.is_alphanumeric());
+        match w.chars().next() {
+            Some(c) if c.is_uppercase() => run.push(c),
+            _ if ["of", "and", "on", "for", "the"].contains(&w) && !run.is_empty() => {}
+            _ => flush(&mut run),
+        }
+    }
+    flush(&mut run);
+    out
 }
 
 /// Whether the evidence stem `t` names the question's term (stem `s`, written `orig`) in
@@ -730,6 +760,7 @@ pub fn support_in_context(
     let mut q = QuestionWords::new(question, &qtoks, &ev, &wins);
     q.context = context.iter().flat_map(|c| content_tokens(c)).map(|t| t.stem).collect();
     q.scope = scope.iter().flat_map(|c| content_tokens(c)).map(|t| t.stem).collect();
+    q.acronyms = scope.iter().chain(context).flat_map(|t| acronyms(t)).collect();
     let claims = claims(answer, q.expects, cfg);
     let only = claims.len() == 1;
 
