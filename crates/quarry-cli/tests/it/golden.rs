@@ -56,6 +56,24 @@ fn runs() -> Vec<(&'static str, Vec<&'static str>)> {
             "qa-extractive",
             vec!["qa", "--index", "index", "--n", "2", "--seed", "7", "--extractive", "--out", "runs/qa-extractive"],
         ),
+        // Sentence-first planning: each answer is the fact sentence the question was written for.
+        (
+            "qa-sentence",
+            vec![
+                "qa",
+                "--index",
+                "index",
+                "--n",
+                "4",
+                "--seed",
+                "5",
+                "--extractive",
+                "--plan",
+                "sentence",
+                "--out",
+                "runs/qa-sentence",
+            ],
+        ),
         (
             "followup",
             vec![
@@ -331,6 +349,13 @@ fn the_same_commands_write_the_same_bytes() {
             write_files(&committed, &fresh);
         }
         same(&format!("fresh run {name}"), &comparable(&files(&committed), &tmp_s), &comparable(&fresh, &tmp_s));
+    }
+
+    // Sentence-first: every answer is the fact sentence of its seed chunk, cited there.
+    let planned = lines(&tmp.join("runs/qa-sentence/records.jsonl"));
+    assert!(!planned.is_empty(), "sentence-first planning accepted nothing");
+    for r in &planned {
+        assert_eq!(r["citations"][0]["chunk_id"], r["seed_chunks"][0], "{r}");
     }
 
     // 2. The committed run directories, read by this build.
