@@ -11,7 +11,10 @@
 # three styles — `short` ("Budapest."), `sentence` (the sentence itself) and `wrong` (the
 # answer of another question about the same paragraph). `quarry generate qa` runs once per
 # style with one slot per wanted record (--budget 1), so:
-#   - pipeline_recall (short, sentence): the share of slots whose correct answer was accepted;
+#   - pipeline_recall (short, sentence, planned): the share of slots whose correct answer was
+#     accepted (planned: sentence-first planning, where the answer is the chosen sentence; the
+#     slots whose sentence holds no gold answer get another question of the paragraph, so
+#     `recall_where_a_question_fits` counts only the others);
 #   - false_accept_rate (wrong): the share of slots whose wrong answer was accepted;
 #   - rejects_by_reason: where the rest went; server: what the replay model was asked.
 # QUARRY_BIN picks the quarry binary (default: a release build); BENCH_KEEP=DIR keeps the run
@@ -51,9 +54,15 @@ PY
 "$QUARRY_BIN" index "$tmp/corpus" --out "$tmp/index" -q >&2
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-for style in short sentence wrong; do
+# `planned`: sentence-first planning with extractive answers (--plan sentence --extractive): the
+# replay model asks a human question whose gold answer is in the chosen sentence, and that
+# sentence is the answer.
+for style in short sentence wrong planned; do
   port="$(free_port)"
-  python3 scripts/replay-server.py "$squad" "$tmp/corpus.json" "$port" "$style" &
+  extra=()
+  serve="$style"
+  if [ "$style" = planned ]; then extra=(--plan sentence --extractive); serve=sentence; fi
+  python3 scripts/replay-server.py "$squad" "$tmp/corpus.json" "$port" "$serve" &
   server=$!
   for _ in $(seq 50); do
     curl -s "http://127.0.0.1:$port/v1/models" >/dev/null 2>&1 && break
@@ -61,7 +70,7 @@ for style in short sentence wrong; do
   done
   status=0
   "$QUARRY_BIN" generate qa --index "$tmp/index" --n "$slots" --budget 1 --out "$tmp/run-$style" \
-    --base-url "http://127.0.0.1:$port/v1" --llm-model replay --no-cache --json -q > "$tmp/$style.json" || status=$?
+    --base-url "http://127.0.0.1:$port/v1" --llm-model replay --no-cache --json -q "${extra[@]}" > "$tmp/$style.json" || status=$?
   [ "$status" -le 1 ] || { echo "bench-replay: quarry failed ($status) for $style" >&2; exit "$status"; }
   curl -s "http://127.0.0.1:$port/stats" > "$tmp/$style.stats.json"
   if [ -n "${BENCH_KEEP:-}" ]; then
@@ -76,7 +85,7 @@ python3 - "$tmp" <<'PY'
 import json, sys
 tmp = sys.argv[1]
 out = {}
-for style in ("short", "sentence", "wrong"):
+for style in ("short", "sentence", "wrong", "planned"):
     run = json.load(open(f"{tmp}/{style}.json"))
     slots = run["slots_used"]
     accepted = run["accepted"]
@@ -88,5 +97,8 @@ for style in ("short", "sentence", "wrong"):
         "rejects_by_reason": run["counts_by_reason"],
         "server": json.load(open(f"{tmp}/{style}.stats.json")),
     }
+    if style == "planned":
+        fit = out[style]["server"].get("question_for_sentence", 0)
+        out[style]["recall_where_a_question_fits"] = round(min(accepted, fit) / fit, 3) if fit else 0
 print(json.dumps(out, indent=2))
 PY

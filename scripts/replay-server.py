@@ -11,7 +11,9 @@ STYLE:
   wrong     the answer of another question about the same paragraph, citing its sentence
 
 A question request (schema with "question") gets a human SQuAD question of the seed passage's
-paragraph, picked by the request's seed. An answer request (schema with "citations") gets the
+paragraph, picked by the request's seed; for sentence-first planning (`--plan sentence`, whose
+prompt shows the passage and then the sentence to ask about), one whose gold answer is in that
+sentence, as a perfect model would ask. An answer request (schema with "citations") gets the
 gold answer of the question in its "Question:" line, citing the offered quote (the schema's
 enum) that holds it in the passage that is the gold paragraph, else in any shown passage.
 A judge request gets {"supported": true}. GET /stats returns counts of what was asked.
@@ -37,7 +39,7 @@ for p in paragraphs:
     for q in p["qas"]:
         by_question[key(q["question"])] = (p, q)
 
-stats = {"question": 0, "question_unknown_passage": 0, "answer": 0, "answer_unknown_question": 0,
+stats = {"question": 0, "question_unknown_passage": 0, "question_for_sentence": 0, "question_no_gold_in_sentence": 0, "answer": 0, "answer_unknown_question": 0,
          "answer_gold_not_shown": 0, "answer_no_quote_holds_it": 0, "judge": 0, "other": 0}
 lock = threading.Lock()
 
@@ -105,6 +107,16 @@ def reply_for(body):
             count("question_unknown_passage")
             return {"question": "What is this passage about?"}
         qs = p["qas"]
+        # Sentence-first planning (the prompt shows the passage, then the sentence to ask
+        # about): a perfect model asks a human question whose gold answer is in that sentence.
+        if len(shown) >= 2 and "this sentence" in user:
+            target = shown[1]
+            fits = [q for q in qs if any(a["text"] in target for a in q["answers"])]
+            if fits:
+                count("question_for_sentence")
+                qs = fits
+            else:
+                count("question_no_gold_in_sentence")
         # A model held to the schema ends its question with "?"; some SQuAD questions do not.
         return {"question": key(qs[(body.get("seed") or 0) % len(qs)]["question"]) + "?"}
     if "citations" in props:

@@ -27,6 +27,63 @@ pub use run_dir::RunDir;
 pub use tasks::qa::{QaConfig, QaGenerator, QuestionType};
 
 #[cfg(test)]
+mod judged_set {
+    //! The judged-records set (`tests/judged/`, read by `cargo bench --bench judged`) holds
+    //! what its README promises: at least 400 items, every one judged once with a category and
+    //! a reason, parts split by corpus, a held-out part of at least a quarter.
+
+    use std::collections::{BTreeMap, BTreeSet};
+
+    fn lines(name: &str) -> Vec<serde_json::Value> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/judged").join(name);
+        std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{name}: {e}: {l}")))
+            .collect()
+    }
+
+    #[test]
+    fn every_item_is_judged_once_and_parts_are_split_by_corpus() {
+        let items = lines("items.jsonl");
+        let judgments = lines("judgments.jsonl");
+        assert!(items.len() >= 400, "{} items", items.len());
+        let ids: BTreeSet<&str> = items.iter().map(|i| i["id"].as_str().unwrap()).collect();
+        assert_eq!(ids.len(), items.len(), "an item id repeats");
+        let judged: BTreeSet<&str> = judgments.iter().map(|j| j["id"].as_str().unwrap()).collect();
+        assert_eq!(judged.len(), judgments.len(), "an item is judged twice");
+        assert_eq!(ids, judged, "items and judgments differ");
+        const CATEGORIES: &[&str] = &[
+            "incoherent",
+            "vague",
+            "not_standalone",
+            "false_premise",
+            "off_topic",
+            "wrong_answer",
+            "does_not_answer",
+            "partial",
+            "unsupported",
+        ];
+        for j in &judgments {
+            let (label, cat) = (j["label"].as_str().unwrap(), j["category"].as_str().unwrap());
+            assert!(!j["reason"].as_str().unwrap().trim().is_empty(), "{j}");
+            match label {
+                "good" => assert_eq!(cat, "", "{j}"),
+                "bad" => assert!(CATEGORIES.contains(&cat), "{j}"),
+                _ => panic!("label {label}: {j}"),
+            }
+        }
+        let mut part_of: BTreeMap<&str, &str> = BTreeMap::new();
+        for i in &items {
+            let (corpus, part) = (i["corpus"].as_str().unwrap(), i["part"].as_str().unwrap());
+            assert_eq!(*part_of.entry(corpus).or_insert(part), part, "corpus {corpus} is in both parts");
+        }
+        let held = items.iter().filter(|i| i["part"] == "held_out").count();
+        assert!(held * 4 >= items.len(), "held out: {held} of {}", items.len());
+    }
+}
+
+#[cfg(test)]
 mod layout {
     //! The module layout holds: no module imports one that imports it back (`engine`
     //! imports no task; a task imports the engine and nothing of another task's but

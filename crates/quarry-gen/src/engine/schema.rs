@@ -235,8 +235,8 @@ mod tests {
 
     #[test]
     fn long_sentences_are_quoted_as_whole_clauses_never_cut() {
-        let clause = "the flame of the candle draws the melted wax up the wick by capillary attraction";
-        let long = format!("{clause}; {clause}, {clause}: {clause}, {clause}; {clause}, {clause}.");
+        let c = "flame of the candle draws the melted wax up the wick by capillary attraction";
+        let long = format!("The {c}; the {c}, the {c}: the {c}, the {c}; the {c}, the {c}.");
         let text = format!("A short first sentence about candles. {long} A last sentence about candles.");
         let quotes = quotable(&text);
         let pieces: Vec<&String> = quotes.iter().filter(|q| long.contains(q.as_str())).collect();
