@@ -459,7 +459,8 @@ fn fits(expects: Expect, answer: &str) -> bool {
         Expect::Person => !only_date && !(has_number && !named),
         Expect::Place | Expect::Thing => !only_date,
         Expect::Named => named,
-        Expect::Any => true,
+        // Only a number or a date is no answer to a question that asks for neither.
+        Expect::Any => !only_date,
     }
 }
 

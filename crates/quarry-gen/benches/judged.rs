@@ -14,7 +14,10 @@
 //! - `rejects`: per reason code, how many good and bad items it turned down;
 //! - `at_generation`: the same two figures for what quarry decided when it made the records.
 //!
-//! `--sweep` prints precision and recall of the tuning part at other support thresholds.
+//! Verification uses the default embedding model, as the tasks do (`--lexical`: without it).
+//!
+//! `--sweep` prints precision and recall of the tuning part at other support thresholds and
+//! rival ranks.
 //!
 //! `--list accepted_bad` (or `rejected_good`) prints those items of the tuning part instead,
 //! one line each with the judge's reason and quarry's: what to read when tuning a rule. The
@@ -122,20 +125,42 @@ fn main() {
     let items: Vec<Item> = read_lines(&dir.join("items.jsonl"));
     let judgments: BTreeMap<String, Judgment> =
         read_lines::<Judgment>(&dir.join("judgments.jsonl")).into_iter().map(|j| (j.id.clone(), j)).collect();
+    if args.iter().any(|a| a == "--semantic-rank") {
+        semantic_rank(&items, &judgments);
+        return;
+    }
+    // The embedding model the pipeline verifies with (the default MiniLM), unless --lexical.
+    let embedder = (!args.iter().any(|a| a == "--lexical")).then(|| {
+        let spec = quarry_index::ModelSpec::parse("default", quarry_index::Precision::Int8);
+        quarry_index::Embedder::load(&spec, None).expect("the default embedding model (scripts/setup.sh fetches it)")
+    });
+    let embed_fn = |texts: &[&str]| embedder.as_ref().map(|e| e.embed(texts).unwrap_or_default()).unwrap_or_default();
+    let embed: Option<quarry_audit::Embed<'_>> = embedder.as_ref().map(|_| &embed_fn as quarry_audit::Embed<'_>);
     if args.iter().any(|a| a == "--sweep") {
-        for t in [0.4f32, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8] {
+        let default = VerifyConfig::default();
+        let thresholds = [0.4f32, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8].map(|t| (t, default.rival_rank));
+        let ranks = [0usize, 1, 2, 3, 4].map(|r| (default.support.threshold, r));
+        let below = [0.6f32, 0.7, 0.8, 0.9, 1.01];
+        let runs = thresholds.into_iter().chain(ranks).map(|(t, r)| (t, r, default.rival_support));
+        let runs = runs.chain(below.map(|b| (default.support.threshold, default.rival_rank, b)));
+        for (t, rank, below) in runs {
             let mut cfg = VerifyConfig::default();
             cfg.support.threshold = t;
+            cfg.rival_rank = rank;
+            cfg.rival_support = below;
             let mut tally = Tally::default();
             for it in items.iter().filter(|it| it.part == "tuning") {
                 let Some(j) = judgments.get(&it.id) else { continue };
                 let seeds: Vec<&str> = it.seed_texts.iter().map(String::as_str).collect();
-                let ok = decide(&it.question, &seeds, &it.answer, it.task == "pretrain", &it.citations, &it.passages, &cfg)
+                let ok = decide(&it.question, &seeds, &it.answer, it.task == "pretrain", &it.citations, &it.passages, embed, &cfg)
                     .is_ok();
                 tally.add(j.label == "good", &j.category, ok, "", false);
             }
             let v = tally.json();
-            println!("threshold {t:.2}: accepted {} precision {} recall {}", v["accepted"], v["precision"], v["recall"]);
+            println!(
+                "threshold {t:.2}, rival rank {rank} below support {below:.2}: accepted {} precision {} recall {}",
+                v["accepted"], v["precision"], v["recall"]
+            );
         }
         return;
     }
@@ -150,7 +175,7 @@ fn main() {
         };
         let seeds: Vec<&str> = it.seed_texts.iter().map(String::as_str).collect();
         let decision =
-            decide(&it.question, &seeds, &it.answer, it.task == "pretrain", &it.citations, &it.passages, &cfg);
+            decide(&it.question, &seeds, &it.answer, it.task == "pretrain", &it.citations, &it.passages, embed, &cfg);
         let accepted = decision.is_ok();
         let reason = match &decision {
             Ok(_) => String::new(),
@@ -193,4 +218,33 @@ fn main() {
         }))).collect::<BTreeMap<_, _>>(),
     });
     println!("{}", serde_json::to_string_pretty(&out).expect("json"));
+}
+
+/// Analysis: where the cited sentence ranks, by embedding similarity to the question, among
+/// the sentences of its passage — for good items and for each kind of bad one (tuning part).
+fn semantic_rank(items: &[Item], judgments: &BTreeMap<String, Judgment>) {
+    let spec = quarry_index::ModelSpec::parse("default", quarry_index::Precision::Int8);
+    let embedder = quarry_index::Embedder::load(&spec, None).expect("the default embedding model");
+    let mut ranks: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for it in items.iter().filter(|it| it.part == "tuning") {
+        let (Some(j), Some(c)) = (judgments.get(&it.id), it.citations.first()) else { continue };
+        let Some(p) = it.passages.get(c.passage as usize - 1) else { continue };
+        let sents: Vec<&str> = quarry_audit::split_sentences(&p.text).into_iter().map(|r| &p.text[r]).collect();
+        let Some(cited) = sents.iter().position(|s| s.contains(c.quote.trim()) || c.quote.contains(s.trim())) else {
+            continue;
+        };
+        let mut texts = vec![it.question.as_str()];
+        texts.extend(&sents);
+        let v = embedder.embed(&texts).expect("embed");
+        let cos = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
+        let sims: Vec<f32> = v[1..].iter().map(|s| cos(&v[0], s)).collect();
+        let rank = sims.iter().filter(|&&x| x > sims[cited]).count() + 1;
+        let key = if j.label == "good" { "good".to_owned() } else { j.category.clone() };
+        ranks.entry(format!("{key} ({})", it.source)).or_default().push(rank);
+    }
+    for (k, r) in ranks {
+        let first = r.iter().filter(|&&x| x == 1).count();
+        let top2 = r.iter().filter(|&&x| x <= 2).count();
+        println!("{k}: {} items, rank 1: {first}, rank ≤ 2: {top2}", r.len());
+    }
 }

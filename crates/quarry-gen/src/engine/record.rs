@@ -166,6 +166,7 @@ pub fn decide(
     paragraph: bool,
     raw: &[quarry_audit::RawCitation],
     passages: &[quarry_audit::PassageView],
+    embed: Option<quarry_audit::Embed<'_>>,
     cfg: &quarry_audit::VerifyConfig,
 ) -> Result<Verification, Turndown> {
     let turn = |stage, (reason, detail): (&str, String)| Turndown { stage, reason: reason.into(), detail };
@@ -175,7 +176,7 @@ pub fn decide(
     } else {
         crate::filters::check_paragraph(answer).map_err(|e| turn("answer", e))?;
     }
-    let ver = quarry_audit::verify(question, answer, raw, passages, None, cfg);
+    let ver = quarry_audit::verify(question, answer, raw, passages, embed, cfg);
     if !acceptable(&ver, false) {
         let reason = ver.reason_code.clone().unwrap_or_else(|| ver.verdict.as_str().into());
         return Err(Turndown { stage: "verify", reason, detail: ver.reasons.join("; ") });
