@@ -309,3 +309,49 @@ fn evidence_runs(passages: &[PassageView], cited: &[usize], located: &[(usize, u
 fn shorten(s: &str, max: usize) -> String {
     if s.chars().count() <= max { s.to_owned() } else { format!("{}…", s.chars().take(max).collect::<String>()) }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A toy embedder: one dimension per word of a small vocabulary, normalised.
+    fn toy(texts: &[&str]) -> Vec<Vec<f32>> {
+        const VOCAB: &[&str] = &["tower", "built", "1889", "paint", "rust", "lift", "visitors", "height"];
+        texts
+            .iter()
+            .map(|t| {
+                let t = t.to_lowercase();
+                let mut v: Vec<f32> = VOCAB.iter().map(|w| if t.contains(w) { 1.0 } else { 0.0 }).collect();
+                let n = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
+                v.iter_mut().for_each(|x| *x /= n);
+                v
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_cited_sentence_far_from_the_question_answers_another_question() {
+        let text = "The tower was built in 1889. Its paint keeps rust away. A lift takes visitors up. \
+                    Its height is 330 metres.";
+        let p = PassageView {
+            chunk_id: "d-0".into(),
+            doc_id: "d".into(),
+            doc_title: "Tower".into(),
+            heading_path: vec![],
+            chunk_start: 0,
+            text: text.into(),
+        };
+        let q = "When was the tower built?";
+        let at = |s: &str| {
+            let i = text.find(s).unwrap();
+            vec![(0, i, i + s.len())]
+        };
+        let embed: Embed<'_> = &toy;
+        assert_eq!(answered_elsewhere(q, std::slice::from_ref(&p), &at("The tower was built in 1889."), embed, 1), None);
+        let why = answered_elsewhere(q, std::slice::from_ref(&p), &at("A lift takes visitors up."), embed, 1).unwrap();
+        assert!(why.contains("1 of its 4 sentences are closer"), "{why}");
+        // A passage too short to rank is not judged.
+        let short = PassageView { text: "A lift takes visitors up.".into(), ..p };
+        assert_eq!(answered_elsewhere(q, &[short], &[(0, 0, 10)], embed, 1), None);
+    }
+}
