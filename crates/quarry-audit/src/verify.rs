@@ -66,7 +66,12 @@ pub struct VerifyConfig {
 
 impl Default for VerifyConfig {
     fn default() -> Self {
-        VerifyConfig { min_fuzzy: DEFAULT_MIN_FUZZY, support: SupportConfig::default(), rival_rank: 2, rival_support: 0.7 }
+        VerifyConfig {
+            min_fuzzy: DEFAULT_MIN_FUZZY,
+            support: SupportConfig::default(),
+            rival_rank: 2,
+            rival_support: 0.7,
+        }
     }
 }
 
@@ -347,7 +352,10 @@ mod tests {
             vec![(0, i, i + s.len())]
         };
         let embed: Embed<'_> = &toy;
-        assert_eq!(answered_elsewhere(q, std::slice::from_ref(&p), &at("The tower was built in 1889."), embed, 1), None);
+        assert_eq!(
+            answered_elsewhere(q, std::slice::from_ref(&p), &at("The tower was built in 1889."), embed, 1),
+            None
+        );
         let why = answered_elsewhere(q, std::slice::from_ref(&p), &at("A lift takes visitors up."), embed, 1).unwrap();
         assert!(why.contains("1 of its 4 sentences are closer"), "{why}");
         // A passage too short to rank is not judged.

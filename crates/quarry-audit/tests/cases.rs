@@ -315,7 +315,13 @@ fn another_form_of_a_named_term_is_not_missing() {
     let r = support("Who did Tesla work for in the 1890s?", "Thomas Edison.", &[tesla], None, &cfg);
     assert_eq!(r.verdict, Verdict::Unsupported, "{r:?}");
     let guise = "The Amboise plot of 1560 was a foiled attempt to wrest power in France from the House of Guise.";
-    let r = support("What was the plot against the French House of Guise called?", "The Amboise plot.", &[guise], None, &cfg);
+    let r = support(
+        "What was the plot against the French House of Guise called?",
+        "The Amboise plot.",
+        &[guise],
+        None,
+        &cfg,
+    );
     assert_eq!(r.verdict, Verdict::Supported, "{r:?}");
     // An acronym the evidence spells out.
     let treaty = "The United Nations Framework Convention on Climate Change was signed in 1992.";

@@ -152,8 +152,17 @@ fn main() {
             for it in items.iter().filter(|it| it.part == "tuning") {
                 let Some(j) = judgments.get(&it.id) else { continue };
                 let seeds: Vec<&str> = it.seed_texts.iter().map(String::as_str).collect();
-                let ok = decide(&it.question, &seeds, &it.answer, it.task == "pretrain", &it.citations, &it.passages, embed, &cfg)
-                    .is_ok();
+                let ok = decide(
+                    &it.question,
+                    &seeds,
+                    &it.answer,
+                    it.task == "pretrain",
+                    &it.citations,
+                    &it.passages,
+                    embed,
+                    &cfg,
+                )
+                .is_ok();
                 tally.add(j.label == "good", &j.category, ok, "", false);
             }
             let v = tally.json();

@@ -110,7 +110,9 @@ fn asks(q: &str) -> bool {
         .collect();
     let opens = words.first().is_some_and(|w| OPENERS.contains(&w.as_str()));
     // "In which year…" opens with a preposition but asks with its question word.
-    (opens && !["in", "on", "at", "by", "for", "from", "to", "during", "after", "before", "with"].contains(&words[0].as_str()))
+    (opens
+        && !["in", "on", "at", "by", "for", "from", "to", "during", "after", "before", "with"]
+            .contains(&words[0].as_str()))
         || words.iter().any(|w| WH.contains(&w.as_str()))
 }
 
@@ -123,8 +125,9 @@ fn unresolved_reference(q: &str) -> Option<String> {
     const PRONOUNS: &[&str] = &["it", "he", "she", "they", "him", "her", "them", "his", "its", "their"];
     const ASKING: &[&str] = &[
         "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "is", "are", "was", "were", "do",
-        "does", "did", "can", "could", "will", "would", "should", "has", "have", "had", "many", "much", "long", "often",
-        "far", "old", "in", "on", "at", "to", "of", "for", "from", "by", "with", "the", "a", "an", "year", "date",
+        "does", "did", "can", "could", "will", "would", "should", "has", "have", "had", "many", "much", "long",
+        "often", "far", "old", "in", "on", "at", "to", "of", "for", "from", "by", "with", "the", "a", "an", "year",
+        "date",
     ];
     let words: Vec<String> = q
         .split(|c: char| !(c.is_alphanumeric() || c == '\''))
@@ -133,7 +136,9 @@ fn unresolved_reference(q: &str) -> Option<String> {
         .collect();
     if let Some(i) = words.iter().position(|w| PRONOUNS.contains(&w.as_str())) {
         let dummy = words[i] == "it"
-            && (words.get(i + 1).is_some_and(|n| ["take", "takes", "took", "true", "possible", "mean", "means"].contains(&n.as_str()))
+            && (words
+                .get(i + 1)
+                .is_some_and(|n| ["take", "takes", "took", "true", "possible", "mean", "means"].contains(&n.as_str()))
                 || words.get(i + 2).is_some_and(|n| ["take", "true", "possible"].contains(&n.as_str())));
         if !dummy && words[..i].iter().all(|w| ASKING.contains(&w.as_str())) {
             return Some(words[i].clone());
@@ -271,11 +276,15 @@ mod tests {
 
     #[test]
     fn filters() {
-        const ANOVA: &str = "The analysis of variance uses a linear model that relates the response\nto the treatments.";
+        const ANOVA: &str =
+            "The analysis of variance uses a linear model that relates the response\nto the treatments.";
         assert_eq!(
-            check_question("The analysis of variance uses a linear model that relates the response to the treatments?", &[ANOVA])
-                .unwrap_err()
-                .0,
+            check_question(
+                "The analysis of variance uses a linear model that relates the response to the treatments?",
+                &[ANOVA]
+            )
+            .unwrap_err()
+            .0,
             "copies_passage"
         );
         let two = "The analysis of variance uses a linear model that relates the response to the treatments. \

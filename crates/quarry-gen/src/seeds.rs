@@ -119,12 +119,32 @@ fn fact_score(s: &str) -> i32 {
         score += 2;
     }
     if has(&[
-        " is a ", " is an ", " is the ", " are the ", " was a ", " was the ", " called ", " known as ", " means ",
-        " consists of ", " defined as ", " refers to ", " named ",
+        " is a ",
+        " is an ",
+        " is the ",
+        " are the ",
+        " was a ",
+        " was the ",
+        " called ",
+        " known as ",
+        " means ",
+        " consists of ",
+        " defined as ",
+        " refers to ",
+        " named ",
     ]) {
         score += 3;
     }
-    if has(&[" because ", " causes ", " caused by ", " due to ", " therefore ", " produces ", " results in ", " leads to "]) {
+    if has(&[
+        " because ",
+        " causes ",
+        " caused by ",
+        " due to ",
+        " therefore ",
+        " produces ",
+        " results in ",
+        " leads to ",
+    ]) {
         score += 2;
     }
     let first = words[0].trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase();
