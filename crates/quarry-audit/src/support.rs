@@ -484,7 +484,7 @@ fn fits(expects: Expect, answer: &str) -> bool {
         // ("Section 30", "6 feet") is not.
         Expect::Time => ws.iter().any(|w| timeish(w) || yearish(w)),
         // Someone is not an amount ("nearly $12"): a number without a name is no one.
-        Expect::Person => !only_date && !(has_number && !named),
+        Expect::Person => !only_date && (!has_number || named),
         Expect::Place | Expect::Thing => !only_date,
         Expect::Named => named,
         // Only a number or a date is no answer to a question that asks for neither.

@@ -169,7 +169,7 @@ pub fn verify(
     let ctx_refs: Vec<&str> = context.iter().map(String::as_str).collect();
     let scope: Vec<&str> = cited.iter().map(|&pi| passages[pi].text.as_str()).collect();
     let mut sup = support_in_context(question, answer, &ev_refs, &ctx_refs, &scope, embed, &cfg.support);
-    reasons.extend(sup.reasons.drain(..));
+    reasons.append(&mut sup.reasons);
     let mut elsewhere = false;
     if let Some(embed) = embed
         && cfg.rival_rank > 0

@@ -27,7 +27,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use quarry_audit::{PassageView, RawCitation, VerifyConfig};
-use quarry_gen::engine::decide;
+use quarry_gen::engine::{Candidate, decide};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -43,6 +43,19 @@ struct Item {
     passages: Vec<PassageView>,
     seed_texts: Vec<String>,
     generated: Value,
+}
+
+impl Item {
+    fn candidate<'a>(&'a self, seeds: &'a [&'a str]) -> Candidate<'a> {
+        Candidate {
+            question: &self.question,
+            seed_texts: seeds,
+            answer: &self.answer,
+            paragraph: self.task == "pretrain",
+            raw: &self.citations,
+            passages: &self.passages,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -152,17 +165,7 @@ fn main() {
             for it in items.iter().filter(|it| it.part == "tuning") {
                 let Some(j) = judgments.get(&it.id) else { continue };
                 let seeds: Vec<&str> = it.seed_texts.iter().map(String::as_str).collect();
-                let ok = decide(
-                    &it.question,
-                    &seeds,
-                    &it.answer,
-                    it.task == "pretrain",
-                    &it.citations,
-                    &it.passages,
-                    embed,
-                    &cfg,
-                )
-                .is_ok();
+                let ok = decide(&it.candidate(&seeds), embed, &cfg).is_ok();
                 tally.add(j.label == "good", &j.category, ok, "", false);
             }
             let v = tally.json();
@@ -183,8 +186,7 @@ fn main() {
             continue;
         };
         let seeds: Vec<&str> = it.seed_texts.iter().map(String::as_str).collect();
-        let decision =
-            decide(&it.question, &seeds, &it.answer, it.task == "pretrain", &it.citations, &it.passages, embed, &cfg);
+        let decision = decide(&it.candidate(&seeds), embed, &cfg);
         let accepted = decision.is_ok();
         let reason = match &decision {
             Ok(_) => String::new(),

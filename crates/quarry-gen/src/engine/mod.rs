@@ -20,7 +20,7 @@ use serde::Serialize;
 use crate::seeds::{ChunkInfo, Plan, PlanBuilder};
 use crate::topic_tree::TopicTree;
 use crate::{GenError, Prompts};
-pub use record::{Attempt, Outcome, SlotEnd, Totals, Turndown, decide};
+pub use record::{Attempt, Candidate, Outcome, SlotEnd, Totals, Turndown, decide};
 
 /// Per-task overrides of the sampling defaults.
 #[derive(Clone, Copy, Debug, Default, Serialize)]

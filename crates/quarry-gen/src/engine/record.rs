@@ -154,29 +154,37 @@ pub struct Turndown {
     pub detail: String,
 }
 
+/// One question and its answer as a task made them, for [`decide`].
+pub struct Candidate<'a> {
+    pub question: &'a str,
+    /// The texts the question was written from (a copied sentence is caught against them).
+    pub seed_texts: &'a [&'a str],
+    pub answer: &'a str,
+    /// A textbook paragraph (its own length limits; no question checks).
+    pub paragraph: bool,
+    /// The citations as the model wrote them, of `passages` (passage `n` is `passages[n - 1]`).
+    pub raw: &'a [quarry_audit::RawCitation],
+    pub passages: &'a [quarry_audit::PassageView],
+}
+
 /// The checks every verifying task applies to one question and its answer, in the pipeline's
-/// order: the question's own checks (against the texts it was written from), the answer's
-/// (`paragraph`: a textbook paragraph's limits), then verification of the citations `raw`
-/// against the `passages` shown. The judged-set benchmark decides stored records with it, so
-/// what it measures is what the tasks do.
+/// order: the question's own checks (against the texts it was written from), the answer's,
+/// then verification of the citations against the passages shown (with `embed`, the model the
+/// tasks verify with). The judged-set benchmark decides stored records with it, so what it
+/// measures is what the tasks do.
 pub fn decide(
-    question: &str,
-    seed_texts: &[&str],
-    answer: &str,
-    paragraph: bool,
-    raw: &[quarry_audit::RawCitation],
-    passages: &[quarry_audit::PassageView],
+    c: &Candidate<'_>,
     embed: Option<quarry_audit::Embed<'_>>,
     cfg: &quarry_audit::VerifyConfig,
 ) -> Result<Verification, Turndown> {
     let turn = |stage, (reason, detail): (&str, String)| Turndown { stage, reason: reason.into(), detail };
-    if !paragraph {
-        crate::filters::check_question(question, seed_texts).map_err(|e| turn("question", e))?;
-        crate::filters::check_answer(answer).map_err(|e| turn("answer", e))?;
+    if !c.paragraph {
+        crate::filters::check_question(c.question, c.seed_texts).map_err(|e| turn("question", e))?;
+        crate::filters::check_answer(c.answer).map_err(|e| turn("answer", e))?;
     } else {
-        crate::filters::check_paragraph(answer).map_err(|e| turn("answer", e))?;
+        crate::filters::check_paragraph(c.answer).map_err(|e| turn("answer", e))?;
     }
-    let ver = quarry_audit::verify(question, answer, raw, passages, embed, cfg);
+    let ver = quarry_audit::verify(c.question, c.answer, c.raw, c.passages, embed, cfg);
     if !acceptable(&ver, false) {
         let reason = ver.reason_code.clone().unwrap_or_else(|| ver.verdict.as_str().into());
         return Err(Turndown { stage: "verify", reason, detail: ver.reasons.join("; ") });

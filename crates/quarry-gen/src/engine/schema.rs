@@ -48,7 +48,7 @@ fn clauses(s: &str, f: &mut impl FnMut(&str)) {
         .collect();
     let mut start = 0;
     while start < s.len() {
-        let fits = breaks.iter().copied().filter(|&b| b > start && b - start <= MAX_QUOTE).next_back();
+        let fits = breaks.iter().copied().rfind(|&b| b > start && b - start <= MAX_QUOTE);
         let end = fits.or_else(|| breaks.iter().copied().find(|&b| b > start)).unwrap_or(s.len());
         f(&s[start..end]);
         start = end;
