@@ -102,7 +102,10 @@ mod tests {
     /// written in pieces and renamed by its writer, which syncs the directory after it.
     #[test]
     fn renames_happen_here_and_are_followed_by_a_directory_sync() {
-        let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let crates = std::path::PathBuf::from(
+            std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+        )
+        .join("..");
         let mut found = Vec::new();
         let mut stack = vec![crates];
         while let Some(d) = stack.pop() {

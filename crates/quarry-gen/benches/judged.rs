@@ -132,9 +132,10 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let list = args.iter().position(|a| a == "--list").and_then(|i| args.get(i + 1)).cloned();
     let held_out = args.iter().any(|a| a == "--held-out");
-    let dir = std::env::var_os("QUARRY_JUDGED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/judged"));
+    let dir = std::env::var_os("QUARRY_JUDGED").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()))
+            .join("../../tests/judged")
+    });
     let items: Vec<Item> = read_lines(&dir.join("items.jsonl"));
     let judgments: BTreeMap<String, Judgment> =
         read_lines::<Judgment>(&dir.join("judgments.jsonl")).into_iter().map(|j| (j.id.clone(), j)).collect();

@@ -85,9 +85,12 @@ pub fn ok(o: &Output) {
 /// The shared test data folder beside the clone (`../shared/data`), or
 /// QUARRY_SHARED_DATA. Missing data is a failure, not a skip: CI has it.
 pub fn shared(rel: &str) -> PathBuf {
-    let base = std::env::var_os("QUARRY_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
+    let base = std::env::var_os("QUARRY_SHARED_DATA").map(PathBuf::from).unwrap_or_else(|| {
+        std::path::PathBuf::from(
+            std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+        )
+        .join("../../../shared/data")
+    });
     let p = base.join(rel);
     assert!(p.exists(), "test data {} is missing: the shared data folder must sit beside the clone", p.display());
     p
@@ -95,7 +98,9 @@ pub fn shared(rel: &str) -> PathBuf {
 
 /// The repo root.
 pub fn repo(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel)
+    std::path::PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()))
+        .join("../..")
+        .join(rel)
 }
 
 /// Ingests `paths` into `out` and returns the run's JSON summary.
