@@ -261,6 +261,11 @@ fn html_escapes_everything_and_shows_every_record() {
         assert!(html.contains(&format!("id=\"rec-{}\"", r.id)));
     }
 
+    // The question's terms are marked in the cited text, and listed with those the evidence
+    // never names struck out.
+    assert!(html.contains("<mark>&lt;<span class=\"qt\">script</span>&gt;<span class=\"qt\">alert</span>("));
+    assert!(html.contains("question terms in the evidence: <span class=\"qt\">script</span>"));
+    let html = html.replace("<span class=\"qt\">", "").replace("</span>", "");
     // The quotes, escaped and highlighted inside their chunks.
     assert!(html.contains("<mark>&lt;script&gt;alert(1)&lt;/script&gt;</mark> then &lt;/script&gt; naïve"));
     assert!(html.contains("<mark>naïve — ü</mark>"));
