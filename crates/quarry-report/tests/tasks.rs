@@ -268,6 +268,22 @@ fn article<'a>(html: &'a str, id: &str) -> &'a str {
     &html[start..end]
 }
 
+/// `html` without the marks of question terms (`<span class="qt">word</span>` → `word`).
+fn unmark(html: &str) -> String {
+    let (open, close) = ("<span class=\"qt\">", "</span>");
+    let mut out = String::new();
+    let mut rest = html;
+    while let Some(i) = rest.find(open) {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + open.len()..];
+        let j = after.find(close).expect("a closed mark");
+        out.push_str(&after[..j]);
+        rest = &after[j + close.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
 #[test]
 fn html_renders_every_task_in_its_shape_and_escapes_everything() {
     let view = fixture();
@@ -290,6 +306,12 @@ fn html_renders_every_task_in_its_shape_and_escapes_everything() {
     let script = &html[lower.find("<script>").unwrap()..lower.find("</script>").unwrap()];
     assert!(!script.contains("alert") && !script.contains("run2"), "the script holds no data");
     assert_eq!(html.matches("class=\"record\"").count(), view.records.len());
+
+    // A turn's evidence marks the words of the user turn before it ("What feeds the flame…?");
+    // the rest of the test reads the text without those marks.
+    let f = article(&html, "run2-000000");
+    assert!(f.contains("<span class=\"qt\">feeds</span>"), "{f}");
+    let html = unmark(&html);
 
     // Follow-up: every turn in order, each answer with its own verdict and evidence.
     let f = article(&html, "run2-000000");
