@@ -189,7 +189,7 @@ fn source_reference(q: &str) -> Option<String> {
     static SOURCE: OnceLock<Regex> = OnceLock::new();
     let re = SOURCE.get_or_init(|| {
         Regex::new(
-            r"(?i)\b(according to (the|this) (passage|text|excerpt|article|author|book|chapter)|the (passages?|excerpts?|given text|above text|text above|paragraph)|the (author|writer|subject)( of)?|the (sentences?|questions?)\b|the (texts?|documents?|context)(\s+(above|below|provided|given|shown|here)\b|\s+about\b|\s*\?)|(this|these|the following|above) (passages?|texts?|excerpts?|articles?|chapters?|sections?|paragraphs?|documents?|questions?|sentences?)\b|passage [ab12]\b|(mentioned|described|answered|given|shown|stated|listed|discussed) (above|below)|the (responses?|answers?|texts?|passages?|excerpts?|statements?|lists?|tables?|examples?|sentences?|paragraphs?|questions?) (above|below)\b)",
+            r"(?i)\b(according to (the|this) (passage|text|excerpt|article|author|book|chapter)|the (passages?|excerpts?|given text|above text|text above|paragraph)|the (author|writer|subject)( of)?|the (sentences?|questions?)\b|the (texts?|documents?|context)(\s+(above|below|provided|given|shown|here)\b|\s+about\b|\s*\?)|(this|these|the following|above) (passages?|texts?|excerpts?|articles?|chapters?|sections?|paragraphs?|documents?|questions?|sentences?|answers?|responses?|quotes?|statements?)\b|passage [ab12]\b|(mentioned|described|answered|given|shown|stated|listed|discussed) (above|below)|the (responses?|answers?|texts?|passages?|excerpts?|statements?|lists?|tables?|examples?|sentences?|paragraphs?|questions?) (above|below)\b)",
         )
         .expect("valid regex")
     });
@@ -337,6 +337,7 @@ mod tests {
             ("Why did he nail the theses to the church door?", "not_standalone"),
             ("How many permanent objects are located there?", "not_standalone"),
             ("What question would you like to ask about Man's Place in Nature?", "vague"),
+            ("what does this answer have to do with Alkali metal?", "not_standalone"),
         ] {
             assert_eq!(check_question(bad, &[P]).map_err(|e| e.0), Err(why), "{bad}");
         }
