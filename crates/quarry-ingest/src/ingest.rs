@@ -568,7 +568,7 @@ fn convert_page(input: &Input, page: wiki::Page) -> Result<(Document, Vec<String
     if wiki::is_disambiguation(&page) {
         return Err(Skip::new(shown, SkipReason::Disambiguation, "disambiguation page").at(at));
     }
-    let (text, sections) = wiki::render(&page.title, &page.text);
+    let (text, sections) = wiki::render_in(&page.title, &page.text, &page.site);
     if text.trim().is_empty() {
         return Err(Skip::new(shown, SkipReason::Empty, "no prose left after removing markup").at(at));
     }

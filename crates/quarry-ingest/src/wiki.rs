@@ -8,7 +8,7 @@
 //! they reach the parser, so one pathological page cannot stall a dump.
 
 use std::io::BufRead;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use quick_xml::Reader;
 use quick_xml::events::Event;
@@ -32,6 +32,33 @@ pub struct Page {
     pub text: String,
     /// The page's text was longer than [`MAX_PAGE_BYTES`] and was cut off.
     pub too_large: bool,
+    /// What the dump's `<siteinfo>` says (shared by every page of the dump).
+    pub site: Arc<SiteInfo>,
+}
+
+/// What a dump's `<siteinfo>` says: the wiki's language and the names of its namespaces, in
+/// its own language (`वर्ग` is the Marathi Wikipedia's Category, `चित्र` its File).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SiteInfo {
+    /// The `xml:lang` of `<mediawiki>` ("mr"); empty when the dump does not say.
+    pub lang: String,
+    /// Every namespace but the articles' (key 0): key and name, as the dump spells them.
+    pub namespaces: Vec<(i64, String)>,
+}
+
+impl SiteInfo {
+    /// Whether `prefix` (a link target's text before its first ':') names one of the dump's
+    /// namespaces other than the articles', in any letter case.
+    pub fn is_namespace(&self, prefix: &str) -> bool {
+        let p = prefix.trim().trim_start_matches(':').trim().to_lowercase();
+        !p.is_empty() && self.namespaces.iter().any(|(_, n)| n.to_lowercase() == p)
+    }
+
+    /// Whether `prefix` names the dump's file namespace (6) or media namespace (-2).
+    fn is_file(&self, prefix: &str) -> bool {
+        let p = prefix.trim().to_lowercase();
+        self.namespaces.iter().any(|(k, n)| (*k == 6 || *k == -2) && n.to_lowercase() == p)
+    }
 }
 
 /// Where a dump could not be read further.
@@ -49,13 +76,28 @@ pub struct Pages<R: BufRead> {
     buf: Vec<u8>,
     last: Option<(u64, String)>,
     done: bool,
+    site: Arc<SiteInfo>,
+    /// The namespace being read in `<siteinfo>`: its key and name so far.
+    namespace: Option<(i64, String)>,
 }
 
 impl<R: BufRead> Pages<R> {
     pub fn new(read: R) -> Self {
         let mut reader = Reader::from_reader(read);
         reader.config_mut().trim_text(false);
-        Pages { reader, buf: Vec::with_capacity(1 << 16), last: None, done: false }
+        Pages {
+            reader,
+            buf: Vec::with_capacity(1 << 16),
+            last: None,
+            done: false,
+            site: Arc::default(),
+            namespace: None,
+        }
+    }
+
+    /// What the dump's `<siteinfo>` said (complete once the first page has been read).
+    pub fn site(&self) -> &SiteInfo {
+        &self.site
     }
 
     fn error(&self, message: String, truncated: bool) -> DumpError {
@@ -126,8 +168,27 @@ impl<R: BufRead> Iterator for Pages<R> {
             match event {
                 Event::Start(e) => {
                     let name = e.name();
+                    if page.is_none() {
+                        match name.as_ref() {
+                            b"mediawiki" => {
+                                if let Some(a) = e.try_get_attribute("xml:lang").ok().flatten() {
+                                    Arc::make_mut(&mut self.site).lang =
+                                        String::from_utf8_lossy(&a.value).trim().to_owned();
+                                }
+                            }
+                            b"namespace" => {
+                                let key = e
+                                    .try_get_attribute("key")
+                                    .ok()
+                                    .flatten()
+                                    .and_then(|a| String::from_utf8_lossy(&a.value).trim().parse().ok());
+                                self.namespace = key.map(|k| (k, String::new()));
+                            }
+                            _ => {}
+                        }
+                    }
                     if name.as_ref() == b"page" {
-                        page = Some(Page::default());
+                        page = Some(Page { site: self.site.clone(), ..Page::default() });
                         depth_in_page = 0;
                         id_text.clear();
                         ns_text.clear();
@@ -158,6 +219,15 @@ impl<R: BufRead> Iterator for Pages<R> {
                     }
                 }
                 Event::End(e) => {
+                    if e.name().as_ref() == b"namespace" {
+                        if let Some((key, name)) = self.namespace.take()
+                            && key != 0
+                            && !name.trim().is_empty()
+                        {
+                            Arc::make_mut(&mut self.site).namespaces.push((key, name.trim().to_owned()));
+                        }
+                        continue;
+                    }
                     if e.name().as_ref() == b"page" {
                         if let Some(mut p) = page.take() {
                             p.id = id_text.trim().parse().unwrap_or(0);
@@ -171,6 +241,10 @@ impl<R: BufRead> Iterator for Pages<R> {
                     }
                 }
                 Event::Text(t) => {
+                    if let Some((_, name)) = self.namespace.as_mut() {
+                        name.push_str(&t.decode().unwrap_or_default());
+                        continue;
+                    }
                     if let Some(p) = page.as_mut() {
                         let s = match t.decode() {
                             Ok(s) => s,
@@ -242,12 +316,21 @@ pub fn is_disambiguation(page: &Page) -> bool {
 /// Link targets that are not prose: files, categories, other namespaces and
 /// other-language wikis.
 static NON_PROSE_LINK: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^\s*:?\s*(file|image|media|category|wikipedia|wp|template|help|portal|draft|module|special|wikt|wiktionary|commons|s|q|n|b|v|voy|species|[a-z]{2,3}(-[a-z]+)?)\s*:")
+    Regex::new(r"(?i)^\s*:?\s*(file|image|media|category|wikipedia|wp|template|help|portal|draft|module|special|w|wikt|wiktionary|commons|s|q|n|b|v|voy|species|[a-z]{2,3}(-[a-z]+)?)\s*:")
         .expect("valid regex")
 });
 
-/// Turns a page's wikitext into text and sections.
+/// Turns a page's wikitext into text and sections (links of the English namespaces removed;
+/// see [`render_in`] for a dump's own).
 pub fn render(title: &str, wikitext: &str) -> (String, Vec<Section>) {
+    render_in(title, wikitext, &SiteInfo::default())
+}
+
+/// [`render`] for a page of a dump whose `<siteinfo>` is `site`: links and gallery lines of
+/// any of its namespaces, in its language, are removed too.
+pub fn render_in(title: &str, wikitext: &str, site: &SiteInfo) -> (String, Vec<Section>) {
+    let wikitext = &remove_galleries(wikitext);
+    let wikitext = &remove_non_prose_links(wikitext, site);
     let parsed = wikrs::parser::parse(wikitext);
     let mut b = DocBuilder::new(title);
     for node in &parsed.nodes {
@@ -350,19 +433,50 @@ fn list(items: &[Vec<Node<'_>>], out: &mut String) {
 /// first (the stripper would keep their text), then the lossy stripper.
 fn strip_unsupported(src: &str) -> String {
     let no_tables = remove_balanced(src, "{|", "|}");
-    wikrs::extract::strip(&remove_non_prose_links(&no_tables))
+    wikrs::extract::strip(&remove_non_prose_links(&no_tables, &SiteInfo::default()))
 }
+
+static GALLERY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?is)<(gallery|imagemap)\b[^>]*>.*?(</(gallery|imagemap)\s*>|$)").expect("valid regex")
+});
+
+/// Removes `<gallery>` and `<imagemap>` blocks: lines of file names and captions, not prose.
+fn remove_galleries(s: &str) -> String {
+    if !s.contains('<') { s.to_owned() } else { GALLERY.replace_all(s, "").into_owned() }
+}
+
+/// Whether a line is a bare file entry ("चित्र:Chakali01.JPG|चकली", "File:X.jpg|thumb"), as
+/// galleries and some templates leave them.
+fn is_file_line(line: &str, site: &SiteInfo) -> bool {
+    let Some((prefix, rest)) = line.trim().split_once(':') else { return false };
+    let p = prefix.trim().to_lowercase();
+    (matches!(p.as_str(), "file" | "image" | "media") || site.is_file(&p))
+        && FILE_NAME.is_match(rest.split('|').next().unwrap_or_default())
+}
+
+static FILE_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\.(jpe?g|png|gif|svg|tiff?|webp|ogg|ogv|oga|webm|pdf|djvu|mp3|wav|flac)\s*$").expect("valid regex")
+});
 
 /// Removes `[[File:…]]`, `[[Category:…]]`, `[[de:…]]` and the like, nested
 /// links in captions included.
-fn remove_non_prose_links(s: &str) -> String {
+fn remove_non_prose_links(s: &str, site: &SiteInfo) -> String {
+    let s = if site.namespaces.is_empty() && !s.contains(':') {
+        s.to_owned()
+    } else {
+        s.lines().filter(|l| !is_file_line(l, site)).collect::<Vec<_>>().join("\n")
+    };
     let mut out = String::with_capacity(s.len());
-    let mut rest = s;
+    let mut rest = s.as_str();
     while let Some(i) = rest.find("[[") {
         out.push_str(&rest[..i]);
         let after = &rest[i + 2..];
         let target_end = after.find(['|', ']']).unwrap_or(after.len());
-        if NON_PROSE_LINK.is_match(&after[..target_end]) {
+        let target = &after[..target_end];
+        // "[[:वर्ग:…]]" links to a category page: as little prose as "[[वर्ग:…]]".
+        let own =
+            target.trim_start().trim_start_matches(':').split_once(':').is_some_and(|(p, _)| site.is_namespace(p));
+        if own || NON_PROSE_LINK.is_match(target) {
             let mut depth = 1usize;
             let mut j = 0;
             while j < after.len() && depth > 0 {
@@ -485,6 +599,34 @@ Snow has a high albedo.
 </text></revision></page>
 <page><title>AccessibleComputing</title><ns>0</ns><id>10</id><redirect title="Computer accessibility" /><revision><text>#REDIRECT [[Computer accessibility]]</text></revision></page>
 </mediawiki>"#;
+
+    /// A Marathi dump's own namespace names (वर्ग for Category, चित्र for File) come from its
+    /// `<siteinfo>`, and no link, category or gallery line of any namespace is left.
+    #[test]
+    fn namespaces_come_from_the_dumps_siteinfo() {
+        let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into());
+        let path = std::path::Path::new(&dir).join("../../tests/fixtures/wiki/mrwiki-sample.xml");
+        let xml = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let mut pages = Pages::new(&xml[..]);
+        let all: Vec<Page> = pages.by_ref().map(|p| p.unwrap()).collect();
+        assert_eq!(all.len(), 7);
+        let site = pages.site();
+        assert_eq!(site.lang, "mr");
+        assert!(site.namespaces.contains(&(14, "वर्ग".to_owned())), "{site:?}");
+        assert!(site.namespaces.contains(&(6, "चित्र".to_owned())), "{site:?}");
+        assert!(site.is_namespace("वर्ग") && site.is_namespace(":वर्ग") && !site.is_namespace("वेद"));
+        let mut prose = 0;
+        for p in &all {
+            assert_eq!(*p.site, *site);
+            assert!(p.text.contains("[[वर्ग:"), "{}: the fixture should hold category links", p.title);
+            let (text, _) = render_in(&p.title, &p.text, &p.site);
+            for bad in ["वर्ग:", "चित्र:", "File:", "[[", "]]", "thumb", ".jpg", ".JPG"] {
+                assert!(!text.contains(bad), "{}: {bad:?} left in\n{text}", p.title);
+            }
+            prose += text.chars().filter(|c| c.is_alphabetic()).count();
+        }
+        assert!(prose > 2000, "the prose itself is kept ({prose} letters)");
+    }
 
     #[test]
     fn reads_pages_and_renders_prose() {
