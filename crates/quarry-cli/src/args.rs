@@ -278,7 +278,7 @@ pub struct EvalRetrievalArgs {
 /// Read files and directories into normalised documents and chunks.
 ///
 /// Reads plain text and Markdown, Project Gutenberg books (header, licence and
-/// footer removed), Wikipedia XML dumps (.xml, .xml.bz2, multistream), HTML,
+/// footer removed), Wikipedia XML dumps (.xml, .xml.bz2, .xml.gz, .xml.xz, .xml.zst, multistream), HTML,
 /// EPUB and JSONL (one {"id","title","text"} object per line; BEIR's
 /// corpus.jsonl as is). Directories are walked recursively. Each document is
 /// split into chunks of about --target-tokens tokens of the embedding model's

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::chunker::Chunker;
 use crate::error::{IngestError, Skip, SkipReason};
-use crate::sources::{Filters, Format, Input, discover};
+use crate::sources::{Compression, Filters, Format, Input, discover};
 use crate::store::StoreWriter;
 use crate::{gutenberg, html, plain, sections, text, wiki};
 
@@ -185,7 +185,10 @@ impl<R: Read> Read for Counting<R> {
 impl Run<'_> {
     fn skip(&mut self, s: Skip) {
         *self.summary.skipped.entry(s.reason).or_default() += 1;
-        if !s.reason.is_expected() && s.reason != SkipReason::UnsupportedFormat {
+        // Files of no known type met in a directory walk are only counted; an archive or a
+        // compressed file quarry does not read is named (it was likely meant as input).
+        let named = s.reason == SkipReason::UnsupportedFormat && s.message.contains("unpack it first");
+        if !s.reason.is_expected() && (s.reason != SkipReason::UnsupportedFormat || named) {
             self.progress.notice(&format!("skipped {s}"));
             self.summary.problems.push(s);
         }
@@ -222,8 +225,8 @@ impl Run<'_> {
         let format = input.format.name().to_owned();
         self.open_sources.insert(input.key.clone(), (fp.clone(), format, resume_from, false));
         match input.format {
-            Format::WikiDump { bz2 } => {
-                self.stream_dump(&input, bz2, base, resume_from)?;
+            Format::WikiDump { compression } => {
+                self.stream_dump(&input, compression, base, resume_from)?;
                 self.mark_complete(&input.key, None);
             }
             Format::Jsonl => {
@@ -271,14 +274,26 @@ impl Run<'_> {
         Ok(())
     }
 
-    fn stream_dump(&mut self, input: &Arc<Input>, bz2: bool, base: u64, resume_from: u64) -> Result<(), IngestError> {
+    fn stream_dump(
+        &mut self,
+        input: &Arc<Input>,
+        compression: Compression,
+        base: u64,
+        resume_from: u64,
+    ) -> Result<(), IngestError> {
         let file = File::open(&input.path).map_err(|e| IngestError::io(&input.path, e))?;
         let counting = Counting { inner: file, base, read: 0, shared: self.bytes_done.clone() };
-        let reader: Box<dyn BufRead> = if bz2 {
-            Box::new(BufReader::with_capacity(1 << 20, bzip2::read::MultiBzDecoder::new(counting)))
-        } else {
-            Box::new(BufReader::with_capacity(1 << 20, counting))
+        // Multi-member streams (multistream bzip2, concatenated gzip or xz) are read whole.
+        let decoded: Box<dyn std::io::Read> = match compression {
+            Compression::None => Box::new(counting),
+            Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(counting)),
+            Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(counting)),
+            Compression::Xz => Box::new(liblzma::read::XzDecoder::new_multi_decoder(counting)),
+            Compression::Zstd => {
+                Box::new(zstd::stream::read::Decoder::new(counting).map_err(|e| IngestError::io(&input.path, e))?)
+            }
         };
+        let reader: Box<dyn BufRead> = Box::new(BufReader::with_capacity(1 << 20, decoded));
         let mut unit = 0u64;
         for page in wiki::Pages::new(reader) {
             match page {

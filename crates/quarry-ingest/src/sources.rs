@@ -17,21 +17,51 @@ pub enum Format {
     Html,
     Epub,
     Jsonl,
-    /// A MediaWiki XML dump, optionally bzip2-compressed.
+    /// A MediaWiki XML dump, read as a stream through its compression.
     WikiDump {
-        bz2: bool,
+        compression: Compression,
     },
 }
 
+/// How a dump is compressed (by its file name's last extension).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Compression {
+    None,
+    Bzip2,
+    Gzip,
+    Xz,
+    Zstd,
+}
+
+impl Compression {
+    fn of(name: &str) -> Option<Compression> {
+        [
+            (".bz2", Compression::Bzip2),
+            (".gz", Compression::Gzip),
+            (".xz", Compression::Xz),
+            (".zst", Compression::Zstd),
+        ]
+        .into_iter()
+        .find(|(e, _)| name.ends_with(e))
+        .map(|(_, c)| c)
+    }
+}
+
+/// Archive and compression formats quarry does not read, by extension, to name them in the
+/// skip message (instead of calling them binary).
+const UNREAD: &[&str] = &[".7z", ".zip", ".rar", ".tar", ".lz4", ".lzma", ".z", ".br", ".gz", ".xz", ".zst", ".bz2"];
+
 impl Format {
-    /// The format of a file by its name, if quarry reads it.
+    /// The format of a file by its name, if quarry reads it. Wikipedia dumps are read
+    /// through bzip2, gzip, xz or zstd (`.xml.bz2`, `.xml.gz`, `.xml.xz`, `.xml.zst`, and a
+    /// `…pages-articles….bz2` of any of these).
     pub fn of(path: &Path) -> Option<Format> {
         let name = path.file_name()?.to_string_lossy().to_lowercase();
         let ext = |e: &str| name.ends_with(e);
-        Some(if ext(".xml.bz2") || (ext(".bz2") && name.contains("pages-articles")) {
-            Format::WikiDump { bz2: true }
-        } else if ext(".xml") {
-            Format::WikiDump { bz2: false }
+        let compression = Compression::of(&name);
+        let stem = compression.map_or(name.as_str(), |_| name.rsplit_once('.').map_or("", |(s, _)| s));
+        Some(if stem.ends_with(".xml") || (compression.is_some() && stem.contains("pages-articles")) {
+            Format::WikiDump { compression: compression.unwrap_or(Compression::None) }
         } else if ext(".txt") || ext(".text") {
             Format::Text
         } else if ext(".md") || ext(".markdown") {
@@ -45,6 +75,16 @@ impl Format {
         } else {
             return None;
         })
+    }
+
+    /// Why a file of this name cannot be read, when its name says it is an archive or
+    /// compressed file of a kind quarry does not read ("a .7z archive", "gzip-compressed text").
+    pub fn unread(path: &Path) -> Option<String> {
+        let name = path.file_name()?.to_string_lossy().to_lowercase();
+        let e = UNREAD.iter().find(|e| name.ends_with(*e))?;
+        Some(format!(
+            "a {e} file: quarry reads compressed Wikipedia dumps (.xml.bz2, .xml.gz, .xml.xz, .xml.zst), not other archives or compressed files; unpack it first"
+        ))
     }
 
     /// A short name, as stored in the manifest.
@@ -140,7 +180,16 @@ pub fn discover(paths: &[PathBuf], filters: &Filters) -> Result<(Vec<Input>, Vec
             inputs.push(Input {
                 path: path.clone(),
                 key,
-                format: Format::of(path).unwrap_or(Format::Text),
+                format: match Format::of(path) {
+                    Some(f) => f,
+                    None => {
+                        if let Some(why) = Format::unread(path) {
+                            skips.push(Skip::new(path.display().to_string(), SkipReason::UnsupportedFormat, why));
+                            continue;
+                        }
+                        Format::Text
+                    }
+                },
                 size: meta.len(),
             });
             continue;
@@ -173,11 +222,8 @@ pub fn discover(paths: &[PathBuf], filters: &Filters) -> Result<(Vec<Input>, Vec
                 continue;
             }
             let Some(format) = Format::of(entry.path()) else {
-                skips.push(Skip::new(
-                    entry.path().display().to_string(),
-                    SkipReason::UnsupportedFormat,
-                    "no loader for this file type",
-                ));
+                let why = Format::unread(entry.path()).unwrap_or_else(|| "no loader for this file type".into());
+                skips.push(Skip::new(entry.path().display().to_string(), SkipReason::UnsupportedFormat, why));
                 continue;
             };
             let size = entry.metadata().map(|m| m.len()).unwrap_or(0);

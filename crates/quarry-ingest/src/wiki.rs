@@ -1,5 +1,5 @@
-//! Wikipedia XML dumps (`.xml`, `.xml.bz2`, multistream included), read page by
-//! page in constant memory, and wikitext turned into clean prose.
+//! Wikipedia XML dumps (`.xml`, or compressed with bzip2, gzip, xz or zstd; multistream
+//! included), read page by page in constant memory, and wikitext turned into clean prose.
 //!
 //! Wikitext is parsed with the `wikrs` crate (a linear-time block parser that
 //! marks what it cannot structure instead of guessing); this module walks its
