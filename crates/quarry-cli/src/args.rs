@@ -87,6 +87,10 @@ pub struct ChunkArgs {
     /// Skip files whose path or name matches this glob (repeatable).
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
+    /// Every document's language (an ISO 639-1 code such as en, hi, mr), instead of the one
+    /// its source states (a dump's xml:lang, a Gutenberg "Language:" line) or its text shows.
+    #[arg(long, value_name = "CODE")]
+    pub language: Option<String>,
 }
 
 /// How hybrid search fuses its two rankings.
@@ -864,9 +868,10 @@ pub struct ExportArgs {
     /// The dataset card's license.
     #[arg(long, default_value = "other")]
     pub license: String,
-    /// The dataset card's language code(s), comma-separated.
-    #[arg(long, default_value = "en")]
-    pub language: String,
+    /// The dataset card's language code(s), comma-separated [default: the languages of the
+    /// documents the records cite, as ingest recorded them].
+    #[arg(long)]
+    pub language: Option<String>,
     /// The dataset's name in the card [default: the run directory's name].
     #[arg(long)]
     pub name: Option<String>,

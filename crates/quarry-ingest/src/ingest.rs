@@ -37,6 +37,9 @@ pub struct IngestOptions {
     /// Commit the open segment once this many bytes are written to it
     /// ([`SEGMENT_BYTES`] when 0).
     pub commit_bytes: u64,
+    /// Every document's language (a code such as `hi`), instead of the one its source states
+    /// or its text shows (see [`crate::language`]).
+    pub language: Option<String>,
 }
 
 /// Reports progress; the CLI draws it, tests ignore it.
@@ -106,6 +109,7 @@ struct Run<'a> {
     open_sources: BTreeMap<String, (String, String, u64, bool)>,
     bytes_done: Arc<AtomicU64>,
     commit_bytes: u64,
+    language: Option<String>,
 }
 
 /// Ingests `opts.paths` into the store at `opts.out`.
@@ -126,6 +130,7 @@ pub fn ingest(opts: &IngestOptions, chunker: &Chunker, progress: &dyn Progress) 
         open_sources: BTreeMap::new(),
         bytes_done: Arc::new(AtomicU64::new(0)),
         commit_bytes: if opts.commit_bytes == 0 { SEGMENT_BYTES } else { opts.commit_bytes },
+        language: opts.language.clone(),
     };
     for s in skips {
         run.skip(s);
@@ -422,6 +427,9 @@ impl Run<'_> {
                         ));
                         continue;
                     }
+                    let mut doc = doc;
+                    let language = crate::language::of(&doc, self.language.as_deref());
+                    doc.metadata.insert("language".into(), language);
                     self.writer.add(&doc, &chunks)?;
                     self.summary.documents += 1;
                     self.summary.chunks += chunks.len() as u64;
@@ -589,6 +597,9 @@ fn convert_page(input: &Input, page: wiki::Page) -> Result<(Document, Vec<String
     }
     let mut doc = new_doc(input, locator, page.title.clone(), "wikipedia", text, sections);
     doc.metadata.insert("page_id".into(), page.id.to_string());
+    if !page.site.lang.is_empty() {
+        doc.metadata.insert("language".into(), page.site.lang.clone());
+    }
     Ok((doc, Vec::new()))
 }
 

@@ -11,6 +11,7 @@ mod error;
 pub mod gutenberg;
 pub mod html;
 mod ingest;
+pub mod language;
 pub mod plain;
 pub mod sections;
 pub mod sources;

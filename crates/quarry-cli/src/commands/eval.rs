@@ -61,6 +61,7 @@ fn retrieval(a: EvalRetrievalArgs, quiet: bool) -> Result<u8> {
             overlap: 0,
             include: Vec::new(),
             exclude: Vec::new(),
+            language: None,
         };
         let store_dir = quarry_index::index::store_dir(&index_dir);
         ingest_into(&[a.beir_dir.join("corpus.jsonl")], &store_dir, &chunk, false, 0, quiet)?;

@@ -8,17 +8,32 @@ use quarry_report::{CardInfo, ExportFormat};
 use crate::args::ExportArgs;
 use crate::exit;
 
-/// The card's name (default: the exported directory's name), license and languages.
-fn card_info(a: &ExportArgs, fallback: &str) -> CardInfo {
+/// The card's name (default: the exported directory's name), license and languages (given,
+/// or `found`: those of the documents exported).
+fn card_info(a: &ExportArgs, fallback: &str, found: Vec<String>) -> CardInfo {
     let name = a.name.clone().unwrap_or_else(|| {
         a.run.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| fallback.into())
     });
-    CardInfo {
-        name,
-        license: a.license.clone(),
-        language: a.language.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(),
-        ..CardInfo::default()
+    let language = match &a.language {
+        Some(l) => l.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(),
+        None => found,
+    };
+    CardInfo { name, license: a.license.clone(), language, ..CardInfo::default() }
+}
+
+/// The languages (as ingest recorded them) of a store's documents, of those in `docs` only
+/// when given; sorted, each once. Empty when the store cannot be read.
+fn languages(store_dir: &std::path::Path, docs: Option<&std::collections::HashSet<String>>) -> Vec<String> {
+    let Ok(store) = quarry_ingest::Store::open(store_dir) else { return Vec::new() };
+    let mut out = std::collections::BTreeSet::new();
+    for (doc, _) in store.documents().flatten() {
+        if docs.is_none_or(|d| d.contains(&doc.id.to_string()))
+            && let Some(l) = doc.metadata.get("language").filter(|l| !l.is_empty())
+        {
+            out.insert(l.clone());
+        }
     }
+    out.into_iter().collect()
 }
 
 /// `quarry export <index> --format text`: the corpus chunks that pass the quality filters.
@@ -38,7 +53,7 @@ fn export_corpus(a: ExportArgs) -> Result<u8> {
             text: s.chunk.text,
         });
     }
-    let card = card_info(&a, "quarry-corpus");
+    let card = card_info(&a, "quarry-corpus", languages(&store_dir, None));
     let cfg = quarry_report::TextQuality::default();
     let s = quarry_report::export_corpus_text(chunks.into_iter(), &cfg, &a.out, &card)?;
     let why: Vec<String> = s.skipped.iter().filter(|(_, n)| **n > 0).map(|(r, n)| format!("{n} {r}")).collect();
@@ -64,6 +79,14 @@ pub fn export(a: ExportArgs) -> Result<u8> {
         records.iter().flat_map(|r| r.citations.iter().map(|c| c.doc_title.clone())).collect();
     sources.sort();
     sources.dedup();
+    let found = if a.language.is_some() {
+        Vec::new()
+    } else {
+        let cited: std::collections::HashSet<String> =
+            records.iter().flat_map(|r| r.citations.iter().map(|c| c.doc_id.clone())).collect();
+        let store = run_json.index.as_deref().map(|i| quarry_index::index::store_dir(std::path::Path::new(i)));
+        store.map(|s| languages(&s, Some(&cited))).unwrap_or_default()
+    };
     let card = CardInfo {
         sources,
         model: run_json.model.clone().unwrap_or_default(),
@@ -77,7 +100,7 @@ pub fn export(a: ExportArgs) -> Result<u8> {
         }
         .into(),
         run_id: run_json.run_id.clone().unwrap_or_default(),
-        ..card_info(&a, "quarry-dataset")
+        ..card_info(&a, "quarry-dataset", found)
     };
     let s = quarry_report::export(&records, format, &a.out, &card)?;
     println!("{} rows to {}; card {}", s.rows, s.path.display(), s.card_path.display());

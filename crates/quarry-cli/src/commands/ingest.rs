@@ -44,6 +44,7 @@ pub fn ingest_into(
         exclude: chunk.exclude.clone(),
         prune,
         commit_bytes,
+        language: chunk.language.clone(),
     };
     let bar = Bar::new(quiet, "ingest");
     quarry_ingest::ingest(&opts, &chunker, &bar).with_context(|| format!("ingest into {}", out.display()))

@@ -30,6 +30,7 @@ fn shared_dumps_become_clean_prose() {
     }
     for doc in &d.docs {
         assert_eq!(doc["format"], "wikipedia");
+        assert_eq!(doc["metadata"]["language"], "en", "{}", doc["title"]);
         assert!(!doc["title"].as_str().unwrap().is_empty());
         assert!(doc["metadata"]["page_id"].as_str().unwrap().parse::<u64>().is_ok());
     }
@@ -93,6 +94,8 @@ fn a_marathi_xz_dump_is_clean_in_its_own_namespaces() {
     let d = inspect(&out);
     check_spans(&d);
     assert!(d.chunks.len() >= 10_000, "{} chunks", d.chunks.len());
+    // The dump's language, from its <siteinfo>, is every document's.
+    assert!(d.docs.iter().all(|doc| doc["metadata"]["language"] == "mr"), "{}", d.docs[0]["metadata"]);
     for c in &d.chunks {
         let t = c["text"].as_str().unwrap();
         for m in MARKUP.iter().chain(&["वर्ग:", "चित्र:", "साचा:", "File:", "thumb|"]) {
@@ -133,6 +136,10 @@ fn compressed_dumps_read_alike_and_other_archives_are_named() {
         counts.push(texts);
     }
     assert!(counts.windows(2).all(|w| w[0] == w[1]), "the formats read differently");
+    // --language sets every document's language, whatever the source says.
+    let out = tmp.path().join("store-given");
+    ingest(&[&dir.join("plain.xml")], &out, &["--language", "hi"]);
+    assert!(inspect(&out).docs.iter().all(|doc| doc["metadata"]["language"] == "hi"));
     let o = quarry().arg("ingest").arg(dir.join("e.7z")).arg("--out").arg(tmp.path().join("s7")).output().unwrap();
     let said = format!("{}{}", stdout(&o), String::from_utf8_lossy(&o.stderr));
     assert!(said.contains("unsupported_format") && said.contains(".7z file"), "{said}");
