@@ -1,11 +1,11 @@
-//! BM25 over chunks with tantivy: text, title and heading-path fields with
-//! English stemming; chunk id, document id and span stored.
+//! BM25 over chunks with tantivy: text, title and heading-path fields analysed into words of
+//! every script ([`crate::analyzer`]); chunk id, document id and span stored.
 
 use std::path::{Path, PathBuf};
 
 use quarry_core::{Chunk, ChunkId, DocId, Document, Span};
 use tantivy::collector::TopDocs;
-use tantivy::query::{BooleanQuery, Occur, Query, QueryParser, TermQuery};
+use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
     Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
 };
@@ -34,7 +34,7 @@ fn schema() -> (Schema, Fields) {
     let stemmed = TextOptions::default()
         .set_indexing_options(
             TextFieldIndexing::default()
-                .set_tokenizer("en_stem")
+                .set_tokenizer(crate::analyzer::NAME)
                 .set_index_option(IndexRecordOption::WithFreqsAndPositions),
         )
         .set_stored();
@@ -68,7 +68,6 @@ pub struct Bm25 {
     index: Index,
     reader: IndexReader,
     fields: Fields,
-    parser: QueryParser,
 }
 
 impl std::fmt::Debug for Bm25 {
@@ -110,11 +109,9 @@ impl Bm25 {
         } else {
             Index::create_in_dir(path, schema).map_err(err)?
         };
+        index.tokenizers().register(crate::analyzer::NAME, crate::analyzer::analyzer());
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(err)?;
-        let mut parser = QueryParser::for_index(&index, vec![fields.text, fields.title, fields.headings]);
-        parser.set_field_boost(fields.title, TITLE_BOOST);
-        parser.set_field_boost(fields.headings, HEADINGS_BOOST);
-        Ok(Bm25 { path: path.to_owned(), index, reader, fields, parser })
+        Ok(Bm25 { path: path.to_owned(), index, reader, fields })
     }
 
     fn err(&self, e: impl ToString) -> IndexError {
@@ -146,7 +143,19 @@ impl Bm25 {
     /// tantivy finds the candidates; they are then rescored with Okapi BM25
     /// at [`K1`] and [`B`] over the same fields and boosts.
     pub fn search(&self, query_text: &str, k: usize, docs: &[DocId]) -> Result<Vec<(ChunkId, f32)>> {
-        let (parsed, _) = self.parser.parse_query_lenient(query_text);
+        // Every word of the query in any field (a word that analyses into several tokens, such
+        // as a run of Chinese bigrams, is not required as a phrase); scores come from the
+        // rescoring below.
+        let mut any_term: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for field in [self.fields.text, self.fields.title, self.fields.headings] {
+            let mut analyzer = self.index.tokenizer_for_field(field).map_err(|e| self.err(e))?;
+            let mut stream = analyzer.token_stream(query_text);
+            while stream.advance() {
+                let t = Term::from_field_text(field, &stream.token().text);
+                any_term.push((Occur::Should, Box::new(TermQuery::new(t, IndexRecordOption::WithFreqs))));
+            }
+        }
+        let parsed: Box<dyn Query> = Box::new(BooleanQuery::new(any_term));
         let query: Box<dyn Query> = if docs.is_empty() {
             parsed
         } else {

@@ -2,6 +2,7 @@
 //!
 //! The only crate that touches tantivy, fastembed/ONNX Runtime or Qdrant.
 
+pub mod analyzer;
 pub mod bm25;
 pub mod embed;
 mod error;

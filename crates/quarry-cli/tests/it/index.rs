@@ -309,3 +309,38 @@ fn qdrant_server_down_is_a_clear_error() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("cannot reach the server"), "{}", stderr(&o));
 }
+
+/// Scripts written without spaces (Chinese, Thai) are searchable by BM25: their runs are
+/// indexed as character bigrams, so a question in other words still finds its passage.
+#[test]
+fn unspaced_scripts_are_searchable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = tmp.path().join("corpus");
+    std::fs::create_dir_all(&corpus).unwrap();
+    let docs = [
+        (
+            "candle.md",
+            "# 蜡烛\n\n蜡烛火焰的外层温度最高，因为那里的蜡蒸气与空气中的氧气相遇并燃烧。燃烧产生水和二氧化碳。\n",
+        ),
+        ("snow.md", "# 雪\n\n新雪可以反射高达百分之九十的阳光。雪花通常有六个分支，因为水分子结晶成六边形。\n"),
+        ("thai.md", "# เทียน\n\nเปลวเทียนร้อนที่สุดที่ส่วนนอก ซึ่งไอของขี้ผึ้งพบกับออกซิเจนในอากาศ\n"),
+        (
+            "english.md",
+            "# Candle\n\nThe candle flame is hottest in its outer part, where the wax vapour meets the air.\n",
+        ),
+    ];
+    for (name, text) in docs {
+        std::fs::write(corpus.join(name), text).unwrap();
+    }
+    let out = tmp.path().join("index");
+    index(&[&corpus], &out, &[]);
+    for (query, title) in [
+        ("火焰哪里最热", "蜡烛"),
+        ("雪花为什么有六个分支", "雪"),
+        ("เปลวเทียนร้อน", "เทียน"),
+        ("Which part of a candle flame is hottest?", "Candle"),
+    ] {
+        let v = search(&out, query, &["--mode", "bm25"]);
+        assert_eq!(top_title(&v), title, "{query}: {v}");
+    }
+}
