@@ -330,3 +330,18 @@ fn another_form_of_a_named_term_is_not_missing() {
     let r = support("When was the IPCC climate treaty signed?", "In 1992.", &[treaty], None, &cfg);
     assert_eq!(r.verdict, Verdict::Unsupported, "{r:?}");
 }
+
+/// Chinese and Thai are verified by the character bigrams search indexes them by: a right
+/// answer's words are in the cited sentence, a wrong one's are not.
+#[test]
+fn unspaced_scripts_are_verified_by_bigrams() {
+    let cfg = SupportConfig::default();
+    let zh = "蜡烛火焰的外层温度最高，因为那里的蜡蒸气与空气中的氧气相遇。雪花通常有六个分支。";
+    let r = support("蜡烛火焰的哪一部分温度最高？", "外层温度最高。", &[zh], None, &cfg);
+    assert_eq!(r.verdict, Verdict::Supported, "{r:?}");
+    let r = support("蜡烛火焰的哪一部分温度最高？", "火焰的核心是蓝色的。", &[zh], None, &cfg);
+    assert_eq!(r.verdict, Verdict::Unsupported, "{r:?}");
+    let th = "เปลวเทียนร้อนที่สุดที่ส่วนนอก ซึ่งไอของขี้ผึ้งพบกับออกซิเจนในอากาศ";
+    let r = support("ส่วนไหนของเปลวเทียนร้อนที่สุด", "ส่วนนอกร้อนที่สุด", &[th], None, &cfg);
+    assert_eq!(r.verdict, Verdict::Supported, "{r:?}");
+}

@@ -9,6 +9,7 @@ mod document;
 mod id;
 mod record;
 mod run;
+pub mod script;
 mod span;
 
 pub use document::{Chunk, Document, Section, heading_path_display};

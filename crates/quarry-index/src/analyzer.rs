@@ -60,22 +60,7 @@ impl TokenStream for WordStream {
     }
 }
 
-/// Whether `c` belongs to a script written without spaces between words.
-pub fn unspaced(c: char) -> bool {
-    matches!(c as u32,
-        0x0E00..=0x0EFF      // Thai, Lao
-        | 0x1000..=0x109F    // Myanmar
-        | 0x1780..=0x17FF    // Khmer
-        | 0x19E0..=0x19FF    // Khmer symbols
-        | 0x3040..=0x30FF    // Hiragana, Katakana
-        | 0x31F0..=0x31FF    // Katakana extensions
-        | 0x3400..=0x4DBF    // CJK extension A
-        | 0x4E00..=0x9FFF    // CJK unified ideographs
-        | 0xF900..=0xFAFF    // CJK compatibility ideographs
-        | 0xFF66..=0xFF9F    // half-width Katakana
-        | 0x20000..=0x2FA1F  // CJK extensions B and on
-    )
-}
+pub use quarry_core::script::unspaced;
 
 /// The word tokens of `text`, with byte offsets and positions: runs of letters and digits,
 /// and bigrams over runs of unspaced scripts.
@@ -96,27 +81,20 @@ pub fn words(text: &str) -> Vec<Token> {
     let mut word: Option<usize> = None;
     let mut run: Vec<(usize, usize)> = Vec::new();
     let flush_run = |run: &mut Vec<(usize, usize)>, out: &mut Vec<Token>| {
-        match run.len() {
-            0 => {}
-            1 => push(out, run[0].0, run[0].1),
-            _ => {
-                for w in run.windows(2) {
-                    push(out, w[0].0, w[1].1);
-                }
-            }
+        for (from, to) in quarry_core::script::bigrams(run) {
+            push(out, from, to);
         }
         run.clear();
     };
     for (i, c) in text.char_indices() {
-        if unspaced(c) && (c.is_alphanumeric() || run.is_empty()) {
+        if unspaced(c) {
             if let Some(f) = word.take() {
                 push(&mut out, f, i);
             }
-            run.push((i, i + c.len_utf8()));
-        } else if unspaced(c) {
-            // A combining mark (a Thai vowel sign) belongs to the character before it.
-            if let Some(last) = run.last_mut() {
-                last.1 = i + c.len_utf8();
+            match run.last_mut() {
+                // A combining mark (a Thai vowel sign) belongs to the character before it.
+                Some(last) if quarry_core::script::combining(c) => last.1 = i + c.len_utf8(),
+                _ => run.push((i, i + c.len_utf8())),
             }
         } else if c.is_alphanumeric() {
             flush_run(&mut run, &mut out);
