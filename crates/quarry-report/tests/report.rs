@@ -1,6 +1,8 @@
 //! The report, terminal view and exports over a small hand-built run whose corpus tries
 //! to break out of HTML, JSON and terminals.
 
+mod common;
+
 use std::collections::{BTreeSet, HashMap};
 use std::fs;
 
@@ -265,20 +267,7 @@ fn html_escapes_everything_and_shows_every_record() {
     // never names struck out.
     assert!(html.contains("<mark>&lt;<span class=\"qt\">script</span>&gt;<span class=\"qt\">alert</span>("));
     assert!(html.contains("question terms in the evidence: <span class=\"qt\">script</span>"));
-    let html = {
-        let (open, close) = ("<span class=\"qt\">", "</span>");
-        let mut out = String::new();
-        let mut rest = html.as_str();
-        while let Some(i) = rest.find(open) {
-            out.push_str(&rest[..i]);
-            let after = &rest[i + open.len()..];
-            let j = after.find(close).expect("a closed mark");
-            out.push_str(&after[..j]);
-            rest = &after[j + close.len()..];
-        }
-        out.push_str(rest);
-        out
-    };
+    let html = common::unmark(&html);
     // The quotes, escaped and highlighted inside their chunks.
     assert!(html.contains("<mark>&lt;script&gt;alert(1)&lt;/script&gt;</mark> then &lt;/script&gt; naïve"));
     assert!(html.contains("<mark>naïve — ü</mark>"));

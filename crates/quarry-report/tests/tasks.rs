@@ -3,6 +3,8 @@
 //! nodes) over hand-built records whose text tries to break out of HTML, JSON and
 //! terminals; and the corpus-text quality filter.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
 use std::path::Path;
@@ -268,22 +270,6 @@ fn article<'a>(html: &'a str, id: &str) -> &'a str {
     &html[start..end]
 }
 
-/// `html` without the marks of question terms (`<span class="qt">word</span>` → `word`).
-fn unmark(html: &str) -> String {
-    let (open, close) = ("<span class=\"qt\">", "</span>");
-    let mut out = String::new();
-    let mut rest = html;
-    while let Some(i) = rest.find(open) {
-        out.push_str(&rest[..i]);
-        let after = &rest[i + open.len()..];
-        let j = after.find(close).expect("a closed mark");
-        out.push_str(&after[..j]);
-        rest = &after[j + close.len()..];
-    }
-    out.push_str(rest);
-    out
-}
-
 #[test]
 fn html_renders_every_task_in_its_shape_and_escapes_everything() {
     let view = fixture();
@@ -311,7 +297,7 @@ fn html_renders_every_task_in_its_shape_and_escapes_everything() {
     // the rest of the test reads the text without those marks.
     let f = article(&html, "run2-000000");
     assert!(f.contains("<span class=\"qt\">feeds</span>"), "{f}");
-    let html = unmark(&html);
+    let html = common::unmark(&html);
 
     // Follow-up: every turn in order, each answer with its own verdict and evidence.
     let f = article(&html, "run2-000000");
