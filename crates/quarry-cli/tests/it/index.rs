@@ -344,3 +344,23 @@ fn unspaced_scripts_are_searchable() {
         assert_eq!(top_title(&v), title, "{query}: {v}");
     }
 }
+
+/// The Chinese and Thai retrieval sets written for this project (`tests/fixtures/beir/`):
+/// BM25 finds each question's paragraph first, where words cut only at spaces and punctuation
+/// find almost none (`scripts/bm25-baseline.py`: nDCG@10 0.00 and 0.03).
+#[test]
+fn chinese_and_thai_questions_find_their_paragraphs() {
+    let tmp = tempfile::tempdir().unwrap();
+    for lang in ["zh", "th"] {
+        let dir = tmp.path().join(lang);
+        std::fs::create_dir_all(dir.join("qrels")).unwrap();
+        for f in ["corpus.jsonl", "queries.jsonl", "qrels/test.tsv"] {
+            std::fs::copy(repo(&format!("tests/fixtures/beir/{lang}/{f}")), dir.join(f)).unwrap();
+        }
+        let o = quarry().args(["eval", "retrieval"]).arg(&dir).args(["--mode", "bm25", "-q"]).output().unwrap();
+        ok(&o);
+        let v: Value = serde_json::from_str(stdout(&o).trim()).expect("eval JSON");
+        let ndcg = v["modes"]["bm25"]["ndcg_at_10"].as_f64().unwrap();
+        assert!(ndcg >= 0.9, "{lang}: nDCG@10 {ndcg}: {v}");
+    }
+}
