@@ -279,38 +279,14 @@ pub fn words(text: &str) -> Vec<Word> {
     out
 }
 
-/// The words of a run of letters that holds a script written without spaces (Chinese, Thai):
-/// overlapping character bigrams of its unspaced stretches (as search indexes them), and the
-/// letters of other scripts between them as words of their own ("DNA的结构" → dna, 的结, 结构).
+/// The words of a run of letters that holds a script written without spaces (Chinese, Thai),
+/// as search reads them ([`quarry_core::script::words`]): overlapping character bigrams of its
+/// unspaced stretches, and the letters of other scripts between them ("DNA的结构" → dna, 的结,
+/// 结构).
 fn split_unspaced(text: &str, range: Range<usize>, out: &mut Vec<Word>) {
-    let mut run: Vec<(usize, usize)> = Vec::new();
-    let mut other: Option<usize> = None;
-    let flush = |run: &mut Vec<(usize, usize)>, out: &mut Vec<Word>| {
-        for (a, b) in quarry_core::script::bigrams(run) {
-            out.push(Word { range: a..b, lower: text[a..b].to_lowercase() });
-        }
-        run.clear();
-    };
-    for (i, c) in text[range.clone()].char_indices() {
-        let at = range.start + i;
-        let end = at + c.len_utf8();
-        if quarry_core::script::unspaced(c) {
-            if let Some(o) = other.take() {
-                out.push(Word { range: o..at, lower: text[o..at].to_lowercase() });
-            }
-            match run.last_mut() {
-                // A combining mark (a Thai vowel sign) belongs to the character before it.
-                Some(last) if quarry_core::script::combining(c) => last.1 = end,
-                _ => run.push((at, end)),
-            }
-        } else {
-            flush(&mut run, out);
-            other.get_or_insert(at);
-        }
-    }
-    flush(&mut run, out);
-    if let Some(o) = other {
-        out.push(Word { range: o..range.end, lower: text[o..range.end].to_lowercase() });
+    for r in quarry_core::script::words(&text[range.clone()]) {
+        let r = range.start + r.start..range.start + r.end;
+        out.push(Word { lower: text[r.clone()].to_lowercase(), range: r });
     }
 }
 

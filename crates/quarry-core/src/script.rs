@@ -18,16 +18,6 @@ pub fn unspaced(c: char) -> bool {
     )
 }
 
-/// The byte ranges of the bigrams of an unspaced run, given as each character's range (a
-/// combining mark already joined to its character); a run of one character is itself.
-pub fn bigrams(run: &[(usize, usize)]) -> Vec<(usize, usize)> {
-    match run.len() {
-        0 => Vec::new(),
-        1 => vec![run[0]],
-        _ => run.windows(2).map(|w| (w[0].0, w[1].1)).collect(),
-    }
-}
-
 /// Whether `c` is a mark that combines with the character before it in an unspaced script
 /// (Thai and Lao vowel signs and tone marks, Khmer and Myanmar signs), so that it stays in
 /// that character's bigrams.
@@ -39,4 +29,64 @@ pub fn combining(c: char) -> bool {
         | 0x17B4..=0x17D3 | 0x17DD                      // Khmer
         | 0x3099..=0x309A                               // Kana voicing marks
     )
+}
+
+/// The words of `text` as byte ranges, in order: runs of letters and digits, and overlapping
+/// character bigrams over runs of unspaced scripts (a run of one character is itself; a
+/// combining mark stays with its character). Search and verification both read text this way,
+/// so a verified answer's words are the words its passage was found by.
+pub fn words(text: &str) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut word: Option<usize> = None;
+    // The current unspaced run: each character's byte range.
+    let mut run: Vec<(usize, usize)> = Vec::new();
+    let flush_run = |run: &mut Vec<(usize, usize)>, out: &mut Vec<std::ops::Range<usize>>| {
+        match run.len() {
+            0 => {}
+            1 => out.push(run[0].0..run[0].1),
+            _ => out.extend(run.windows(2).map(|w| w[0].0..w[1].1)),
+        }
+        run.clear();
+    };
+    for (i, c) in text.char_indices() {
+        if unspaced(c) {
+            if let Some(f) = word.take() {
+                out.push(f..i);
+            }
+            match run.last_mut() {
+                Some(last) if combining(c) => last.1 = i + c.len_utf8(),
+                _ => run.push((i, i + c.len_utf8())),
+            }
+        } else if c.is_alphanumeric() {
+            flush_run(&mut run, &mut out);
+            word.get_or_insert(i);
+        } else {
+            flush_run(&mut run, &mut out);
+            if let Some(f) = word.take() {
+                out.push(f..i);
+            }
+        }
+    }
+    flush_run(&mut run, &mut out);
+    if let Some(f) = word {
+        out.push(f..text.len());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_of_every_script() {
+        let of = |t: &str| words(t).into_iter().map(|r| t[r].to_owned()).collect::<Vec<_>>();
+        assert_eq!(of("Candles, burned!"), ["Candles", "burned"]);
+        assert_eq!(of("蜡烛火焰"), ["蜡烛", "烛火", "火焰"]);
+        assert_eq!(of("DNA的结构"), ["DNA", "的结", "结构"]);
+        assert_eq!(of("水"), ["水"]);
+        // A Thai vowel sign stays with its consonant: no bigram starts or ends inside a pair.
+        let thai = of("เปลวเทียน");
+        assert!(thai.iter().all(|t| t.chars().count() >= 2 && !combining(t.chars().next().unwrap())), "{thai:?}");
+    }
 }

@@ -60,57 +60,19 @@ impl TokenStream for WordStream {
     }
 }
 
-pub use quarry_core::script::unspaced;
-
-/// The word tokens of `text`, with byte offsets and positions: runs of letters and digits,
-/// and bigrams over runs of unspaced scripts.
+/// The word tokens of `text` ([`quarry_core::script::words`]), with byte offsets and positions.
 pub fn words(text: &str) -> Vec<Token> {
-    let mut out: Vec<Token> = Vec::new();
-    let push = |out: &mut Vec<Token>, from: usize, to: usize| {
-        let position = out.len();
-        out.push(Token {
-            offset_from: from,
-            offset_to: to,
+    quarry_core::script::words(text)
+        .into_iter()
+        .enumerate()
+        .map(|(position, r)| Token {
+            offset_from: r.start,
+            offset_to: r.end,
             position,
-            text: text[from..to].to_owned(),
+            text: text[r].to_owned(),
             position_length: 1,
-        });
-    };
-    // The current word's start, and the current unspaced run: (byte offset, byte end) per
-    // character, a combining mark joined to the character before it.
-    let mut word: Option<usize> = None;
-    let mut run: Vec<(usize, usize)> = Vec::new();
-    let flush_run = |run: &mut Vec<(usize, usize)>, out: &mut Vec<Token>| {
-        for (from, to) in quarry_core::script::bigrams(run) {
-            push(out, from, to);
-        }
-        run.clear();
-    };
-    for (i, c) in text.char_indices() {
-        if unspaced(c) {
-            if let Some(f) = word.take() {
-                push(&mut out, f, i);
-            }
-            match run.last_mut() {
-                // A combining mark (a Thai vowel sign) belongs to the character before it.
-                Some(last) if quarry_core::script::combining(c) => last.1 = i + c.len_utf8(),
-                _ => run.push((i, i + c.len_utf8())),
-            }
-        } else if c.is_alphanumeric() {
-            flush_run(&mut run, &mut out);
-            word.get_or_insert(i);
-        } else {
-            flush_run(&mut run, &mut out);
-            if let Some(f) = word.take() {
-                push(&mut out, f, i);
-            }
-        }
-    }
-    flush_run(&mut run, &mut out);
-    if let Some(f) = word {
-        push(&mut out, f, text.len());
-    }
-    out
+        })
+        .collect()
 }
 
 #[cfg(test)]
