@@ -789,7 +789,10 @@ pub fn support_in_context(
     let mut q = QuestionWords::new(question, &qtoks, &ev, &wins);
     q.context = context.iter().flat_map(|c| content_tokens(c)).map(|t| t.stem).collect();
     q.scope = scope.iter().flat_map(|c| content_tokens(c)).map(|t| t.stem).collect();
-    q.acronyms = scope.iter().chain(context).flat_map(|t| acronyms(t)).collect();
+    // Spelled out only for a question that gives an acronym (most give none).
+    if q.words.iter().any(|(_, o)| o.len() >= 2 && o.chars().all(|c| c.is_uppercase())) {
+        q.acronyms = scope.iter().chain(context).flat_map(|t| acronyms(t)).collect();
+    }
     let claims = claims(answer, q.expects, cfg);
     let only = claims.len() == 1;
 

@@ -109,7 +109,7 @@ impl Attempt {
     pub fn unverified(&mut self, ver: &Verification, part: &str) -> SlotEnd {
         self.reject.verdict = Some(ver.verdict);
         self.reject.support = ver.support;
-        let code = ver.reason_code.clone().unwrap_or_else(|| ver.verdict.as_str().into());
+        let code = reason_code(ver);
         self.fail("verify", &code, format!("{part}{}", ver.reasons.join("; ")))
     }
 
@@ -186,10 +186,14 @@ pub fn decide(
     }
     let ver = quarry_audit::verify(c.question, c.answer, c.raw, c.passages, embed, cfg);
     if !acceptable(&ver, false) {
-        let reason = ver.reason_code.clone().unwrap_or_else(|| ver.verdict.as_str().into());
-        return Err(Turndown { stage: "verify", reason, detail: ver.reasons.join("; ") });
+        return Err(Turndown { stage: "verify", reason: reason_code(&ver), detail: ver.reasons.join("; ") });
     }
     Ok(ver)
+}
+
+/// The reason code a verification that is not accepted is rejected with.
+fn reason_code(ver: &Verification) -> String {
+    ver.reason_code.clone().unwrap_or_else(|| ver.verdict.as_str().into())
 }
 
 /// Whether a task accepts a verification: a supported (or, when asked, partial) verdict
