@@ -26,7 +26,9 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$QUARRY_CACHE/target}"
 slots="${1:-100}"
 npara="${2:-120}"
 skip="${3:-0}"
-squad="${QUARRY_SHARED_DATA:-$(cd .. && pwd)/shared/data}/squad/dev-v1.1.json"
+# REPLAY_DATA: another file in SQuAD's format, e.g. XQuAD Hindi
+# (REPLAY_DATA=../shared/data/xquad/xquad.hi.json scripts/bench-replay.sh 96 96).
+squad="${REPLAY_DATA:-${QUARRY_SHARED_DATA:-$(cd .. && pwd)/shared/data}/squad/dev-v1.1.json}"
 [ -f "$squad" ] || { echo "bench-replay: $squad is missing" >&2; exit 2; }
 if [ -z "${QUARRY_BIN:-}" ]; then
   cargo build --release --locked -p quarry-cli >&2
@@ -49,7 +51,7 @@ for art in data:
         picked.append(p)
     if len(picked) >= n:
         break
-json.dump(picked[:n], open(out + ".json", "w"))
+json.dump(picked[:n], open(out + ".json", "w"), ensure_ascii=False)
 PY
 "$QUARRY_BIN" index "$tmp/corpus" --out "$tmp/index" -q >&2
 

@@ -5,10 +5,14 @@ with a model that answers perfectly (or, in the `wrong` style, plausibly wrong).
 
     scripts/replay-server.py SQUAD_JSON CORPUS_INDEX_JSON PORT STYLE
 
+SQuAD's format in any language (XQuAD's Hindi file reads the same way).
+
 STYLE:
   short     the gold answer as a short answer ("Budapest."), citing the sentence that holds it
   sentence  the sentence that holds the gold answer, cited
   wrong     the answer of another question about the same paragraph, citing its sentence
+  english   an English sentence citing the gold sentence, as a model that ignores the language it
+            was asked for writes it (for a corpus in another language)
 
 A question request (schema with "question") gets a human SQuAD question of the seed passage's
 paragraph, picked by the request's seed; for sentence-first planning (`--plan sentence`, whose
@@ -26,7 +30,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 squad_path, corpus_path, port, style = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-assert style in ("short", "sentence", "wrong"), style
+assert style in ("short", "sentence", "wrong", "english"), style
 
 def key(question):
     return question.strip().rstrip("?").strip()
@@ -39,7 +43,9 @@ for p in paragraphs:
     for q in p["qas"]:
         by_question[key(q["question"])] = (p, q)
 
-stats = {"question": 0, "question_unknown_passage": 0, "question_for_sentence": 0, "question_no_gold_in_sentence": 0, "answer": 0, "answer_unknown_question": 0,
+# Which language each request asked for (the prompts' {{language}}), by name.
+LANGUAGES = ("English", "Hindi", "Marathi", "Chinese", "Thai", "the language of the passages")
+stats = {"asked_in": {}, "question": 0, "question_unknown_passage": 0, "question_for_sentence": 0, "question_no_gold_in_sentence": 0, "answer": 0, "answer_unknown_question": 0,
          "answer_gold_not_shown": 0, "answer_no_quote_holds_it": 0, "judge": 0, "other": 0}
 lock = threading.Lock()
 
@@ -100,6 +106,13 @@ def reply_for(body):
     schema = (rf.get("json_schema") or {}).get("schema") or rf.get("schema") or {}
     props = schema.get("properties", {})
     shown = passages(user)
+    # The instruction part of the prompt (the passages are corpus text, not instructions).
+    instructions = re.sub(r"<<<PASSAGE\n.*?\nPASSAGE>>>", "", user, flags=re.S)
+    for name in LANGUAGES:
+        if f"in {name}" in instructions:
+            with lock:
+                stats["asked_in"][name] = stats["asked_in"].get(name, 0) + 1
+            break
     if "question" in props:
         count("question")
         p = paragraph_of(shown[0]) if shown else None
@@ -135,7 +148,10 @@ def reply_for(body):
         n, quote = cite(schema, shown, p, answer)
         out = {"citations": [{"passage": n, "quote": quote}]}
         if "answer" in props:
-            out["answer"] = quote if style == "sentence" else answer.rstrip(".") + "."
+            if style == "english":
+                out["answer"] = f"The answer to this question is in passage {n}, in the sentence quoted there."
+            else:
+                out["answer"] = quote if style == "sentence" else answer.rstrip(".") + "."
         return out
     if "supported" in props:
         count("judge")
@@ -159,7 +175,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path.endswith("/stats"):
             with lock:
-                self.send(dict(stats))
+                self.send(json.loads(json.dumps(stats)))
         else:
             self.send({"object": "list", "data": [{"id": "replay", "object": "model"}]})
 

@@ -17,7 +17,10 @@ mod verify;
 
 pub use locate::{DEFAULT_MIN_FUZZY, QuoteLocation, locate_quote};
 pub use support::{Embed, SupportConfig, SupportResult, support, support_in_context, supporting_sentences};
-pub use text::{ContentWord, Word, content_tokens, content_words, is_stopword, split_sentences, stem, words};
+pub use text::{
+    ContentWord, Lang, Word, content_tokens, content_tokens_in, content_words, is_stopword, split_sentences, stem,
+    words,
+};
 pub use verify::{
     ANSWER_ELSEWHERE, CITATION_UNKNOWN_PASSAGE, NO_VALID_CITATION, PARTIAL_SUPPORT, PassageView, QUOTE_NOT_FOUND,
     RawCitation, UNSUPPORTED, Verification, VerifyConfig, verify,

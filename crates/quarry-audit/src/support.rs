@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use quarry_core::{SentenceSupport, Verdict};
 
-use crate::text::{ContentWord, content_tokens, is_stopword, split_sentences, stem};
+use crate::text::{ContentWord, Lang, content_tokens_in, is_stopword, split_sentences, stem};
 
 /// An embedding function: one vector per input text, in order.
 pub type Embed<'a> = &'a dyn Fn(&[&str]) -> Vec<Vec<f32>>;
@@ -59,6 +59,9 @@ pub struct SupportConfig {
     /// The highest score a claim gets when the cited passages (and their titles and headings)
     /// never name a name or number the question gives; below `threshold`, so such a claim fails.
     pub missing_term_cap: f32,
+    /// The language rules of the texts (stop words, stemming, English question patterns); see
+    /// [`Lang`].
+    pub language: Lang,
 }
 
 impl Default for SupportConfig {
@@ -78,6 +81,7 @@ impl Default for SupportConfig {
             rival_exponent: 1.0,
             context_credit: 1.0,
             missing_term_cap: 0.45,
+            language: Lang::English,
         }
     }
 }
@@ -156,7 +160,13 @@ struct QuestionWords<'a> {
 }
 
 impl<'a> QuestionWords<'a> {
-    fn new(question: &'a str, toks: &[ContentWord], ev: &[EvSentence], wins: &[Window]) -> QuestionWords<'a> {
+    fn new(
+        question: &'a str,
+        toks: &[ContentWord],
+        ev: &[EvSentence],
+        wins: &[Window],
+        lang: Lang,
+    ) -> QuestionWords<'a> {
         let framing: Vec<ContentWord> =
             toks.iter().filter(|t| !QUESTION_FRAMING.iter().any(|w| stem(w) == t.stem)).cloned().collect();
         let words = unique(question, &framing);
@@ -173,7 +183,8 @@ impl<'a> QuestionWords<'a> {
         let mut q = QuestionWords {
             words,
             weights,
-            expects: expected_answer(question),
+            // What a question asks for is read from its own language's question words.
+            expects: if lang.is_english() { expected_answer(question) } else { expected_answer_in(question, lang) },
             choice,
             best_coverage: 0.0,
             context,
@@ -219,7 +230,68 @@ enum Expect {
     /// "Which city", "what team": a thing with a proper name, so the answer names one.
     Named,
     Any,
+    /// A question in a language whose question words are not known: any answer fits.
+    Open,
 }
+
+/// Number words of Hindi and Marathi ("दो", "दोन", "सौ", "लाख"), which answer "how many"
+/// (कितने, किती).
+const INDIC_NUMBER_WORDS: &[&str] = &[
+    "एक",
+    "दो",
+    "तीन",
+    "चार",
+    "पांच",
+    "पाँच",
+    "छह",
+    "छः",
+    "सात",
+    "आठ",
+    "नौ",
+    "दस",
+    "ग्यारह",
+    "बारह",
+    "तेरह",
+    "चौदह",
+    "पंद्रह",
+    "सोलह",
+    "सत्रह",
+    "अठारह",
+    "उन्नीस",
+    "बीस",
+    "तीस",
+    "चालीस",
+    "पचास",
+    "साठ",
+    "सत्तर",
+    "अस्सी",
+    "नब्बे",
+    "सौ",
+    "हज़ार",
+    "हजार",
+    "लाख",
+    "करोड़",
+    "आधा",
+    "आधी",
+    "दोनों",
+    "तिहाई",
+    "चौथाई",
+    "दोन",
+    "पाच",
+    "सहा",
+    "नऊ",
+    "दहा",
+    "शंभर",
+    "कोटी",
+    "पहला",
+    "पहली",
+    "दूसरा",
+    "दूसरी",
+    "तीसरा",
+    "तीसरी",
+    "चौथा",
+    "चौथी",
+];
 
 /// Nouns whose instances have proper names ("which city" is answered by a name).
 const NAMED_NOUNS: &[&str] = &[
@@ -398,12 +470,64 @@ impl Expect {
             Expect::Place => "a place, not a date or number",
             Expect::Thing => "a thing, not a date or number",
             Expect::Named => "a name",
-            Expect::Any => "something else",
+            Expect::Any | Expect::Open => "something else",
         }
     }
 }
 
 /// The answer type a question asks for, from its question word.
+/// What a question in another language asks for. Hindi: "how many" (कितने) a number, "when"
+/// (कब, "किस वर्ष") a time, any other question word a thing, not a bare date or number.
+/// Marathi: किती a number, कधी a time. Any other question, and every other language, is open.
+fn expected_answer_in(question: &str, lang: Lang) -> Expect {
+    let words: Vec<&str> = question.split(|c: char| c.is_whitespace() || c == '?' || c == ',').collect();
+    let has = |ws: &[&str]| words.iter().any(|w| ws.contains(w));
+    let after_kis = words.windows(2).any(|p| matches!(p[0], "किस" | "कौन") && INDIC_TIME_WORDS.contains(&p[1]));
+    match lang.code() {
+        "hi" if has(&["कितना", "कितने", "कितनी", "कितनों"]) => Expect::Number,
+        "hi" if has(&["कब"]) || after_kis => Expect::Time,
+        "hi" if has(&["क्या", "कौन", "किस", "किसने", "किसे", "किसको", "किसका", "किसकी", "किसके", "कहाँ", "कहां", "किन"]) => {
+            Expect::Any
+        }
+        "mr" if has(&["किती", "कितवा", "कितवी", "कितव्या"]) => Expect::Number,
+        "mr" if has(&["कधी"]) => Expect::Time,
+        _ => Expect::Open,
+    }
+}
+
+/// Time words of Hindi and Marathi: units, months, eras ("1990 के दशक", "सन 1685").
+const INDIC_TIME_WORDS: &[&str] = &[
+    "दशक",
+    "सदी",
+    "शताब्दी",
+    "वर्ष",
+    "साल",
+    "सन",
+    "ईसवी",
+    "ई",
+    "तारीख",
+    "तिथि",
+    "दिन",
+    "महीने",
+    "महीना",
+    "समय",
+    "जनवरी",
+    "फरवरी",
+    "मार्च",
+    "अप्रैल",
+    "मई",
+    "जून",
+    "जुलाई",
+    "अगस्त",
+    "सितंबर",
+    "अक्टूबर",
+    "नवंबर",
+    "दिसंबर",
+    "शतक",
+    "वर्षी",
+    "साली",
+];
+
 fn expected_answer(question: &str) -> Expect {
     let q = question.to_lowercase();
     let ws: Vec<&str> = q.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
@@ -455,7 +579,7 @@ fn expected_answer(question: &str) -> Expect {
 }
 
 /// Whether a phrase answer fits the answer type its question asks for.
-fn fits(expects: Expect, answer: &str) -> bool {
+fn fits(expects: Expect, answer: &str, lang: Lang) -> bool {
     let lower = answer.to_lowercase();
     let ws: Vec<&str> = lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
     let number = |w: &str| {
@@ -463,8 +587,11 @@ fn fits(expects: Expect, answer: &str) -> bool {
             || stem(w).bytes().all(|b| b.is_ascii_digit())
             || MAGNITUDES.contains(&w)
     };
-    let has_number = ws.iter().any(|w| number(w));
-    let timeish = |w: &str| MONTHS_AND_DAYS.contains(&w) || TIME_WORDS.contains(&w);
+    // Digits of any script (०-९ too) and the number words of Hindi and Marathi count.
+    let has_number = ws.iter().any(|w| number(w))
+        || answer.chars().any(|c| c.is_numeric() && !c.is_ascii())
+        || ws.iter().any(|w| INDIC_NUMBER_WORDS.contains(w));
+    let timeish = |w: &str| MONTHS_AND_DAYS.contains(&w) || TIME_WORDS.contains(&w) || INDIC_TIME_WORDS.contains(&w);
     // "1888", "1920s", "2001st", or an ordinal such as "19th" (century).
     let yearish = |w: &str| {
         let d = stem(w);
@@ -472,7 +599,7 @@ fn fits(expects: Expect, answer: &str) -> bool {
             && d.bytes().all(|b| b.is_ascii_digit())
             && ((3..=4).contains(&d.len()) || w.ends_with("th"))
     };
-    let content: Vec<&str> = ws.iter().copied().filter(|w| !is_stopword(w)).collect();
+    let content: Vec<&str> = ws.iter().copied().filter(|w| !lang.is_stopword(w)).collect();
     let only_date = !content.is_empty() && content.iter().all(|w| number(w) || timeish(w)) && has_number;
     // A capitalised word other than a stop word ("The"): a name.
     let named = answer
@@ -489,6 +616,7 @@ fn fits(expects: Expect, answer: &str) -> bool {
         Expect::Named => named,
         // Only a number or a date is no answer to a question that asks for neither.
         Expect::Any => !only_date,
+        Expect::Open => true,
     }
 }
 
@@ -716,12 +844,12 @@ fn quoted(words: &[String]) -> String {
     words.iter().map(|w| format!("'{w}'")).collect::<Vec<_>>().join(", ")
 }
 
-fn evidence_sentences(evidence: &[&str]) -> Vec<EvSentence> {
+fn evidence_sentences(evidence: &[&str], lang: Lang) -> Vec<EvSentence> {
     let mut ev = Vec::new();
     for (g, text) in evidence.iter().enumerate() {
         for (i, r) in split_sentences(text).into_iter().enumerate() {
             let t = &text[r];
-            ev.push(EvSentence { group: g, index: i, text: t.to_owned(), words: content_tokens(t) });
+            ev.push(EvSentence { group: g, index: i, text: t.to_owned(), words: content_tokens_in(t, lang) });
         }
     }
     ev
@@ -736,7 +864,7 @@ fn claims<'a>(answer: &'a str, expects: Expect, cfg: &SupportConfig) -> Vec<(&'a
         .into_iter()
         .map(|r| {
             let s = &answer[r];
-            let toks = content_tokens(s);
+            let toks = content_tokens_in(s, cfg.language);
             let words = unique(s, &toks);
             let terminal = s.ends_with(['.', '!', '?']);
             let phrase = n == 1
@@ -744,7 +872,7 @@ fn claims<'a>(answer: &'a str, expects: Expect, cfg: &SupportConfig) -> Vec<(&'a
             // A one-sentence answer to a question that asks for a number or a time must give one
             // ("What is the size of the orang?" is not answered by where it lives).
             let typed = phrase || (n == 1 && matches!(expects, Expect::Number | Expect::Time));
-            (s, Claim { words, phrase, fits: !typed || fits(expects, s) })
+            (s, Claim { words, phrase, fits: !typed || fits(expects, s, cfg.language) })
         })
         .collect()
 }
@@ -783,12 +911,13 @@ pub fn support_in_context(
     embed: Option<Embed<'_>>,
     cfg: &SupportConfig,
 ) -> SupportResult {
-    let ev = evidence_sentences(evidence);
+    let lang = cfg.language;
+    let ev = evidence_sentences(evidence, lang);
     let wins = windows(&ev, cfg.sentence_gap);
-    let qtoks = content_tokens(question);
-    let mut q = QuestionWords::new(question, &qtoks, &ev, &wins);
-    q.context = context.iter().flat_map(|c| content_tokens(c)).map(|t| t.stem).collect();
-    q.scope = scope.iter().flat_map(|c| content_tokens(c)).map(|t| t.stem).collect();
+    let qtoks = content_tokens_in(question, lang);
+    let mut q = QuestionWords::new(question, &qtoks, &ev, &wins, lang);
+    q.context = context.iter().flat_map(|c| content_tokens_in(c, lang)).map(|t| t.stem).collect();
+    q.scope = scope.iter().flat_map(|c| content_tokens_in(c, lang)).map(|t| t.stem).collect();
     // Spelled out only for a question that gives an acronym (most give none).
     if q.words.iter().any(|(_, o)| o.len() >= 2 && o.chars().all(|c| c.is_uppercase())) {
         q.acronyms = scope.iter().chain(context).flat_map(|t| acronyms(t)).collect();
@@ -895,19 +1024,24 @@ pub fn supporting_sentences(
     let mut ev = Vec::new();
     for (g, p) in passages.iter().enumerate() {
         for (i, s) in p.iter().enumerate() {
-            ev.push(EvSentence { group: g, index: i, text: (*s).to_owned(), words: content_tokens(s) });
+            ev.push(EvSentence {
+                group: g,
+                index: i,
+                text: (*s).to_owned(),
+                words: content_tokens_in(s, cfg.language),
+            });
         }
     }
     let wins = windows(&ev, cfg.sentence_gap);
-    let qtoks = content_tokens(question);
-    let mut q = QuestionWords::new(question, &qtoks, &ev, &wins);
+    let qtoks = content_tokens_in(question, cfg.language);
+    let mut q = QuestionWords::new(question, &qtoks, &ev, &wins, cfg.language);
     // The question's names and numbers may be anywhere in the passages (a bridge of a multi-hop
     // question is in another one).
     q.scope = ev.iter().flat_map(|e| e.words.iter().map(|w| w.stem.clone())).collect();
-    let ctoks = content_tokens(claim);
+    let ctoks = content_tokens_in(claim, cfg.language);
     let words = unique(claim, &ctoks);
     let phrase = words.len() <= cfg.phrase_max_words;
-    let c = Claim { phrase, fits: !phrase || fits(q.expects, claim), words };
+    let c = Claim { phrase, fits: !phrase || fits(q.expects, claim, cfg.language), words };
     let Some((wi, best)) = best_window(&c, &q, true, &wins, cfg) else { return Vec::new() };
     if best.score <= 0.0 {
         return Vec::new();

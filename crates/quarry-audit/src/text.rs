@@ -229,7 +229,8 @@ pub struct Word {
 }
 
 /// Splits `text` into words: runs of letters and digits. A number keeps its decimal point and
-/// thousands separators (`3.5`, `2,000`); apostrophes and hyphens split words.
+/// thousands separators (`3.5`, `2,000`); apostrophes and hyphens split words; an Indic word
+/// keeps its viramas and nuktas (search cuts it there only in languages without a stemmer).
 pub fn words(text: &str) -> Vec<Word> {
     let mut out = Vec::new();
     let mut it = text.char_indices().peekable();
@@ -242,7 +243,8 @@ pub fn words(text: &str) -> Vec<Word> {
         lower.extend(c.to_lowercase());
         let mut last_digit = c.is_ascii_digit();
         while let Some(&(i, d)) = it.peek() {
-            if d.is_alphanumeric() {
+            // A virama or nukta belongs to the Indic word it is in ("स्थान", "डिफ़ेंस").
+            if d.is_alphanumeric() || quarry_core::script::indic_joiner(d) {
                 lower.extend(d.to_lowercase());
                 last_digit = d.is_ascii_digit();
                 end = i + d.len_utf8();
@@ -415,16 +417,142 @@ pub struct ContentWord {
     pub range: Range<usize>,
 }
 
+/// The language rules the verifier applies to a text: which words carry no content, and whether
+/// words are stemmed. English has its own stop words, stemmer and number words; any other
+/// language gets its stop words from stopwords-iso (the `stop-words` crate; none where it has no
+/// list) and its Snowball stemmer where one exists, so no English rule is applied to text in
+/// another language.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Lang {
+    /// English, and text whose language is not known (the rules quarry always had).
+    #[default]
+    English,
+    /// Another language: its ISO 639-1 code, stop words and Snowball stemmer (if any).
+    Other(&'static str, &'static [&'static str], Option<frostem::Algorithm>),
+}
+
+impl Lang {
+    /// The rules for an ISO 639-1 code ("en", "hi"); "" (unknown) is English.
+    pub fn of(code: &str) -> Lang {
+        match code.trim() {
+            "" | "en" => Lang::English,
+            c => {
+                let words = stop_words::lookup(c).unwrap_or(&[]);
+                // The code as a 'static str: stopwords-iso's own, or none.
+                let code = stop_words::available_languages().iter().find(|l| **l == c).copied().unwrap_or("");
+                Lang::Other(code, words, quarry_core::script::snowball(c))
+            }
+        }
+    }
+
+    /// The ISO 639-1 code ("en" for English).
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::English => "en",
+            Lang::Other(code, ..) => code,
+        }
+    }
+
+    /// Whether English rules (stop words, stemmer, question patterns) apply.
+    pub fn is_english(self) -> bool {
+        self == Lang::English
+    }
+
+    /// Whether `w` (lower case) carries no content in this language.
+    pub fn is_stopword(self, w: &str) -> bool {
+        match self {
+            Lang::English => is_stopword(w),
+            Lang::Other(code, words, _) => words.contains(&w) || extra_stopwords(code).contains(&w),
+        }
+    }
+
+    /// `w`'s stem in this language: English's light stemmer, another language's Snowball
+    /// stemmer (the one search uses), or `w` itself where the language has none. Numbers are
+    /// kept as they are.
+    pub fn stem(self, w: &str) -> String {
+        match self {
+            Lang::English => stem(w),
+            Lang::Other(_, _, Some(a)) if !w.starts_with(|c: char| c.is_ascii_digit()) => {
+                frostem::Stemmer::new(a).stem(w).into_owned()
+            }
+            Lang::Other(..) => w.to_owned(),
+        }
+    }
+}
+
+/// Function words stopwords-iso leaves out of a language's list: Hindi's question words and
+/// relative pronouns, which a question and its evidence need not share.
+fn extra_stopwords(code: &str) -> &'static [&'static str] {
+    match code {
+        "hi" => &[
+            "क्या",
+            "कौन",
+            "कौनसा",
+            "कौनसी",
+            "कौनसे",
+            "सा",
+            "सी",
+            "किसने",
+            "किसका",
+            "किसकी",
+            "किसके",
+            "किससे",
+            "कब",
+            "कहाँ",
+            "कहां",
+            "कैसे",
+            "कैसा",
+            "कैसी",
+            "क्यों",
+            "कितने",
+            "कितनी",
+            "ऐसा",
+            "ऐसी",
+            "ऐसे",
+            "जिसमें",
+            "जिसके",
+            "जिसका",
+            "जिसकी",
+            "जिससे",
+            "जिसे",
+            "जिन्होंने",
+            "गया",
+            "गई",
+            "गए",
+            "गयी",
+            "हुआ",
+            "हुई",
+            "हुए",
+            "थी",
+            "रखा",
+            "दिया",
+            "बताइए",
+            "बताएं",
+            "नाम",
+        ],
+        "mr" => {
+            &["काय", "कोण", "कोणता", "कोणती", "कोणते", "कोणत्या", "कधी", "कुठे", "कसे", "किती", "झाले", "होते", "होता", "होती"]
+        }
+        _ => &[],
+    }
+}
+
 /// The content words of `text` with their positions: lower-cased, stopwords and single letters
-/// dropped, stemmed; numbers are kept (number words become digits).
+/// dropped, stemmed; numbers are kept (number words become digits). English rules; see
+/// [`content_tokens_in`].
 pub fn content_tokens(text: &str) -> Vec<ContentWord> {
+    content_tokens_in(text, Lang::English)
+}
+
+/// [`content_tokens`] with the stop words and stemmer of `lang`.
+pub fn content_tokens_in(text: &str, lang: Lang) -> Vec<ContentWord> {
     words(text)
         .into_iter()
         .filter(|w| {
             let digit = w.lower.bytes().next().is_some_and(|b| b.is_ascii_digit());
-            digit || (w.lower.chars().count() > 1 && !is_stopword(&w.lower))
+            digit || (w.lower.chars().count() > 1 && !lang.is_stopword(&w.lower))
         })
-        .map(|w| ContentWord { stem: stem(&w.lower), range: w.range })
+        .map(|w| ContentWord { stem: lang.stem(&w.lower), range: w.range })
         .collect()
 }
 
@@ -448,7 +576,9 @@ fn is_opener(c: char) -> bool {
 /// Splits `text` into sentences, returned as byte ranges with surrounding whitespace trimmed.
 ///
 /// A sentence ends at `.`, `!` or `?` (plus closing quotes or brackets) followed by whitespace and
-/// an upper-case letter, a digit or an opening quote, and at blank lines. A period does not end a
+/// an upper-case letter, a letter of a script without case, a digit or an opening quote; at a
+/// danda (`।`), an ideographic full stop (`。`) or another caseless script's mark whatever
+/// follows; and at blank lines. A period does not end a
 /// sentence after a known abbreviation (`e.g.`, `Mr.`, `U.S.`), an initial (`J. K. Rowling`) or
 /// inside a number (`3.5`).
 pub fn split_sentences(text: &str) -> Vec<Range<usize>> {
@@ -473,6 +603,28 @@ pub fn split_sentences(text: &str) -> Vec<Range<usize>> {
                 continue;
             }
         }
+        // A full stop of a script without case (Devanagari's danda, CJK's and Arabic's marks)
+        // ends a sentence whatever follows, with or without a space.
+        if matches!(c, '।' | '॥' | '。' | '！' | '？' | '؟' | '۔') {
+            let mut j = i + 1;
+            while j < chars.len()
+                && (matches!(chars[j].1, '।' | '॥' | '。' | '！' | '？' | '؟' | '۔') || is_closer(chars[j].1))
+            {
+                j += 1;
+            }
+            let end = chars.get(j).map_or(text.len(), |x| x.0);
+            let mut k = j;
+            while k < chars.len() && chars[k].1.is_whitespace() {
+                k += 1;
+            }
+            if k >= chars.len() {
+                break;
+            }
+            push_trimmed(text, start..end, &mut out);
+            start = chars[k].0;
+            i = k;
+            continue;
+        }
         if matches!(c, '.' | '!' | '?' | '…') {
             let mut j = i + 1;
             while j < chars.len() && (matches!(chars[j].1, '.' | '!' | '?') || is_closer(chars[j].1)) {
@@ -491,7 +643,9 @@ pub fn split_sentences(text: &str) -> Vec<Range<usize>> {
                 k += 1;
             }
             let Some(&(_, next)) = chars.get(k) else { break };
-            let starts_sentence = next.is_uppercase() || next.is_ascii_digit() || is_opener(next);
+            // A letter of a script without case (Devanagari, Arabic, Han…) may start one too.
+            let caseless = next.is_alphabetic() && !next.is_lowercase() && !next.is_uppercase();
+            let starts_sentence = next.is_uppercase() || caseless || next.is_ascii_digit() || is_opener(next);
             if starts_sentence && !(c == '.' && is_abbreviation(text, pos)) {
                 push_trimmed(text, start..end, &mut out);
                 start = chars[k].0;
@@ -580,5 +734,36 @@ mod tests {
         assert_eq!(stem("located"), stem("locate"));
         assert_eq!(stem("cities"), "city");
         assert_eq!(content_words("3.5 km"), ["3.5", "km"]);
+    }
+
+    #[test]
+    fn sentences_end_at_the_marks_of_every_script() {
+        assert_eq!(
+            sents("पैंथर्स ने 308 अंक दिए। कावन शॉर्ट ने नेतृत्व किया॥ अंत"),
+            ["पैंथर्स ने 308 अंक दिए।", "कावन शॉर्ट ने नेतृत्व किया॥", "अंत"]
+        );
+        assert_eq!(sents("蜡烛在燃烧。火焰很热！为什么？"), ["蜡烛在燃烧。", "火焰很热！", "为什么？"]);
+        // Marathi writes a full stop; the next sentence starts with a caseless letter.
+        assert_eq!(sents("ही मेणबत्ती आहे. ती जळते."), ["ही मेणबत्ती आहे.", "ती जळते."]);
+    }
+
+    #[test]
+    fn english_rules_apply_to_english_only() {
+        let hi = Lang::of("hi");
+        assert!(!hi.is_english());
+        let words: Vec<String> =
+            content_tokens_in("पैंथर्स डिफ़ेंस ने कितने अंक दिए?", hi).into_iter().map(|c| c.stem).collect();
+        // "ने" and "कितने" are Hindi stop words (the first from stopwords-iso, the second
+        // from quarry's own additions); words keep viramas and nuktas and are Hindi-stemmed,
+        // so inflected forms meet ("उपनगरों", "उपनगर").
+        assert_eq!(words.len(), 4, "{words:?}");
+        assert_eq!(hi.stem("उपनगरों"), hi.stem("उपनगर"));
+        // A French text is French-stemmed, and French stop words are dropped.
+        let fr: Vec<String> =
+            content_tokens_in("Les villes sont grandes", Lang::of("fr")).into_iter().map(|c| c.stem).collect();
+        assert_eq!(fr, ["vill", "grand"]);
+        // A language with no stop-word list keeps every word.
+        assert_eq!(content_tokens_in("x yy zz", Lang::of("qq")).len(), 2);
+        assert_eq!(Lang::of(""), Lang::English);
     }
 }

@@ -54,6 +54,8 @@ impl Item {
             paragraph: self.task == "pretrain",
             raw: &self.citations,
             passages: &self.passages,
+            // Every judged item is English (its corpora are).
+            language: "en",
         }
     }
 }

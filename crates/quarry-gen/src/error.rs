@@ -59,6 +59,17 @@ pub enum GenError {
     Index(#[from] quarry_index::IndexError),
     #[error(transparent)]
     Llm(#[from] quarry_llm::LlmError),
+    /// The model server cannot do the run's work (unreachable from the start, the key
+    /// refused, no such model or endpoint, or gone for several calls in a row): the run stops
+    /// at once rather than spend its slots on failures.
+    #[error(
+        "{source}\n{why}: the run stopped; every record accepted so far is kept, and the same command resumes once the server answers"
+    )]
+    LlmDown {
+        why: String,
+        #[source]
+        source: quarry_llm::LlmError,
+    },
 }
 
 impl GenError {

@@ -5,25 +5,81 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
-/// Why a question was filtered out: (reason code, detail).
-pub fn check_question(question: &str, passages: &[&str]) -> Result<(), (&'static str, String)> {
+/// Whether the English rules (question words, pronouns, references to the source, generic
+/// words) apply to text in `language` (ISO 639-1): English, or a language not known.
+fn english(language: &str) -> bool {
+    language.is_empty() || language == "en"
+}
+
+/// Words of a text: whitespace-separated tokens, a run of a script written without spaces
+/// counting one word per two characters.
+fn word_count(text: &str) -> usize {
+    text.split_whitespace()
+        .map(|t| {
+            let unspaced = t.chars().filter(|c| quarry_core::script::unspaced(*c)).count();
+            if unspaced > 0 { unspaced.div_ceil(2).max(1) } else { 1 }
+        })
+        .sum()
+}
+
+/// Why a text is not in the language it should be written in (`language`, ISO 639-1; "" for
+/// unknown, which is never checked): reason `wrong_language`. Code-mixed text passes (see
+/// [`quarry_ingest::language::mismatch`]).
+pub fn check_language(text: &str, language: &str) -> Result<(), (&'static str, String)> {
+    match quarry_ingest::language::mismatch(text, language) {
+        Some(why) => Err(("wrong_language", why)),
+        None => Ok(()),
+    }
+}
+
+/// Why a question was filtered out: (reason code, detail). The question is to be written in
+/// `language` (the seed document's, ISO 639-1; "" when unknown); rules that hold for one
+/// language only are applied to questions in that language.
+pub fn check_question(question: &str, passages: &[&str], language: &str) -> Result<(), (&'static str, String)> {
     let q = question.trim();
-    let words = q.split_whitespace().count();
+    let words = word_count(q);
     if words < 4 {
         return Err(("too_short", format!("{words} words; at least 4 are needed")));
     }
     if words > 45 {
         return Err(("too_long", format!("{words} words; at most 45")));
     }
-    if !q.ends_with('?') {
+    if !q.ends_with(['?', '？', '؟']) {
         return Err(("not_a_question", "does not end with a question mark".into()));
     }
     if let Some(m) = prompt_echo(q) {
         return Err(("prompt_echo", format!("copies the prompt's layout (\"{m}\") instead of asking")));
     }
-    if let Some(m) = source_reference(q) {
+    check_language(q, language)?;
+    if let Some(m) = source_reference(q, language) {
         return Err(("not_standalone", format!("refers to its source (\"{m}\")")));
     }
+    if english(language) {
+        vague(q)?;
+    }
+    copies_passage(q, passages)?;
+    if english(language)
+        && let Some(m) = meta_question(q)
+    {
+        return Err(("vague", format!("asks about asking, not about a fact (\"{m}\")")));
+    }
+    if !asks(q, language) {
+        return Err((
+            "no_question_word",
+            "a statement with a question mark: no question word (what, which, who, how…) and no opening verb (is, does, can…)"
+                .into(),
+        ));
+    }
+    if english(language)
+        && let Some(m) = unresolved_reference(q)
+    {
+        return Err(("not_standalone", format!("\"{m}\" refers to something the question never names")));
+    }
+    Ok(())
+}
+
+/// A question made only of generic words ("What is the answer?").
+fn vague(q: &str) -> Result<(), (&'static str, String)> {
     static GENERIC_STEMS: OnceLock<std::collections::HashSet<String>> = OnceLock::new();
     let generic = GENERIC_STEMS.get_or_init(|| GENERIC.iter().map(|g| quarry_audit::stem(g)).collect());
     let content: Vec<String> = quarry_audit::content_words(q);
@@ -32,6 +88,11 @@ pub fn check_question(question: &str, passages: &[&str]) -> Result<(), (&'static
             if content.is_empty() { "no content word".to_owned() } else { format!("only \"{}\"", content.join(" ")) };
         return Err(("vague", format!("the question names nothing to ask about ({said})")));
     }
+    Ok(())
+}
+
+/// A question that is a sentence of its passage.
+fn copies_passage(q: &str, passages: &[&str]) -> Result<(), (&'static str, String)> {
     // A question that copies a sentence of its passage, whole or nearly (Jaccard ≥ 0.9 over
     // words), or one of whose own sentences does ("The model is linear. Note that…?").
     // Sentences are split at their ends only, so a hard line break inside one does not hide it.
@@ -44,7 +105,7 @@ pub fn check_question(question: &str, passages: &[&str]) -> Result<(), (&'static
         if qn.len() >= 20 && normalise(p).contains(&qn) {
             return Err(("copies_passage", "the question is a sentence of the passage".into()));
         }
-        for sentence in p.split(['.', '!', '?']) {
+        for sentence in p.split(['.', '!', '?', '।', '。', '？', '！']) {
             let sn = normalise(sentence);
             let sw: std::collections::HashSet<&str> = sn.split(' ').filter(|w| !w.is_empty()).collect();
             if sw.len() < 6 {
@@ -59,19 +120,6 @@ pub fn check_question(question: &str, passages: &[&str]) -> Result<(), (&'static
                 }
             }
         }
-    }
-    if let Some(m) = meta_question(q) {
-        return Err(("vague", format!("asks about asking, not about a fact (\"{m}\")")));
-    }
-    if !asks(q) {
-        return Err((
-            "no_question_word",
-            "a statement with a question mark: no question word (what, which, who, how…) and no opening verb (is, does, can…)"
-                .into(),
-        ));
-    }
-    if let Some(m) = unresolved_reference(q) {
-        return Err(("not_standalone", format!("\"{m}\" refers to something the question never names")));
     }
     Ok(())
 }
@@ -94,9 +142,110 @@ fn meta_question(q: &str) -> Option<String> {
     re.find(q).map(|m| m.as_str().to_owned())
 }
 
-/// Whether a question asks: it holds a question word ("The Normans fought which people?") or
-/// opens with a verb ("Is the flame hotter…?", "Did Tesla…?").
-fn asks(q: &str) -> bool {
+/// Question words of Hindi ("क्या", "कौन", "कब"…) and the imperatives that ask ("बताइए").
+const WH_HI: &[&str] = &[
+    "क्या",
+    "कौन",
+    "कौनसा",
+    "कौनसी",
+    "कौनसे",
+    "कौन-सा",
+    "कौन-सी",
+    "कौन-से",
+    "कौन-कौन",
+    "किस",
+    "किसे",
+    "किसको",
+    "किसने",
+    "किसका",
+    "किसकी",
+    "किसके",
+    "किससे",
+    "किसमें",
+    "किसपर",
+    "किसलिए",
+    "किन",
+    "किनका",
+    "किनकी",
+    "किनके",
+    "किनको",
+    "किनसे",
+    "किन्हें",
+    "किन्होंने",
+    "कब",
+    "कहाँ",
+    "कहां",
+    "कैसे",
+    "कैसा",
+    "कैसी",
+    "क्यों",
+    "कितना",
+    "कितने",
+    "कितनी",
+    "कितनों",
+    "बताइए",
+    "बताइये",
+    "बताएं",
+    "बताएँ",
+    "बताओ",
+];
+
+/// Question words of Marathi ("काय", "कोण", "कधी"…).
+const WH_MR: &[&str] = &[
+    "काय",
+    "कोण",
+    "कोणता",
+    "कोणती",
+    "कोणते",
+    "कोणत्या",
+    "कोणाला",
+    "कोणी",
+    "कोणाचा",
+    "कोणाची",
+    "कोणाचे",
+    "कोणाच्या",
+    "कधी",
+    "कुठे",
+    "कोठे",
+    "कुठल्या",
+    "कुठला",
+    "कुठली",
+    "कसे",
+    "कसा",
+    "कशी",
+    "कशा",
+    "कशामुळे",
+    "कशाला",
+    "कसली",
+    "का",
+    "किती",
+    "कितवा",
+    "कितवी",
+    "कितव्या",
+    "सांगा",
+];
+
+/// Whether a question asks, in its language: English questions hold a question word ("The
+/// Normans fought which people?") or open with a verb ("Is the flame hotter…?"); Hindi and
+/// Marathi ones hold a question word; in other languages any question does.
+fn asks(q: &str, language: &str) -> bool {
+    let wh: &[&str] = match language {
+        "hi" => WH_HI,
+        "mr" => WH_MR,
+        l if english(l) => return asks_english(q),
+        _ => return true,
+    };
+    q.split_whitespace()
+        .map(|t| t.trim_matches(|c: char| !c.is_alphanumeric() && c != '-' && !is_mark(c)))
+        .any(|t| wh.contains(&t))
+}
+
+/// A combining mark (a vowel sign, a virama), which belongs to its word.
+fn is_mark(c: char) -> bool {
+    matches!(c as u32, 0x0900..=0x0903 | 0x093A..=0x094F | 0x0951..=0x0957 | 0x0962..=0x0963)
+}
+
+fn asks_english(q: &str) -> bool {
     const WH: &[&str] = &["what", "which", "who", "whom", "whose", "when", "where", "why", "how", "whether", "what's"];
     const OPENERS: &[&str] = &[
         "is", "are", "was", "were", "do", "does", "did", "can", "could", "will", "would", "should", "shall", "has",
@@ -185,7 +334,19 @@ const GENERIC: &[&str] = &[
 /// passage", "this text", "mentioned above", "the author"), if any. Ordinary phrases are not
 /// such references: "within the context of reduction", "the following year", "the author of
 /// Hamlet", "the text of the treaty".
-fn source_reference(q: &str) -> Option<String> {
+fn source_reference(q: &str, language: &str) -> Option<String> {
+    if matches!(language, "hi" | "mr") {
+        // "इस गद्यांश में", "उपरोक्त अनुच्छेद", "लेखक के अनुसार"; Marathi "या उताऱ्यात", "वरील परिच्छेद".
+        static SOURCE_HI: OnceLock<Regex> = OnceLock::new();
+        let re = SOURCE_HI.get_or_init(|| {
+            Regex::new(r"(इस|उपरोक्त|ऊपर दिए गए|नीचे दिए गए|दिए गए|या|वरील|खालील|दिलेल्या) (गद्यांश|अनुच्छेद|पाठ|परिच्छेद|उताऱ्या|उतारा|लेख)|लेखक के अनुसार|गद्यांश (में|के)|लेखकाच्या मते")
+                .expect("valid regex")
+        });
+        return re.find(q).map(|m| m.as_str().to_owned());
+    }
+    if !english(language) {
+        return None;
+    }
     static SOURCE: OnceLock<Regex> = OnceLock::new();
     let re = SOURCE.get_or_init(|| {
         Regex::new(
@@ -238,10 +399,12 @@ fn check_text(answer: &str, min_words: usize, max_words: usize) -> Result<(), (&
         let detail = if min_words == 1 { "no word or number".into() } else { format!("fewer than {min_words} words") };
         return Err(("empty_answer", detail));
     }
-    if tokens.len() > max_words {
-        return Err(("answer_too_long", format!("{} words; at most {max_words}", tokens.len())));
+    let n = word_count(a);
+    if n > max_words {
+        return Err(("answer_too_long", format!("{n} words; at most {max_words}")));
     }
-    if let Some(t) = tokens.iter().find(|t| t.chars().count() > 40) {
+    // A run of a script written without spaces is long by nature.
+    if let Some(t) = tokens.iter().find(|t| t.chars().count() > 40 && !t.chars().any(quarry_core::script::unspaced)) {
         let shown: String = t.chars().take(30).collect();
         return Err(("degenerate_answer", format!("a {}-character token (\"{shown}…\")", t.chars().count())));
     }
@@ -272,6 +435,10 @@ pub fn normalise(s: &str) -> String {
 mod tests {
     use super::*;
 
+    fn check_en(q: &str, passages: &[&str]) -> Result<(), (&'static str, String)> {
+        check_question(q, passages, "en")
+    }
+
     const P: &str = "The candle flame is hollow. Hot air rises from the flame and draws fresh air in below.";
 
     #[test]
@@ -279,7 +446,7 @@ mod tests {
         const ANOVA: &str =
             "The analysis of variance uses a linear model that relates the response\nto the treatments.";
         assert_eq!(
-            check_question(
+            check_en(
                 "The analysis of variance uses a linear model that relates the response to the treatments?",
                 &[ANOVA]
             )
@@ -289,20 +456,20 @@ mod tests {
         );
         let two = "The analysis of variance uses a linear model that relates the response to the treatments. \
                    Which model is linear in parameters?";
-        assert_eq!(check_question(two, &[ANOVA]).unwrap_err().0, "copies_passage");
-        assert!(check_question("Why does hot air rise above a candle flame?", &[P]).is_ok());
-        assert_eq!(check_question("What does the passage say about flames?", &[P]).unwrap_err().0, "not_standalone");
-        assert_eq!(check_question("According to the author, why?", &[P]).unwrap_err().0, "not_standalone");
-        assert_eq!(check_question("Flames?", &[P]).unwrap_err().0, "too_short");
+        assert_eq!(check_en(two, &[ANOVA]).unwrap_err().0, "copies_passage");
+        assert!(check_en("Why does hot air rise above a candle flame?", &[P]).is_ok());
+        assert_eq!(check_en("What does the passage say about flames?", &[P]).unwrap_err().0, "not_standalone");
+        assert_eq!(check_en("According to the author, why?", &[P]).unwrap_err().0, "not_standalone");
+        assert_eq!(check_en("Flames?", &[P]).unwrap_err().0, "too_short");
         assert_eq!(
-            check_question("Hot air rises from the flame and draws fresh air in below?", &[P]).unwrap_err().0,
+            check_en("Hot air rises from the flame and draws fresh air in below?", &[P]).unwrap_err().0,
             "copies_passage"
         );
-        assert_eq!(check_question("Hot air rises from a flame", &[P]).unwrap_err().0, "not_a_question");
-        assert_eq!(check_question("What is the text about?", &[P]).unwrap_err().0, "not_standalone");
-        assert_eq!(check_question("What is the subject of passage A and B?", &[P]).unwrap_err().0, "not_standalone");
-        assert_eq!(check_question("What is the topic of this question?", &[P]).unwrap_err().0, "not_standalone");
-        assert!(check_question("What is the subject of The Chemical History of a Candle?", &[P]).is_ok());
+        assert_eq!(check_en("Hot air rises from a flame", &[P]).unwrap_err().0, "not_a_question");
+        assert_eq!(check_en("What is the text about?", &[P]).unwrap_err().0, "not_standalone");
+        assert_eq!(check_en("What is the subject of passage A and B?", &[P]).unwrap_err().0, "not_standalone");
+        assert_eq!(check_en("What is the topic of this question?", &[P]).unwrap_err().0, "not_standalone");
+        assert!(check_en("What is the subject of The Chemical History of a Candle?", &[P]).is_ok());
         // Ordinary phrases are not references to the source.
         for ok in [
             "What kind of reduction is used within the context of reduction proofs?",
@@ -319,7 +486,7 @@ mod tests {
             "Sedimentary rock can be turned into which of the three types of rock?",
             "How many species of trees are there in the Saxon Garden?",
         ] {
-            assert!(check_question(ok, &[P]).is_ok(), "{ok}: {:?}", check_question(ok, &[P]));
+            assert!(check_en(ok, &[P]).is_ok(), "{ok}: {:?}", check_en(ok, &[P]));
         }
         for (bad, why) in [
             ("What does the author think about flames?", "not_standalone"),
@@ -339,7 +506,7 @@ mod tests {
             ("What question would you like to ask about Man's Place in Nature?", "vague"),
             ("what does this answer have to do with Alkali metal?", "not_standalone"),
         ] {
-            assert_eq!(check_question(bad, &[P]).map_err(|e| e.0), Err(why), "{bad}");
+            assert_eq!(check_en(bad, &[P]).map_err(|e| e.0), Err(why), "{bad}");
         }
     }
 
@@ -365,9 +532,28 @@ mod tests {
         );
         assert!(check_answer("It burns. Why? Because the wax vapour meets the air.").is_ok());
         assert!(check_turn("Why does the candle burn brightest at the top?").is_ok());
+        assert_eq!(check_en("What is the actual meaning of the sentence?", &[P]).unwrap_err().0, "not_standalone");
+    }
+
+    #[test]
+    fn questions_in_other_languages_get_their_own_rules() {
+        let p = "पैंथर्स की डिफ़ेन्स ने लीग में केवल 308 अंक दिए और छठे स्थान पर रहे।";
+        assert!(check_question("पैंथर्स डिफ़ेंस ने कितने अंक दिए?", &[p], "hi").is_ok());
+        assert!(check_question("टोयोटा के एक लक्जरी डिवीजन का नाम बताइए?", &[p], "hi").is_ok());
+        assert_eq!(check_question("पैंथर्स डिफ़ेंस ने 308 अंक दिए थे?", &[p], "hi").unwrap_err().0, "no_question_word");
+        assert_eq!(check_question("इस गद्यांश में पैंथर्स ने कितने अंक दिए?", &[p], "hi").unwrap_err().0, "not_standalone");
         assert_eq!(
-            check_question("What is the actual meaning of the sentence?", &[P]).unwrap_err().0,
-            "not_standalone"
+            check_question("How many points did the Panthers' defense give up in the league?", &[p], "hi").unwrap_err(),
+            ("wrong_language", "written in English, not Hindi".into())
         );
+        // Marathi.
+        assert!(check_question("मेणबत्तीची ज्योत कोणत्या भागात सर्वात गरम असते?", &[p], "mr").is_ok());
+        // A language with no rule set: only the shape is checked (Chinese words are counted
+        // two characters to a word).
+        assert!(check_question("蜡烛火焰的哪一部分温度最高？", &[p], "zh").is_ok());
+        assert_eq!(check_question("蜡烛？", &[p], "zh").unwrap_err().0, "too_short");
+        assert!(check_question("Quelle partie de la flamme est la plus chaude ?", &[p], "fr").is_ok());
+        // English rules never reach another language: "it" is not a pronoun in French.
+        assert!(check_question("Pourquoi la flamme est-elle creuse au milieu ?", &[p], "fr").is_ok());
     }
 }

@@ -20,6 +20,8 @@ pub struct ChunkInfo {
     pub text: String,
     /// The topic-tree node this chunk grounds, when seeds come from a tree.
     pub topic_path: Vec<String>,
+    /// Its document's language (ISO 639-1; "" when unknown).
+    pub language: String,
 }
 
 /// Why a chunk is not used as a seed.
@@ -54,15 +56,30 @@ pub fn ineligible(c: &ChunkInfo) -> Option<Ineligible> {
     if non_space.is_empty() {
         return Some(Ineligible::TooShort);
     }
-    let letters = non_space.iter().filter(|ch| ch.is_alphabetic()).count() as f32 / non_space.len() as f32;
+    // Letters of every script: the viramas and nuktas of Indic words and the marks of Thai
+    // are part of their words.
+    let letter = |ch: &&char| {
+        ch.is_alphabetic() || quarry_core::script::indic_joiner(**ch) || quarry_core::script::combining(**ch)
+    };
+    let letters = non_space.iter().filter(letter).count() as f32 / non_space.len() as f32;
     let digits = non_space.iter().filter(|ch| ch.is_ascii_digit()).count() as f32 / non_space.len() as f32;
     if letters < 0.7 || digits > 0.15 {
         return Some(Ineligible::NotProse);
     }
     let lines: Vec<&str> = c.text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
     let mean_line = lines.iter().map(|l| l.len()).sum::<usize>() as f32 / lines.len().max(1) as f32;
-    let sentence_ends =
-        c.text.matches(". ").count() + c.text.matches(".\n").count() + usize::from(c.text.ends_with('.'));
+    // Sentence ends: a full stop before a space, a line break or the end, and the marks of
+    // scripts without case wherever they stand (a danda, an ideographic full stop…).
+    let chars: Vec<char> = c.text.chars().collect();
+    let sentence_ends = chars
+        .iter()
+        .enumerate()
+        .filter(|&(i, ch)| match ch {
+            '.' => chars.get(i + 1).is_none_or(|n| *n == ' ' || *n == '\n'),
+            '।' | '॥' | '。' | '！' | '？' | '؟' | '۔' => true,
+            _ => false,
+        })
+        .count();
     if (lines.len() >= 6 && mean_line < 40.0) || sentence_ends < 2 {
         return Some(Ineligible::NotProse);
     }
@@ -266,6 +283,7 @@ mod tests {
             token_count: 120,
             text: text.into(),
             topic_path: vec![],
+            language: String::new(),
         }
     }
 

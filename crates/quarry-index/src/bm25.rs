@@ -9,6 +9,7 @@ use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
     Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
 };
+use tantivy::tokenizer::PreTokenizedString;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term, doc};
 
 use crate::error::{IndexError, Result};
@@ -27,28 +28,47 @@ struct Fields {
     text: Field,
     span_start: Field,
     span_end: Field,
+    /// The chunk's document's language, in indexes that analyse each in its own
+    /// ([`crate::analyzer::NAME_LANG`]); `None` in older ones.
+    language: Option<Field>,
 }
 
-fn schema() -> (Schema, Fields) {
+impl Fields {
+    fn of(schema: &Schema) -> Fields {
+        let f = |name: &str| schema.get_field(name).expect("a quarry BM25 schema");
+        Fields {
+            chunk_id: f("chunk_id"),
+            doc_id: f("doc_id"),
+            ordinal: f("ordinal"),
+            title: f("title"),
+            headings: f("headings"),
+            text: f("text"),
+            span_start: f("span_start"),
+            span_end: f("span_end"),
+            language: schema.get_field("language").ok(),
+        }
+    }
+}
+
+fn schema() -> Schema {
     let mut b = Schema::builder();
     let stemmed = TextOptions::default()
         .set_indexing_options(
             TextFieldIndexing::default()
-                .set_tokenizer(crate::analyzer::NAME)
+                .set_tokenizer(crate::analyzer::NAME_LANG)
                 .set_index_option(IndexRecordOption::WithFreqsAndPositions),
         )
         .set_stored();
-    let fields = Fields {
-        chunk_id: b.add_text_field("chunk_id", STRING | STORED),
-        doc_id: b.add_text_field("doc_id", STRING | STORED),
-        ordinal: b.add_u64_field("ordinal", INDEXED | STORED),
-        title: b.add_text_field("title", stemmed.clone()),
-        headings: b.add_text_field("headings", stemmed.clone()),
-        text: b.add_text_field("text", stemmed),
-        span_start: b.add_u64_field("span_start", STORED),
-        span_end: b.add_u64_field("span_end", STORED),
-    };
-    (b.build(), fields)
+    b.add_text_field("chunk_id", STRING | STORED);
+    b.add_text_field("doc_id", STRING | STORED);
+    b.add_u64_field("ordinal", INDEXED | STORED);
+    b.add_text_field("title", stemmed.clone());
+    b.add_text_field("headings", stemmed.clone());
+    b.add_text_field("text", stemmed);
+    b.add_u64_field("span_start", STORED);
+    b.add_u64_field("span_end", STORED);
+    b.add_text_field("language", STRING | STORED);
+    b.build()
 }
 
 /// A chunk as the index stores it.
@@ -103,15 +123,50 @@ impl Bm25 {
     pub fn open(path: &Path) -> Result<Bm25> {
         let err = |e: tantivy::TantivyError| IndexError::Bm25 { path: path.to_owned(), message: e.to_string() };
         std::fs::create_dir_all(path).map_err(|e| IndexError::io(path, e))?;
-        let (schema, fields) = schema();
         let index = if path.join("meta.json").exists() {
             Index::open_in_dir(path).map_err(err)?
         } else {
-            Index::create_in_dir(path, schema).map_err(err)?
+            Index::create_in_dir(path, schema()).map_err(err)?
         };
+        // An index's own schema says which analysis it was built with.
+        let fields = Fields::of(&index.schema());
         index.tokenizers().register(crate::analyzer::NAME, crate::analyzer::analyzer());
+        index.tokenizers().register(crate::analyzer::NAME_LANG, crate::analyzer::lang_analyzer());
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(err)?;
         Ok(Bm25 { path: path.to_owned(), index, reader, fields })
+    }
+
+    /// The languages of the indexed chunks ("" for unknown); `[""]` for an index with one
+    /// analysis for every document.
+    fn languages(&self) -> Result<Vec<String>> {
+        let Some(field) = self.fields.language else { return Ok(vec![String::new()]) };
+        let mut out = std::collections::BTreeSet::new();
+        for seg in self.reader.searcher().segment_readers() {
+            let inverted = seg.inverted_index(field).map_err(|e| self.err(e))?;
+            let mut stream = inverted.terms().stream().map_err(|e| self.err(e))?;
+            while stream.advance() {
+                out.insert(String::from_utf8_lossy(stream.key()).into_owned());
+            }
+        }
+        if out.is_empty() {
+            out.insert(String::new());
+        }
+        Ok(out.into_iter().collect())
+    }
+
+    /// The terms of `text` in `field` for a chunk in `language`: the language's analysis in an
+    /// index that stores languages, the field's own analyzer in an older one.
+    fn analyze(&self, field: Field, text: &str, language: &str) -> Result<Vec<String>> {
+        if self.fields.language.is_some() {
+            return Ok(crate::analyzer::terms(text, language).into_iter().map(|t| t.text).collect());
+        }
+        let mut analyzer = self.index.tokenizer_for_field(field).map_err(|e| self.err(e))?;
+        let mut stream = analyzer.token_stream(text);
+        let mut out = Vec::new();
+        while stream.advance() {
+            out.push(stream.token().text.clone());
+        }
+        Ok(out)
     }
 
     fn err(&self, e: impl ToString) -> IndexError {
@@ -143,16 +198,23 @@ impl Bm25 {
     /// tantivy finds the candidates; they are then rescored with Okapi BM25
     /// at [`K1`] and [`B`] over the same fields and boosts.
     pub fn search(&self, query_text: &str, k: usize, docs: &[DocId]) -> Result<Vec<(ChunkId, f32)>> {
+        // The query's terms per language of the index (one analysis, "", in older indexes).
+        let languages = self.languages()?;
+        let fields =
+            [(self.fields.text, 1.0), (self.fields.title, TITLE_BOOST), (self.fields.headings, HEADINGS_BOOST)];
         // Every word of the query in any field (a word that analyses into several tokens, such
         // as a run of Chinese bigrams, is not required as a phrase); scores come from the
         // rescoring below.
         let mut any_term: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for field in [self.fields.text, self.fields.title, self.fields.headings] {
-            let mut analyzer = self.index.tokenizer_for_field(field).map_err(|e| self.err(e))?;
-            let mut stream = analyzer.token_stream(query_text);
-            while stream.advance() {
-                let t = Term::from_field_text(field, &stream.token().text);
-                any_term.push((Occur::Should, Box::new(TermQuery::new(t, IndexRecordOption::WithFreqs))));
+        let mut seen: std::collections::HashSet<Term> = std::collections::HashSet::new();
+        for lang in &languages {
+            for (field, _) in fields {
+                for t in self.analyze(field, query_text, lang)? {
+                    let t = Term::from_field_text(field, &t);
+                    if seen.insert(t.clone()) {
+                        any_term.push((Occur::Should, Box::new(TermQuery::new(t, IndexRecordOption::WithFreqs))));
+                    }
+                }
             }
         }
         let parsed: Box<dyn Query> = Box::new(BooleanQuery::new(any_term));
@@ -174,51 +236,61 @@ impl Bm25 {
         let searcher = self.reader.searcher();
         let depth = k.max(RESCORE_DEPTH);
         let hits = searcher.search(&query, &TopDocs::with_limit(depth).order_by_score()).map_err(|e| self.err(e))?;
-        let fields =
-            [(self.fields.text, 1.0), (self.fields.title, TITLE_BOOST), (self.fields.headings, HEADINGS_BOOST)];
-        // Query terms per field, with their IDF, and each field's average length.
+        // Per language, the query terms per field with their IDF, and each field's average
+        // length.
         let n = searcher.num_docs().max(1) as f32;
-        let mut field_terms: Vec<FieldTerms> = Vec::new();
-        for (field, boost) in fields {
-            let mut analyzer = self.index.tokenizer_for_field(field).map_err(|e| self.err(e))?;
-            let mut terms: Vec<String> = Vec::new();
-            let mut stream = analyzer.token_stream(query_text);
-            while stream.advance() {
-                let t = stream.token().text.clone();
-                if !terms.contains(&t) {
-                    terms.push(t);
-                }
-            }
-            let mut with_idf = Vec::with_capacity(terms.len());
-            for t in terms {
-                let df = searcher.doc_freq(&Term::from_field_text(field, &t)).map_err(|e| self.err(e))? as f32;
-                if df > 0.0 {
-                    with_idf.push((t, (1.0 + (n - df + 0.5) / (df + 0.5)).ln()));
-                }
-            }
+        let mut avg_len = Vec::new();
+        for (field, _) in fields {
             let mut tokens = 0u64;
             for seg in searcher.segment_readers() {
                 tokens += seg.inverted_index(field).map_err(|e| self.err(e))?.total_num_tokens();
             }
-            field_terms.push((field, boost, (tokens as f32 / n).max(1.0), with_idf));
+            avg_len.push((tokens as f32 / n).max(1.0));
+        }
+        let mut by_language: std::collections::HashMap<&str, Vec<FieldTerms>> = Default::default();
+        for lang in &languages {
+            let mut field_terms: Vec<FieldTerms> = Vec::new();
+            for (i, (field, boost)) in fields.into_iter().enumerate() {
+                let mut terms: Vec<String> = Vec::new();
+                for t in self.analyze(field, query_text, lang)? {
+                    if !terms.contains(&t) {
+                        terms.push(t);
+                    }
+                }
+                let mut with_idf = Vec::with_capacity(terms.len());
+                for t in terms {
+                    let df = searcher.doc_freq(&Term::from_field_text(field, &t)).map_err(|e| self.err(e))? as f32;
+                    if df > 0.0 {
+                        with_idf.push((t, (1.0 + (n - df + 0.5) / (df + 0.5)).ln()));
+                    }
+                }
+                field_terms.push((field, boost, avg_len[i], with_idf));
+            }
+            by_language.insert(lang.as_str(), field_terms);
         }
         let mut scored = Vec::with_capacity(hits.len());
         for (_, addr) in hits {
             let d: TantivyDocument = searcher.doc(addr).map_err(|e| self.err(e))?;
+            let lang = self.fields.language.and_then(|f| d.get_first(f).and_then(|v| v.as_str())).unwrap_or_default();
+            let Some(field_terms) = by_language.get(lang) else { continue };
             let mut score = 0.0f32;
-            for (field, boost, avg_len, terms) in &field_terms {
+            for (field, boost, avg_len, terms) in field_terms {
                 if terms.is_empty() {
                     continue;
                 }
-                let text = d.get_first(*field).and_then(|v| v.as_str()).unwrap_or_default();
-                let mut analyzer = self.index.tokenizer_for_field(*field).map_err(|e| self.err(e))?;
-                let mut stream = analyzer.token_stream(text);
+                // A chunk analysed at indexing keeps its terms; an older index's is analysed again.
+                let tokens = match d.get_first(*field) {
+                    Some(v) => match v.as_pre_tokenized_text() {
+                        Some(p) => p.tokens.into_iter().map(|t| t.text).collect(),
+                        None => self.analyze(*field, v.as_str().unwrap_or_default(), lang)?,
+                    },
+                    None => Vec::new(),
+                };
                 let mut len = 0f32;
                 let mut tf = vec![0f32; terms.len()];
-                while stream.advance() {
+                for tok in tokens {
                     len += 1.0;
-                    let tok = &stream.token().text;
-                    if let Some(i) = terms.iter().position(|(t, _)| t == tok) {
+                    if let Some(i) = terms.iter().position(|(t, _)| *t == tok) {
                         tf[i] += 1.0;
                     }
                 }
@@ -247,7 +319,7 @@ impl Bm25 {
             return Ok(None);
         };
         let d: TantivyDocument = searcher.doc(*addr).map_err(|e| self.err(e))?;
-        let s = |f: Field| d.get_first(f).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+        let s = |f: Field| stored_text(&d, f);
         let n = |f: Field| d.get_first(f).and_then(|v| v.as_u64()).unwrap_or_default() as usize;
         let headings = s(self.fields.headings);
         Ok(Some(StoredChunk {
@@ -258,6 +330,16 @@ impl Bm25 {
             span: Span::new(n(self.fields.span_start), n(self.fields.span_end)).map_err(|e| self.err(e))?,
             text: s(self.fields.text),
         }))
+    }
+}
+
+/// A stored text field's text, whether it was stored as text or pre-tokenized.
+fn stored_text(d: &TantivyDocument, field: Field) -> String {
+    match d.get_first(field) {
+        Some(v) => {
+            v.as_str().map(str::to_owned).or_else(|| v.as_pre_tokenized_text().map(|p| p.text)).unwrap_or_default()
+        }
+        None => String::new(),
     }
 }
 
@@ -276,19 +358,32 @@ impl Bm25Writer<'_> {
     /// Adds a document's chunks.
     pub fn add(&mut self, doc: &Document, chunks: &[Chunk]) -> Result<()> {
         let f = self.bm25.fields;
+        let language = doc.metadata.get("language").map(String::as_str).unwrap_or_default();
         for c in chunks {
-            self.writer
-                .add_document(doc!(
-                    f.chunk_id => c.id.as_str(),
-                    f.doc_id => doc.id.as_str(),
-                    f.ordinal => c.id.ordinal() as u64,
-                    f.title => doc.title.as_str(),
-                    f.headings => c.heading_path.join(PATH_SEP),
-                    f.text => c.text.as_str(),
-                    f.span_start => c.span.start() as u64,
-                    f.span_end => c.span.end() as u64,
-                ))
-                .map_err(|e| self.bm25.err(e))?;
+            let headings = c.heading_path.join(PATH_SEP);
+            let mut d = doc!(
+                f.chunk_id => c.id.as_str(),
+                f.doc_id => doc.id.as_str(),
+                f.ordinal => c.id.ordinal() as u64,
+                f.span_start => c.span.start() as u64,
+                f.span_end => c.span.end() as u64,
+            );
+            match f.language {
+                // Analysed here, in the document's language.
+                Some(lang) => {
+                    d.add_text(lang, language);
+                    for (field, text) in [(f.title, doc.title.as_str()), (f.headings, &headings), (f.text, &c.text)] {
+                        let tokens = crate::analyzer::terms(text, language);
+                        d.add_pre_tokenized_text(field, PreTokenizedString { text: text.to_owned(), tokens });
+                    }
+                }
+                None => {
+                    d.add_text(f.title, doc.title.as_str());
+                    d.add_text(f.headings, &headings);
+                    d.add_text(f.text, c.text.as_str());
+                }
+            }
+            self.writer.add_document(d).map_err(|e| self.bm25.err(e))?;
         }
         Ok(())
     }

@@ -50,6 +50,17 @@ impl ModelSpec {
     }
 }
 
+/// The query and passage prefixes of a model trained with them: the E5 family
+/// (`intfloat/multilingual-e5-small`, `e5-base-v2`…) expects "query: " and "passage: ".
+pub fn e5_prefixes(model: &str) -> (String, String) {
+    let name = model.rsplit('/').next().unwrap_or(model).to_lowercase();
+    if name.starts_with("e5-") || name.starts_with("multilingual-e5") {
+        ("query: ".into(), "passage: ".into())
+    } else {
+        (String::new(), String::new())
+    }
+}
+
 /// `$QUARRY_CACHE/models/all-MiniLM-L6-v2`.
 pub fn default_model_dir() -> PathBuf {
     cache_dir().join("models/all-MiniLM-L6-v2")
@@ -72,6 +83,12 @@ pub struct EmbedderInfo {
     pub max_length: usize,
     /// BLAKE3 of the ONNX file (`catalogue` when fastembed fetched it).
     pub checksum: String,
+    /// Put before a query and before a passage when they are embedded, for models trained
+    /// with such prefixes (the E5 family: "query: ", "passage: ").
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub query_prefix: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub passage_prefix: String,
 }
 
 impl EmbedderInfo {
@@ -81,6 +98,30 @@ impl EmbedderInfo {
             Some(precision) => ModelSpec::Dir { path: PathBuf::from(&self.location), precision },
             None => ModelSpec::Catalogue(self.location.clone()),
         }
+    }
+
+    /// Whether the model was trained on English only (all-MiniLM, all-mpnet, the `-en` and
+    /// English E5 models): by its name.
+    pub fn english_only(&self) -> bool {
+        let name = self.model.rsplit('/').next().unwrap_or(&self.model).to_lowercase();
+        !name.contains("multilingual")
+            && (name.starts_with("all-")
+                || name.starts_with("e5-")
+                || name.contains("-en-")
+                || name.ends_with("-en")
+                || name.contains("-en."))
+    }
+
+    /// Whether the model can read `text`: any text for a multilingual model; for an
+    /// English-only one, text mostly in Latin letters (or with no letters).
+    pub fn reads(&self, text: &str) -> bool {
+        if !self.english_only() {
+            return true;
+        }
+        let counts = quarry_core::script::script_counts(text);
+        let letters: usize = counts.iter().map(|(_, n)| n).sum();
+        let latin = counts.iter().find(|(s, _)| *s == quarry_core::script::Script::Latin).map_or(0, |(_, n)| *n);
+        letters == 0 || latin * 2 >= letters
     }
 
     /// A one-line description for messages.
@@ -107,6 +148,10 @@ struct ModelConfig {
     max_length: usize,
     #[serde(default)]
     files: ModelFiles,
+    #[serde(default)]
+    query_prefix: Option<String>,
+    #[serde(default)]
+    passage_prefix: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -203,6 +248,8 @@ impl Embedder {
                 normalize: true,
                 max_length: max_length(),
                 files: ModelFiles::default(),
+                query_prefix: None,
+                passage_prefix: None,
             }
         } else {
             return Err(err(
@@ -242,7 +289,13 @@ impl Embedder {
             options = options.with_intra_threads(t);
         }
         let model = TextEmbedding::try_new_from_user_defined(user, options).map_err(|e| err(e.to_string()))?;
+        let (query_prefix, passage_prefix) = match (config.query_prefix, config.passage_prefix) {
+            (None, None) => e5_prefixes(config.name.as_deref().unwrap_or(&model_name)),
+            (q, p) => (q.unwrap_or_default(), p.unwrap_or_default()),
+        };
         let info = EmbedderInfo {
+            query_prefix,
+            passage_prefix,
             model: config.name.unwrap_or(model_name),
             location: dir.display().to_string(),
             precision: Some(precision),
@@ -272,7 +325,10 @@ impl Embedder {
         }
         let model = TextEmbedding::try_new(options)
             .map_err(|e| err(format!("{e} (the catalogue needs access to the model hub)")))?;
+        let (query_prefix, passage_prefix) = e5_prefixes(&found.model_code);
         let info = EmbedderInfo {
+            query_prefix,
+            passage_prefix,
             model: found.model_code.clone(),
             location: found.model_code.clone(),
             precision: None,
@@ -342,8 +398,55 @@ impl Embedder {
         Ok(out)
     }
 
-    /// Embeds one query.
+    /// Embeds one query (after the model's query prefix).
     pub fn embed_query(&self, text: &str) -> Result<Vec<f32>> {
-        Ok(self.embed(&[text])?.pop().unwrap_or_default())
+        let q = format!("{}{text}", self.info.query_prefix);
+        Ok(self.embed(&[q])?.pop().unwrap_or_default())
+    }
+
+    /// Embeds passages to index (after the model's passage prefix).
+    pub fn embed_passages(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
+        if self.info.passage_prefix.is_empty() {
+            return self.embed(texts);
+        }
+        let prefixed: Vec<String> = texts.iter().map(|t| format!("{}{t}", self.info.passage_prefix)).collect();
+        self.embed(&prefixed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn e5_models_get_their_prefixes_and_others_none() {
+        for m in ["intfloat/multilingual-e5-small", "intfloat/multilingual-e5-large", "intfloat/e5-base-v2"] {
+            assert_eq!(e5_prefixes(m), ("query: ".to_owned(), "passage: ".to_owned()), "{m}");
+        }
+        for m in ["all-MiniLM-L6-v2", "BAAI/bge-m3", "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2"] {
+            assert_eq!(e5_prefixes(m), (String::new(), String::new()), "{m}");
+        }
+        // The default model's manifest entry is unchanged: no prefix fields are written.
+        let info = EmbedderInfo {
+            model: "m".into(),
+            location: "l".into(),
+            precision: None,
+            dim: 3,
+            pooling: "mean".into(),
+            normalize: true,
+            max_length: 256,
+            checksum: "c".into(),
+            query_prefix: String::new(),
+            passage_prefix: String::new(),
+        };
+        assert!(!serde_json::to_string(&info).unwrap().contains("prefix"));
+        // An English-only model reads Latin text only; a multilingual one reads every script.
+        let minilm = EmbedderInfo { model: "all-MiniLM-L6-v2".into(), ..info.clone() };
+        assert!(minilm.english_only() && minilm.reads("Which NFL team won?") && !minilm.reads("पैंथर्स ने कितने अंक दिए?"));
+        for m in ["BAAI/bge-small-en-v1.5", "intfloat/e5-base-v2"] {
+            assert!(EmbedderInfo { model: m.into(), ..info.clone() }.english_only(), "{m}");
+        }
+        let e5 = EmbedderInfo { model: "intfloat/multilingual-e5-small".into(), ..info.clone() };
+        assert!(!e5.english_only() && e5.reads("पैंथर्स ने कितने अंक दिए?"));
     }
 }

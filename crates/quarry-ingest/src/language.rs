@@ -122,6 +122,76 @@ fn code(lang: whatlang::Lang) -> String {
     ISO_639_1.iter().find(|(t, _)| *t == three).map_or(three, |(_, two)| two).to_owned()
 }
 
+/// A language's name in English for a prompt ("Hindi" for "hi"); `None` for a code whatlang
+/// does not know.
+pub fn name(code: &str) -> Option<&'static str> {
+    if code == "zh" {
+        return Some("Chinese");
+    }
+    let three = ISO_639_1.iter().find(|(_, two)| *two == code).map_or(code, |(three, _)| three);
+    whatlang::Lang::from_code(three).map(|l| l.eng_name())
+}
+
+fn named(code: &str) -> String {
+    name(code).map_or_else(|| format!("\"{code}\""), str::to_owned)
+}
+
+/// The commonest English function words, by which a text in Latin letters reads as English.
+const ENGLISH_FUNCTION_WORDS: &[&str] = &[
+    "the", "a", "an", "of", "to", "in", "on", "at", "by", "for", "from", "with", "as", "and", "or", "but", "is", "are",
+    "was", "were", "be", "been", "has", "have", "had", "it", "its", "this", "that", "these", "those", "what", "which",
+    "who", "how", "why", "when", "where", "did", "does", "do", "not", "there", "their", "they", "he", "she",
+];
+
+/// Why `text` is not written in the language `expected` (ISO 639-1), when that is clear: most
+/// of its letters are in a script the language is not written in, or whatlang reliably reads
+/// another language of the same script. Code-mixed text is not rejected: a Hindi text with
+/// English words in Latin letters has enough Devanagari, and romanised Hindi (Hinglish) is
+/// rejected only when it reads as plain English. Short texts (names, numbers: fewer than 12
+/// letters) and languages of unknown script are never rejected.
+pub fn mismatch(text: &str, expected: &str) -> Option<String> {
+    use quarry_core::script::{Script, script_counts, scripts_of_language};
+    let home = scripts_of_language(expected);
+    let counts = script_counts(text);
+    let letters: usize = counts.iter().map(|(_, n)| n).sum();
+    if home.is_empty() || letters < 12 {
+        return None;
+    }
+    let own: usize = counts.iter().filter(|(s, _)| home.contains(s)).map(|(_, n)| n).sum();
+    // whatlang's reading, when it is sure of it.
+    let reading =
+        || whatlang::detect(text).filter(|i| i.is_reliable() && i.confidence() >= 0.9).map(|i| code(i.lang()));
+    if own * 4 >= letters {
+        // In its own script (or mixed with another): another language of the same script is
+        // only told on a longer text.
+        if letters >= 40
+            && let Some(got) = reading()
+            && got != expected
+            && scripts_of_language(&got) == home
+        {
+            return Some(format!("written in {}, not {}", named(&got), named(expected)));
+        }
+        return None;
+    }
+    let main = counts[0].0;
+    if main == Script::Latin {
+        // Romanised text is code-mixed unless it reads as English: whatlang is sure, or
+        // English function words make up a third of it (romanised Hindi has few: "ki", "ne",
+        // "hai" are not English).
+        let words: Vec<String> = text
+            .split(|c: char| !c.is_alphanumeric() && c != '\'')
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect();
+        let function = words.iter().filter(|w| ENGLISH_FUNCTION_WORDS.contains(&w.as_str())).count();
+        if reading().as_deref() == Some("en") || (function >= 3 && function * 3 >= words.len()) {
+            return Some(format!("written in English, not {}", named(expected)));
+        }
+        return None;
+    }
+    Some(format!("written in {} script, not in {}", main.name(), named(expected)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,5 +229,49 @@ mod tests {
         assert_eq!(of(&doc, Some("hi")), "hi");
         doc.metadata.insert("language".into(), "English".into());
         assert_eq!(of(&doc, None), "en");
+    }
+
+    #[test]
+    fn a_text_in_another_language_is_told_and_code_mixing_is_not() {
+        assert_eq!(name("hi"), Some("Hindi"));
+        assert_eq!(name("mr"), Some("Marathi"));
+        assert_eq!(name("zh"), Some("Chinese"));
+        assert_eq!(name("xx"), None);
+        let hi = "पैंथर्स की डिफ़ेन्स ने लीग में केवल 308 अंक दिए और छठे स्थान पर रहे।";
+        assert_eq!(mismatch(hi, "hi"), None);
+        assert_eq!(
+            mismatch("The Panthers' defense gave up only 308 points and ranked sixth in the league.", "hi").as_deref(),
+            Some("written in English, not Hindi")
+        );
+        assert_eq!(mismatch(hi, "en").as_deref(), Some("written in Devanagari script, not in English"));
+        assert_eq!(
+            mismatch("蜡烛火焰的外层温度最高，因为那里的蜡蒸气与空气相遇。", "hi").unwrap(),
+            "written in Han (Chinese characters) script, not in Hindi"
+        );
+        // Code-mixed: Hindi with English words, and romanised Hindi (Hinglish).
+        assert_eq!(mismatch("पैंथर्स की defense ने league में केवल 308 points दिए।", "hi"), None);
+        assert_eq!(mismatch("Panthers ki defense ne league mein sirf 308 points diye the, yaar.", "hi"), None);
+        assert_eq!(mismatch("Mujhe batao ki photosynthesis kaise kaam karta hai?", "hi"), None);
+        // English that whatlang is not sure of is still English.
+        assert_eq!(
+            mismatch("The answer to this question is 308, as the passage says.", "hi").as_deref(),
+            Some("written in English, not Hindi")
+        );
+        // Short answers and unknown languages are never judged.
+        assert_eq!(mismatch("Denver Broncos", "hi"), None);
+        assert_eq!(mismatch("The Panthers' defense gave up only 308 points.", "xx"), None);
+        // Another language of the same script, on a longer text.
+        assert_eq!(
+            mismatch(
+                "La défense des Panthers n'a accordé que 308 points et a terminé sixième de la ligue cette saison.",
+                "en"
+            )
+            .as_deref(),
+            Some("written in French, not English")
+        );
+        assert_eq!(
+            mismatch("The defense of the Panthers gave up only 308 points and finished sixth in the league.", "en"),
+            None
+        );
     }
 }

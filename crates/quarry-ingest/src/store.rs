@@ -69,6 +69,9 @@ pub struct SourceState {
     pub units_done: u64,
     /// Whether the whole source was read.
     pub complete: bool,
+    /// Live documents per language (`metadata.language`; "" for unknown).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub languages: BTreeMap<String, u64>,
 }
 
 /// Totals over live documents.
@@ -142,6 +145,8 @@ fn sync_dir(dir: &Path) -> Result<(), IngestError> {
 #[derive(Clone, Debug)]
 pub struct StoredChunk {
     pub title: String,
+    /// The document's language (`metadata.language`; "" when unknown).
+    pub language: String,
     pub chunk: Chunk,
 }
 
@@ -208,7 +213,11 @@ impl Store {
         self.documents().flat_map(|item| -> Vec<Result<StoredChunk, IngestError>> {
             match item {
                 Ok((doc, chunks)) => {
-                    chunks.into_iter().map(|chunk| Ok(StoredChunk { title: doc.title.clone(), chunk })).collect()
+                    let language = doc.metadata.get("language").cloned().unwrap_or_default();
+                    chunks
+                        .into_iter()
+                        .map(|chunk| Ok(StoredChunk { title: doc.title.clone(), language: language.clone(), chunk }))
+                        .collect()
                 }
                 Err(e) => vec![Err(e)],
             }
@@ -329,8 +338,9 @@ struct OpenSegment {
     tmp: PathBuf,
     out: BufWriter<File>,
     bytes: u64,
-    /// Per source: documents, chunks added to this segment.
-    touched: BTreeMap<String, (u64, u64, u64)>,
+    /// Per source: documents, chunks, text bytes added to this segment, and documents per
+    /// language.
+    touched: BTreeMap<String, (u64, u64, u64, BTreeMap<String, u64>)>,
 }
 
 impl StoreWriter {
@@ -423,6 +433,7 @@ impl StoreWriter {
         t.0 += 1;
         t.1 += chunks.len() as u64;
         t.2 += doc.text.len() as u64;
+        *t.3.entry(doc.metadata.get("language").cloned().unwrap_or_default()).or_default() += 1;
         Ok(())
     }
 
@@ -457,6 +468,7 @@ impl StoreWriter {
                 text_bytes: 0,
                 units_done: 0,
                 complete: false,
+                languages: BTreeMap::new(),
             });
             if fresh {
                 *state = SourceState {
@@ -468,13 +480,17 @@ impl StoreWriter {
                     text_bytes: 0,
                     units_done: 0,
                     complete: false,
+                    languages: BTreeMap::new(),
                 };
             }
-            if let Some((number, (docs, chunks, bytes))) = touched.get(key) {
+            if let Some((number, (docs, chunks, bytes, languages))) = touched.get(key) {
                 state.segments.push(*number);
                 state.documents += docs;
                 state.chunks += chunks;
                 state.text_bytes += bytes;
+                for (l, n) in languages {
+                    *state.languages.entry(l.clone()).or_default() += n;
+                }
             }
             state.units_done = *units_done;
             state.complete = *complete;

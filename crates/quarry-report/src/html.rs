@@ -233,6 +233,12 @@ fn summary_section(out: &mut String, view: &RunView, s: &Summary) {
     if let Some(d) = &run.dedup {
         tile(out, &thousands(d.duplicates as u64), "duplicates removed");
     }
+    if !view.languages.is_empty() {
+        let mut by: Vec<(&String, &usize)> = view.languages.iter().collect();
+        by.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let shown: Vec<String> = by.iter().map(|(l, n)| format!("{l} {n}")).collect();
+        tile(out, &shown.join(" · "), "records by language");
+    }
     out.push_str("</div>\n<div class=\"cards\">\n");
 
     let by_task: Option<Counts> = run.extra.get("counts_by_task").and_then(|v| serde_json::from_value(v.clone()).ok());

@@ -55,6 +55,8 @@ pub struct RunView {
     /// Every chunk a record cites or shows, by chunk id. Missing chunks are tolerated
     /// (the citation's quote is shown on its own).
     pub chunks: HashMap<String, ChunkView>,
+    /// Accepted records by the language of their seed document (ISO 639-1), when known.
+    pub languages: std::collections::BTreeMap<String, usize>,
 }
 
 /// The chunk ids a [`RunView`] needs for these records and rejects: every cited chunk,

@@ -214,7 +214,7 @@ fn fixture() -> RunView {
         "config": {"seed": 7, "types": ["factual", "multi_hop"], "nested": {"k": "<v>"}, "none": null},
         "extra": "<i>kept</i>"
     });
-    RunView { run: serde_json::from_value(run).unwrap(), records, rejects, chunks }
+    RunView { run: serde_json::from_value(run).unwrap(), records, rejects, chunks, languages: Default::default() }
 }
 
 /// The tag names of every tag that opens or closes in `html`.

@@ -245,7 +245,13 @@ fn fixture() -> RunView {
             ]
         }
     });
-    RunView { run: serde_json::from_value(run).unwrap(), records, rejects, chunks: chunks() }
+    RunView {
+        run: serde_json::from_value(run).unwrap(),
+        records,
+        rejects,
+        chunks: chunks(),
+        languages: Default::default(),
+    }
 }
 
 /// The tag names of every tag that opens or closes in `html`.

@@ -21,19 +21,30 @@ fn card_info(a: &ExportArgs, fallback: &str, found: Vec<String>) -> CardInfo {
     CardInfo { name, license: a.license.clone(), language, ..CardInfo::default() }
 }
 
-/// The languages (as ingest recorded them) of a store's documents, of those in `docs` only
-/// when given; sorted, each once. Empty when the store cannot be read.
-fn languages(store_dir: &std::path::Path, docs: Option<&std::collections::HashSet<String>>) -> Vec<String> {
-    let Ok(store) = quarry_ingest::Store::open(store_dir) else { return Vec::new() };
-    let mut out = std::collections::BTreeSet::new();
+/// The language (as ingest recorded it; never empty) of each of a store's documents, of those
+/// in `docs` only when given, by document id. Empty when the store cannot be read.
+pub(crate) fn doc_languages(
+    store_dir: &std::path::Path,
+    docs: Option<&std::collections::HashSet<String>>,
+) -> std::collections::HashMap<String, String> {
+    let Ok(store) = quarry_ingest::Store::open(store_dir) else { return Default::default() };
+    let mut out = std::collections::HashMap::new();
     for (doc, _) in store.documents().flatten() {
-        if docs.is_none_or(|d| d.contains(&doc.id.to_string()))
+        let id = doc.id.to_string();
+        if docs.is_none_or(|d| d.contains(&id))
             && let Some(l) = doc.metadata.get("language").filter(|l| !l.is_empty())
         {
-            out.insert(l.clone());
+            out.insert(id, l.clone());
         }
     }
-    out.into_iter().collect()
+    out
+}
+
+/// The languages of a store's documents (of those in `docs` only when given); sorted, each
+/// once.
+fn languages(store_dir: &std::path::Path, docs: Option<&std::collections::HashSet<String>>) -> Vec<String> {
+    let set: std::collections::BTreeSet<String> = doc_languages(store_dir, docs).into_values().collect();
+    set.into_iter().collect()
 }
 
 /// `quarry export <index> --format text`: the corpus chunks that pass the quality filters.

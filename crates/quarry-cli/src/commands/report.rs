@@ -37,7 +37,19 @@ fn chunk_views(index: &Index, ids: impl IntoIterator<Item = String>) -> Result<H
 fn load_view(run: &Path, index: &Index) -> Result<RunView> {
     let (run_json, records, rejects) = quarry_gen::run_dir::read(run)?;
     let chunks = chunk_views(index, quarry_report::needed_chunks(&records, &rejects))?;
-    Ok(RunView { run: run_json, records, rejects, chunks })
+    // Records by the language of their seed document (the language they are written in).
+    let seed_doc = |r: &quarry_core::Record| {
+        r.seed_chunks.first().and_then(|c| c.parse::<quarry_core::ChunkId>().ok()).map(|c| c.doc_id().to_string())
+    };
+    let docs: std::collections::HashSet<String> = records.iter().filter_map(seed_doc).collect();
+    let found = super::export::doc_languages(&quarry_index::index::store_dir(index.dir()), Some(&docs));
+    let mut languages = std::collections::BTreeMap::new();
+    for r in &records {
+        if let Some(l) = seed_doc(r).and_then(|d| found.get(&d)) {
+            *languages.entry(l.clone()).or_default() += 1;
+        }
+    }
+    Ok(RunView { run: run_json, records, rejects, chunks, languages })
 }
 
 pub(crate) fn run_index(run: &Path) -> Result<Index> {

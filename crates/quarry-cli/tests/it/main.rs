@@ -9,6 +9,7 @@ mod formats;
 mod generate;
 mod golden;
 mod index;
+mod languages;
 mod resume;
 mod stub;
 mod tasks;

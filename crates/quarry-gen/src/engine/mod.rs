@@ -14,7 +14,7 @@ use std::sync::Arc;
 use quarry_audit::{PassageView, RawCitation, Verification, VerifyConfig};
 use quarry_core::heading_path_display;
 use quarry_index::{Hit, Index, Mode, SearchOptions};
-use quarry_llm::{ChatModel, ChatRequest, ChatResponse, Message, Purpose, Sampling};
+use quarry_llm::{ChatModel, ChatRequest, ChatResponse, LlmError, Message, Purpose, Sampling};
 use serde::Serialize;
 
 use crate::seeds::{ChunkInfo, Plan, PlanBuilder};
@@ -47,6 +47,42 @@ pub struct Engine {
     pub model: Arc<dyn ChatModel>,
     pub prompts: Prompts,
     pub verify: VerifyConfig,
+    /// Each document's language by document id, read from the store when first needed (or
+    /// given by the plan, which has read it already).
+    languages: std::sync::OnceLock<std::collections::HashMap<String, String>>,
+    /// Whether any model call has succeeded, and the transport failures (unreachable, timed
+    /// out) since the last success: see [`fatal`].
+    reached: std::sync::atomic::AtomicBool,
+    transport_failures: std::sync::atomic::AtomicU32,
+}
+
+/// Consecutive calls that found no server (each after its own retries) before a run that had
+/// reached it stops: the server died.
+pub const MAX_TRANSPORT_FAILURES: u32 = 3;
+
+/// Why a failed model call stops the whole run, if it does: a key refused (401, 403), no
+/// such model or endpoint (404), a server never reached, or one that stopped answering for
+/// [`MAX_TRANSPORT_FAILURES`] calls in a row. Rate limits (429) and server errors (5xx) were
+/// already retried by the client and cost only their slot.
+pub fn fatal(e: &LlmError, reached: bool, transport_failures: u32) -> Option<String> {
+    match e {
+        LlmError::Status { status: 401 | 403, .. } => Some("the server refused the API key".into()),
+        LlmError::Status { status: 404, .. } => Some("no such model or endpoint on the server".into()),
+        LlmError::Config(_) => Some("the model is not configured".into()),
+        LlmError::Unreachable { .. } | LlmError::Timeout { .. } if !reached => {
+            Some("the model server cannot be reached".into())
+        }
+        LlmError::Unreachable { .. } | LlmError::Timeout { .. } if transport_failures >= MAX_TRANSPORT_FAILURES => {
+            Some(format!("the model server stopped answering ({transport_failures} calls in a row failed)"))
+        }
+        _ => None,
+    }
+}
+
+/// The name of a language for a prompt's `{{language}}` ("Hindi" for "hi"), or "the language
+/// of the passages" when it is not known.
+pub fn language_name(code: &str) -> &'static str {
+    quarry_ingest::language::name(code).unwrap_or("the language of the passages")
 }
 
 /// Corpus text inside the delimiters: a closing marker in the text itself is defused.
@@ -73,6 +109,7 @@ pub(crate) fn for_each_chunk(index: &Index, mut f: impl FnMut(ChunkInfo)) -> Res
             token_count: c.token_count,
             text: c.text,
             topic_path: Vec::new(),
+            language: s.language,
         });
     }
     Ok(())
@@ -116,7 +153,38 @@ pub(crate) fn plan(index: &Index, n: usize, seed: u64, topics: Option<&TopicTree
 
 impl Engine {
     pub fn new(index: Arc<Index>, model: Arc<dyn ChatModel>, prompts: Prompts) -> Engine {
-        Engine { index, model, prompts, verify: VerifyConfig::default() }
+        Engine {
+            index,
+            model,
+            prompts,
+            verify: VerifyConfig::default(),
+            languages: Default::default(),
+            reached: Default::default(),
+            transport_failures: Default::default(),
+        }
+    }
+
+    /// Takes the documents' languages from a plan (every seed's document is in it), so that
+    /// [`Engine::language`] need not read the store again.
+    pub fn with_languages(self, plan: &crate::seeds::Plan) -> Engine {
+        let map = plan.eligible.iter().map(|c| (c.doc_id.clone(), c.language.clone())).collect();
+        let _ = self.languages.set(map);
+        self
+    }
+
+    /// The language (ISO 639-1, "" when unknown) of the document of `chunk_id`: the language
+    /// a slot seeded there is written in.
+    pub fn language(&self, chunk_id: &str) -> String {
+        let doc = chunk_id.parse::<quarry_core::ChunkId>().map(|c| c.doc_id().to_string()).unwrap_or_default();
+        let map = self.languages.get_or_init(|| {
+            let mut m = std::collections::HashMap::new();
+            // An unreadable store reads as no language known; the run itself reports it.
+            let _ = for_each_chunk(&self.index, |c| {
+                m.entry(c.doc_id).or_insert(c.language);
+            });
+            m
+        });
+        map.get(&doc).cloned().unwrap_or_default()
     }
 
     pub fn search(&self, query: &str, k: usize) -> Result<Vec<Hit>, GenError> {
@@ -174,12 +242,26 @@ impl Engine {
         req: &ChatRequest,
         a: &mut Attempt,
     ) -> Result<ChatResponse, SlotEnd> {
+        use std::sync::atomic::Ordering::SeqCst;
         match model.chat(req).await {
             Ok(r) => {
+                self.reached.store(true, SeqCst);
+                self.transport_failures.store(0, SeqCst);
                 a.totals.add_call(&r);
                 Ok(r)
             }
-            Err(e) => Err(a.llm_failed(e)),
+            Err(e) => {
+                let failures = match e {
+                    LlmError::Unreachable { .. } | LlmError::Timeout { .. } => {
+                        self.transport_failures.fetch_add(1, SeqCst) + 1
+                    }
+                    _ => 0,
+                };
+                match fatal(&e, self.reached.load(SeqCst), failures) {
+                    Some(why) => Err(SlotEnd::Fatal(GenError::LlmDown { why, source: e })),
+                    None => Err(a.llm_failed(e)),
+                }
+            }
         }
     }
 
@@ -215,10 +297,20 @@ impl Engine {
     /// Verifies a cited text (an answer, a dialogue turn, a paragraph) against the passages
     /// it was written from. The embedding similarity is recorded beside the lexical score;
     /// the verdict follows the lexical rule measured by `quarry eval verify`.
-    pub fn verify(&self, question: &str, text: &str, raw: &[RawCitation], hits: &[Hit]) -> Verification {
+    /// `language` (ISO 639-1) picks the verifier's language rules.
+    pub fn verify(
+        &self,
+        language: &str,
+        question: &str,
+        text: &str,
+        raw: &[RawCitation],
+        hits: &[Hit],
+    ) -> Verification {
         let embedder = self.index.embedder();
         let embed = |texts: &[&str]| embedder.embed(texts).unwrap_or_default();
-        quarry_audit::verify(question, text, raw, &Self::views(hits), Some(&embed), &self.verify)
+        let mut cfg = self.verify.clone();
+        cfg.support.language = quarry_audit::Lang::of(language);
+        quarry_audit::verify(question, text, raw, &Self::views(hits), Some(&embed), &cfg)
     }
 
     /// A task's configuration over this engine's index and model (see [`record::task_config`]).

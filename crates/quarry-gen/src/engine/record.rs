@@ -165,6 +165,8 @@ pub struct Candidate<'a> {
     /// The citations as the model wrote them, of `passages` (passage `n` is `passages[n - 1]`).
     pub raw: &'a [quarry_audit::RawCitation],
     pub passages: &'a [quarry_audit::PassageView],
+    /// The language it should be written in (ISO 639-1; "" when unknown).
+    pub language: &'a str,
 }
 
 /// The checks every verifying task applies to one question and its answer, in the pipeline's
@@ -179,12 +181,15 @@ pub fn decide(
 ) -> Result<Verification, Turndown> {
     let turn = |stage, (reason, detail): (&str, String)| Turndown { stage, reason: reason.into(), detail };
     if !c.paragraph {
-        crate::filters::check_question(c.question, c.seed_texts).map_err(|e| turn("question", e))?;
+        crate::filters::check_question(c.question, c.seed_texts, c.language).map_err(|e| turn("question", e))?;
         crate::filters::check_answer(c.answer).map_err(|e| turn("answer", e))?;
     } else {
         crate::filters::check_paragraph(c.answer).map_err(|e| turn("answer", e))?;
     }
-    let ver = quarry_audit::verify(c.question, c.answer, c.raw, c.passages, embed, cfg);
+    crate::filters::check_language(c.answer, c.language).map_err(|e| turn("answer", e))?;
+    let mut cfg = cfg.clone();
+    cfg.support.language = quarry_audit::Lang::of(c.language);
+    let ver = quarry_audit::verify(c.question, c.answer, c.raw, c.passages, embed, &cfg);
     if !acceptable(&ver, false) {
         return Err(Turndown { stage: "verify", reason: reason_code(&ver), detail: ver.reasons.join("; ") });
     }

@@ -7,11 +7,11 @@ use std::collections::HashSet;
 use quarry_audit::RawCitation;
 use serde_json::{Value, json};
 
-/// Quotes longer than this are split at clause ends (never cut mid-clause).
+/// Quotes longer than this many characters are split at clause ends (never cut mid-clause).
 const MAX_QUOTE: usize = 400;
 
 /// The quotable sentences of a passage: each an exact substring of it. A sentence longer than
-/// [`MAX_QUOTE`] bytes is offered as its clauses (split after `;`, `:` or `,`), each as long as
+/// [`MAX_QUOTE`] characters is offered as its clauses (split after `;`, `:` or `,`), each as long as
 /// fits, so a quote always ends where the text pauses and is found again as it stands.
 pub(crate) fn quotable(text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
@@ -37,7 +37,10 @@ pub(crate) fn quotable(text: &str) -> Vec<String> {
 /// Calls `f` with `s` whole, or (longer than [`MAX_QUOTE`]) with its runs of clauses, each the
 /// longest that fits; a clause longer than that on its own is given whole.
 fn clauses(s: &str, f: &mut impl FnMut(&str)) {
-    if s.len() <= MAX_QUOTE {
+    // Lengths in characters, so a sentence in a script of multi-byte letters (Devanagari: three
+    // bytes each) is as long a quote as an English one.
+    let len = |t: &str| t.chars().count();
+    if len(s) <= MAX_QUOTE {
         return f(s);
     }
     let breaks: Vec<usize> = s
@@ -48,7 +51,7 @@ fn clauses(s: &str, f: &mut impl FnMut(&str)) {
         .collect();
     let mut start = 0;
     while start < s.len() {
-        let fits = breaks.iter().copied().rfind(|&b| b > start && b - start <= MAX_QUOTE);
+        let fits = breaks.iter().copied().rfind(|&b| b > start && len(&s[start..b]) <= MAX_QUOTE);
         let end = fits.or_else(|| breaks.iter().copied().find(|&b| b > start)).unwrap_or(s.len());
         f(&s[start..end]);
         start = end;

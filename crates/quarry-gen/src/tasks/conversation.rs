@@ -133,7 +133,7 @@ impl ConversationGenerator {
         }
         let plan = crate::engine::plan(&index, cfg.n, cfg.seed, cfg.topics.as_ref())?;
         let run_id = run_id(&format!("conversation/{}", cfg.seed));
-        let engine = Engine::new(index, model, prompts);
+        let engine = Engine::new(index, model, prompts).with_languages(&plan);
         let slots = Slots::budgeted(engine, run_id, cfg.n, cfg.budget, cfg.concurrency);
         Ok(ConversationGenerator { slots, plan, cfg })
     }
@@ -210,6 +210,7 @@ impl SlotTask for ConversationGenerator {
 
         let t0 = Instant::now();
         let exchanges = self.cfg.exchanges.to_string();
+        let lang = seed.language.clone();
         let (system, user) = e.prompts.conversation.render(&[
             ("passages", &Engine::passages_block(&hits)),
             ("subject", &data(&subject)),
@@ -221,6 +222,7 @@ impl SlotTask for ConversationGenerator {
             ("scenario", &controls.scenario),
             ("knowledge_level", &controls.knowledge_level),
             ("exchanges", &exchanges),
+            ("language", crate::engine::language_name(&lang)),
         ]);
         let req = e
             .request(system, user, Purpose::Conversation, &self.cfg.sampling, mix(self.cfg.seed, &[slot, 6]))
@@ -256,7 +258,8 @@ impl SlotTask for ConversationGenerator {
         }
         for (i, t) in turns.iter().enumerate() {
             let check =
-                if t.role == Role::User { filters::check_turn(&t.content) } else { filters::check_answer(&t.content) };
+                if t.role == Role::User { filters::check_turn(&t.content) } else { filters::check_answer(&t.content) }
+                    .and_then(|()| filters::check_language(&t.content, &lang));
             if let Err((reason, detail)) = check {
                 return Err(a.fail("answer", reason, format!("turn {} ({}): {detail}", i + 1, t.speaker)));
             }
@@ -275,7 +278,7 @@ impl SlotTask for ConversationGenerator {
             let said = turns[2 * x].content.trim();
             let question = if said.ends_with('?') { said.to_owned() } else { String::new() };
             let reply = turns[2 * x + 1].content.clone();
-            let ver = e.verify(&question, &reply, raw, &hits);
+            let ver = e.verify(&lang, &question, &reply, raw, &hits);
             if !acceptable(&ver, self.cfg.accept_partial) {
                 a.totals.other_ms += t0.elapsed().as_secs_f64() * 1e3;
                 return Err(a.unverified(&ver, &format!("turn {} ({expert}): ", 2 * x + 2)));

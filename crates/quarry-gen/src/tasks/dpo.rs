@@ -258,6 +258,8 @@ impl SlotTask for DpoGenerator {
         a.reject.question = parent.question.clone();
         a.reject.question_type = parent.question_type.clone();
         let hits: Vec<Hit> = parent.passages.iter().map(|id| e.hit(id)).collect::<Result<_, _>>()?;
+        let lang = parent.seed_chunks.first().map(|c| e.language(c)).unwrap_or_default();
+        let lang_name = crate::engine::language_name(&lang);
         let t0 = Instant::now();
         let seed = mix(self.cfg.seed, &[slot, 8]);
         let (rejected, detail, model, sampling) = match self.cfg.method {
@@ -273,16 +275,18 @@ impl SlotTask for DpoGenerator {
             }
             RejectedMethod::NoPassages | RejectedMethod::WeakerModel => {
                 let (model, req) = if self.cfg.method == RejectedMethod::NoPassages {
-                    let (system, user) = e.prompts.closed_book.render(&[("question", &parent.question)]);
+                    let (system, user) =
+                        e.prompts.closed_book.render(&[("question", &parent.question), ("language", lang_name)]);
                     let req = e
                         .request(system, user, Purpose::Factual, &self.cfg.sampling, seed)
                         .with_schema(bare_answer_schema());
                     (&e.model, req)
                 } else {
-                    let (system, user) = e
-                        .prompts
-                        .answer
-                        .render(&[("passages", &Engine::passages_block(&hits)), ("question", &parent.question)]);
+                    let (system, user) = e.prompts.answer.render(&[
+                        ("passages", &Engine::passages_block(&hits)),
+                        ("question", &parent.question),
+                        ("language", lang_name),
+                    ]);
                     let texts: Vec<&str> = hits.iter().map(|h| h.text.as_str()).collect();
                     let req = e
                         .request(system, user, Purpose::Factual, &self.cfg.sampling, seed)
@@ -314,7 +318,7 @@ impl SlotTask for DpoGenerator {
             .iter()
             .map(|c| quarry_audit::RawCitation { passage: c.passage, quote: c.quote.clone() })
             .collect();
-        let (ver, verify_ms) = a.totals.other(|| e.verify(&parent.question, &rejected, &raw, &hits));
+        let (ver, verify_ms) = a.totals.other(|| e.verify(&lang, &parent.question, &rejected, &raw, &hits));
         if ver.verdict == Verdict::Supported {
             a.reject.verdict = Some(ver.verdict);
             a.reject.support = ver.support;

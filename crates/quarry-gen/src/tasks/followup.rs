@@ -111,6 +111,9 @@ impl SlotTask for FollowupGenerator {
         a.reject.question = parent.question.clone();
         a.reject.question_type = "followup".into();
         let mut hits: Vec<Hit> = parent.passages.iter().map(|id| e.hit(id)).collect::<Result<_, _>>()?;
+        // The chain is written in its first question's language: its seed document's.
+        let lang = parent.seed_chunks.first().map(|c| e.language(c)).unwrap_or_default();
+        let lang_name = crate::engine::language_name(&lang);
         let mut turns = vec![
             user_turn("user", parent.question.clone()),
             Turn {
@@ -129,10 +132,11 @@ impl SlotTask for FollowupGenerator {
         for t in 1..=self.cfg.turns as u64 {
             // The next question, from the conversation so far.
             let t0 = Instant::now();
-            let (system, user) = e
-                .prompts
-                .followup_question
-                .render(&[("history", &data(&history(&turns))), ("passages", &Engine::passages_block(&hits))]);
+            let (system, user) = e.prompts.followup_question.render(&[
+                ("history", &data(&history(&turns))),
+                ("passages", &Engine::passages_block(&hits)),
+                ("language", lang_name),
+            ]);
             let qreq = e
                 .request(
                     system,
@@ -148,7 +152,7 @@ impl SlotTask for FollowupGenerator {
                 qresp.json.as_ref().and_then(|v| v["question"].as_str()).unwrap_or_default().trim().to_owned();
             a.reject.raw = history(&turns) + "\nuser: " + &question;
             let texts: Vec<&str> = hits.iter().map(|h| h.text.as_str()).collect();
-            if let Err((reason, detail)) = filters::check_question(&question, &texts) {
+            if let Err((reason, detail)) = filters::check_question(&question, &texts, &lang) {
                 return Err(a.fail("question", reason, format!("turn {t}: {detail}")));
             }
             let norm = filters::normalise(&question);
@@ -176,6 +180,7 @@ impl SlotTask for FollowupGenerator {
                 ("history", &data(&history(&turns))),
                 ("passages", &Engine::passages_block(&hits)),
                 ("question", &question),
+                ("language", lang_name),
             ]);
             let areq = e
                 .request(system, user, Purpose::Factual, &self.cfg.answer_sampling, mix(self.cfg.seed, &[slot, t, 4]))
@@ -185,11 +190,13 @@ impl SlotTask for FollowupGenerator {
             let v = aresp.json.clone().unwrap_or(Value::Null);
             let answer = clean_answer(v["answer"].as_str().unwrap_or_default());
             a.reject.raw = history(&turns) + "\nuser: " + &question + "\nassistant: " + &answer;
-            if let Err((reason, detail)) = filters::check_answer(&answer) {
+            if let Err((reason, detail)) =
+                filters::check_answer(&answer).and_then(|()| filters::check_language(&answer, &lang))
+            {
                 return Err(a.fail("answer", reason, format!("turn {t}: {detail}")));
             }
             let raw = raw_citations(&v["citations"]);
-            let (ver, ms) = a.totals.other(|| e.verify(&question, &answer, &raw, &hits));
+            let (ver, ms) = a.totals.other(|| e.verify(&lang, &question, &answer, &raw, &hits));
             verify_ms += ms;
             if !acceptable(&ver, self.cfg.accept_partial) {
                 return Err(a.unverified(&ver, &format!("turn {t}: ")));

@@ -79,7 +79,10 @@ impl PretrainGenerator {
             None
         };
         let run_id = run_id(&format!("pretrain/{}", cfg.seed));
-        let engine = Engine::new(index, model, prompts);
+        let engine = match &plan {
+            Some(p) => Engine::new(index, model, prompts).with_languages(p),
+            None => Engine::new(index, model, prompts),
+        };
         let slots = Slots::budgeted(engine, run_id, cfg.n, cfg.budget, cfg.concurrency);
         Ok(PretrainGenerator { slots, plan, cfg })
     }
@@ -143,6 +146,8 @@ impl SlotTask for PretrainGenerator {
         if hits.is_empty() {
             return Err(a.fail("answer", "no_passages", format!("retrieval found nothing on \"{topic}\"")));
         }
+        // Written in the language of its first passage (the seed chunk when there is one).
+        let lang = e.language(&hits[0].chunk_id.to_string());
         let texts: Vec<&str> = hits.iter().map(|h| h.text.as_str()).collect();
         let schema = json!({
             "type": "object",
@@ -169,6 +174,7 @@ impl SlotTask for PretrainGenerator {
             ("topic", &data(&topic)),
             ("passages", &Engine::passages_block(&hits)),
             ("paragraphs", &paragraphs),
+            ("language", crate::engine::language_name(&lang)),
         ]);
         let req = e
             .request(system, user, Purpose::Prose, &self.cfg.sampling, mix(self.cfg.seed, &[slot, 9]))
@@ -183,10 +189,12 @@ impl SlotTask for PretrainGenerator {
         let t0 = Instant::now();
         for (i, p) in items.iter().enumerate() {
             let text = clean_answer(p["text"].as_str().unwrap_or_default());
-            if let Err((reason, detail)) = filters::check_paragraph(&text) {
+            if let Err((reason, detail)) =
+                filters::check_paragraph(&text).and_then(|()| filters::check_language(&text, &lang))
+            {
                 return Err(a.fail("answer", reason, format!("paragraph {}: {detail}", i + 1)));
             }
-            let ver = e.verify(&topic, &text, &raw_citations(&p["citations"]), &hits);
+            let ver = e.verify(&lang, &topic, &text, &raw_citations(&p["citations"]), &hits);
             if !acceptable(&ver, self.cfg.accept_partial) {
                 a.totals.other_ms += t0.elapsed().as_secs_f64() * 1e3;
                 a.reject.answer = text;

@@ -162,7 +162,7 @@ impl QaGenerator {
             return Err(GenError::Config("--n must be at least 1".into()));
         }
         let plan = crate::engine::plan(&index, cfg.n, cfg.seed, cfg.topics.as_ref())?;
-        let engine = Engine::new(index, model, prompts);
+        let engine = Engine::new(index, model, prompts).with_languages(&plan);
         let slots = Slots::budgeted(engine, run_id(&format!("qa/{}", cfg.seed)), cfg.n, cfg.budget, cfg.concurrency);
         Ok(QaGenerator { slots, plan, cfg })
     }
@@ -274,6 +274,8 @@ impl SlotTask for QaGenerator {
         let mut seed_chunks = vec![seed.chunk_id.clone()];
         let mut seed_texts = vec![seed_text.clone()];
         let heading = heading_of(&seed.title, &seed.heading_path);
+        let lang = seed.language.clone();
+        let lang_name = crate::engine::language_name(&lang);
         // A multi-hop question needs a partner chunk; without one it becomes factual.
         let partner = if qtype == QuestionType::MultiHop && target.is_none() {
             let (p, _) = a.totals.other(|| self.partner(&seed, &seed_text));
@@ -293,6 +295,7 @@ impl SlotTask for QaGenerator {
                     ("heading", &heading),
                     ("passage", &data(&seed_text)),
                     ("sentence", &data(sentence)),
+                    ("language", lang_name),
                 ]);
                 (&e.prompts.question_sentence, s, u)
             }
@@ -307,6 +310,7 @@ impl SlotTask for QaGenerator {
                     ("title_b", &p.title),
                     ("heading_b", &hb),
                     ("passage_b", &data(&p.text)),
+                    ("language", lang_name),
                 ]);
                 (&e.prompts.question_multihop, s, u)
             }
@@ -316,6 +320,7 @@ impl SlotTask for QaGenerator {
                     ("heading", &heading),
                     ("passage", &data(&seed_text)),
                     ("type_instruction", qtype.instruction()),
+                    ("language", lang_name),
                 ]);
                 (&e.prompts.question, s, u)
             }
@@ -330,7 +335,7 @@ impl SlotTask for QaGenerator {
         a.reject.question = question.clone();
         let question_ms = started.elapsed().as_secs_f64() * 1e3;
         let texts: Vec<&str> = seed_texts.iter().map(String::as_str).collect();
-        if let Err((reason, detail)) = filters::check_question(&question, &texts) {
+        if let Err((reason, detail)) = filters::check_question(&question, &texts, &lang) {
             return Err(a.fail("question", reason, detail));
         }
 
@@ -351,8 +356,11 @@ impl SlotTask for QaGenerator {
 
         // 3. The answer, from the numbered passages.
         let t0 = Instant::now();
-        let (system, user) =
-            e.prompts.answer.render(&[("passages", &Engine::passages_block(&hits)), ("question", &question)]);
+        let (system, user) = e.prompts.answer.render(&[
+            ("passages", &Engine::passages_block(&hits)),
+            ("question", &question),
+            ("language", lang_name),
+        ]);
         let texts: Vec<&str> = hits.iter().map(|h| h.text.as_str()).collect();
         let schema = if self.cfg.extractive {
             extractive_schema(&answer_candidates(&question, &texts, self.cfg.extractive_choices))
@@ -383,13 +391,15 @@ impl SlotTask for QaGenerator {
             clean_answer(v["answer"].as_str().unwrap_or_default())
         };
         a.reject.answer = answer.clone();
-        if let Err((reason, detail)) = filters::check_answer(&answer) {
+        if let Err((reason, detail)) =
+            filters::check_answer(&answer).and_then(|()| filters::check_language(&answer, &lang))
+        {
             a.reject.raw = reply.clone();
             return Err(a.fail("answer", reason, detail));
         }
 
         // 4. Verification, down to the span.
-        let (ver, verify_ms) = a.totals.other(|| e.verify(&question, &answer, &raw, &hits));
+        let (ver, verify_ms) = a.totals.other(|| e.verify(&lang, &question, &answer, &raw, &hits));
         if !acceptable(&ver, self.cfg.accept_partial) {
             a.reject.raw = reply.clone();
             return Err(a.unverified(&ver, ""));
@@ -401,6 +411,7 @@ impl SlotTask for QaGenerator {
                 ("evidence", &data(&evidence.join("\n"))),
                 ("question", &question),
                 ("answer", &answer),
+                ("language", lang_name),
             ]);
             let jreq = e
                 .request(system, user, Purpose::Judge, &SamplingOverride::default(), mix(self.cfg.seed, &[slot, 5]))

@@ -87,6 +87,9 @@ pub struct TopicGenerator {
     prompts: Prompts,
     cfg: TopicsConfig,
     run_id: String,
+    /// The language the subtopics are named in: the one most of the index's chunks are in
+    /// ("" without an index or when unknown).
+    language: String,
 }
 
 /// Whether a passage supports a topic name: the share of the name's content words found in
@@ -121,7 +124,12 @@ impl TopicGenerator {
             return Err(GenError::Config("--breadth must be 1..=10 and --depth 0..=4".into()));
         }
         let run_id = run_id(&format!("topics/{}/{}", cfg.root, cfg.seed));
-        Ok(TopicGenerator { index, model, prompts, cfg, run_id })
+        let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+        if let Some(i) = &index {
+            crate::engine::for_each_chunk(i, |c| *counts.entry(c.language).or_default() += 1)?;
+        }
+        let language = counts.into_iter().max_by_key(|(_, n)| *n).map(|(l, _)| l).unwrap_or_default();
+        Ok(TopicGenerator { index, model, prompts, cfg, run_id, language })
     }
 
     pub fn config_json(&self) -> Value {
@@ -186,7 +194,14 @@ impl TopicGenerator {
             ("topic", &data(&node.name)),
             ("passages", &passages),
             ("breadth", &self.cfg.breadth.to_string()),
+            ("language", crate::engine::language_name(&self.language)),
         ]);
+        // English names are held to capitalised words; other languages' to a length.
+        let item = if self.language.is_empty() || self.language == "en" {
+            json!({"type": "string", "pattern": "^[A-Z][A-Za-z '-]{2,50}$"})
+        } else {
+            json!({"type": "string", "minLength": 2, "maxLength": 60})
+        };
         let s = self.cfg.sampling.apply(Purpose::Questions);
         let mut req = ChatRequest::new(vec![Message::system(system), Message::user(user)], Purpose::Questions)
             .with_seed(mix(self.cfg.seed, &[n, 11]))
@@ -194,7 +209,7 @@ impl TopicGenerator {
                 "type": "object",
                 "properties": {"subtopics": {
                     "type": "array",
-                    "items": {"type": "string", "pattern": "^[A-Z][A-Za-z '-]{2,50}$"},
+                    "items": item,
                     "minItems": self.cfg.breadth,
                     "maxItems": self.cfg.breadth
                 }},
