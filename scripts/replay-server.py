@@ -21,15 +21,20 @@ sentence, as a perfect model would ask. An answer request (schema with "citation
 gold answer of the question in its "Question:" line, citing the offered quote (the schema's
 enum) that holds it in the passage that is the gold paragraph, else in any shown passage.
 A judge request gets {"supported": true}. GET /stats returns counts of what was asked.
+REPLAY_DELAY=SECONDS makes every reply that slow.
 """
 
 import json
 import re
 import sys
+import os
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 squad_path, corpus_path, port, style = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+# REPLAY_DELAY: seconds every reply takes (a slow server, so a test can stop it mid-run).
+DELAY = float(os.environ.get("REPLAY_DELAY", "0"))
 assert style in ("short", "sentence", "wrong", "english"), style
 
 def key(question):
@@ -181,6 +186,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
+        if DELAY:
+            time.sleep(DELAY)
         content = json.dumps(reply_for(body))
         self.send({
             "id": "replay", "object": "chat.completion", "model": body.get("model", "replay"),

@@ -4,60 +4,18 @@
 //! and a dataset card that lists the language.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::replay::Replay;
 use crate::util::*;
 
-/// The replay server, stopped when dropped.
-struct Replay {
-    child: Child,
-    url: String,
-}
-
-impl Replay {
-    fn start(data: &Path, style: &str) -> Replay {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new("python3")
-            .arg(repo("scripts/replay-server.py"))
-            .arg(data)
-            .arg(data)
-            .arg(port.to_string())
-            .arg(style)
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("python3 runs the replay server");
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(20), "the replay server did not start");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Replay { child, url: format!("http://127.0.0.1:{port}/v1") }
-    }
-
-    /// What the server was asked (GET /stats).
-    fn stats(&self) -> Value {
-        let o = Command::new("curl").args(["-s", &format!("{}/stats", self.url)]).output().expect("curl runs");
-        serde_json::from_slice(&o.stdout).expect("stats are JSON")
-    }
-}
-
-impl Drop for Replay {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn fixture() -> PathBuf {
+pub(crate) fn fixture() -> PathBuf {
     repo("tests/fixtures/xquad-hi")
 }
 
 /// Indexes the ten Hindi paragraphs once per test.
-fn hindi_index(tmp: &Path) -> PathBuf {
+pub(crate) fn hindi_index(tmp: &Path) -> PathBuf {
     let index = tmp.join("index");
     let o = run([Path::new("index"), &fixture().join("corpus"), Path::new("--out"), &index, Path::new("-q")]);
     ok(&o);

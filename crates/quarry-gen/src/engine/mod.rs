@@ -50,30 +50,32 @@ pub struct Engine {
     /// Each document's language by document id, read from the store when first needed (or
     /// given by the plan, which has read it already).
     languages: std::sync::OnceLock<std::collections::HashMap<String, String>>,
-    /// Whether any model call has succeeded, and the transport failures (unreachable, timed
-    /// out) since the last success: see [`fatal`].
+    /// Whether any model call has succeeded, and the calls that timed out since the last
+    /// success: see [`fatal`].
     reached: std::sync::atomic::AtomicBool,
     transport_failures: std::sync::atomic::AtomicU32,
 }
 
-/// Consecutive calls that found no server (each after its own retries) before a run that had
-/// reached it stops: the server died.
+/// Calls in a row that timed out (each after its own retries) before a run that had reached
+/// its server stops: the server hangs.
 pub const MAX_TRANSPORT_FAILURES: u32 = 3;
 
 /// Why a failed model call stops the whole run, if it does: a key refused (401, 403), no
-/// such model or endpoint (404), a server never reached, or one that stopped answering for
-/// [`MAX_TRANSPORT_FAILURES`] calls in a row. Rate limits (429) and server errors (5xx) were
-/// already retried by the client and cost only their slot.
-pub fn fatal(e: &LlmError, reached: bool, transport_failures: u32) -> Option<String> {
+/// such model or endpoint (404), a server that cannot be reached (after the client's retries:
+/// never reached, or gone), or one whose calls timed out [`MAX_TRANSPORT_FAILURES`] times in
+/// a row (or at the first call). Rate limits (429) and server errors (5xx) were already
+/// retried by the client and cost only their slot. A call that stops the run writes no
+/// reject, so the same command does that slot again.
+pub fn fatal(e: &LlmError, reached: bool, timeouts: u32) -> Option<String> {
     match e {
         LlmError::Status { status: 401 | 403, .. } => Some("the server refused the API key".into()),
         LlmError::Status { status: 404, .. } => Some("no such model or endpoint on the server".into()),
         LlmError::Config(_) => Some("the model is not configured".into()),
-        LlmError::Unreachable { .. } | LlmError::Timeout { .. } if !reached => {
-            Some("the model server cannot be reached".into())
-        }
-        LlmError::Unreachable { .. } | LlmError::Timeout { .. } if transport_failures >= MAX_TRANSPORT_FAILURES => {
-            Some(format!("the model server stopped answering ({transport_failures} calls in a row failed)"))
+        LlmError::Unreachable { .. } if !reached => Some("the model server cannot be reached".into()),
+        LlmError::Unreachable { .. } => Some("the model server stopped answering".into()),
+        LlmError::Timeout { .. } if !reached => Some("the model server does not answer".into()),
+        LlmError::Timeout { .. } if timeouts >= MAX_TRANSPORT_FAILURES => {
+            Some(format!("the model server stopped answering ({timeouts} calls in a row timed out)"))
         }
         _ => None,
     }
@@ -252,9 +254,7 @@ impl Engine {
             }
             Err(e) => {
                 let failures = match e {
-                    LlmError::Unreachable { .. } | LlmError::Timeout { .. } => {
-                        self.transport_failures.fetch_add(1, SeqCst) + 1
-                    }
+                    LlmError::Timeout { .. } => self.transport_failures.fetch_add(1, SeqCst) + 1,
                     _ => 0,
                 };
                 match fatal(&e, self.reached.load(SeqCst), failures) {
