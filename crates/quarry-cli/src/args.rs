@@ -57,6 +57,7 @@ pub enum Command {
     /// List, show or dump the prompt templates
     #[command(subcommand)]
     Prompts(PromptsCommand),
+    Estimate(EstimateArgs),
     Audit(AuditArgs),
     Report(ReportArgs),
     Export(ExportArgs),
@@ -955,4 +956,67 @@ pub enum Planner {
     Chunk,
     /// The question a chosen fact sentence of the seed passage answers.
     Sentence,
+}
+
+/// What a run will cost before any model call: its slots, model calls and tokens (from the
+/// index's chunks and the prompt templates, or measured by an earlier run), the model time at
+/// a given speed, on one machine or several; and, with --corpus-gb, what indexing a corpus of
+/// that size costs at this index's measured embedding speed.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  quarry estimate indexes/sample --task qa --n 1000 --tokens-per-s 40 --prompt-tokens-per-s 2000\n  quarry estimate indexes/sample --task qa --n 1000000 --from-run runs/sample --corpus-gb 22 --machines 16 --json"
+)]
+pub struct EstimateArgs {
+    /// The index the run would read.
+    pub index: PathBuf,
+    /// qa, followup, conversation, pretrain, dpo or topics.
+    #[arg(long, default_value = "qa")]
+    pub task: String,
+    /// Records wanted.
+    #[arg(long, default_value_t = 100)]
+    pub n: u64,
+    /// Slots per wanted record at most, as `generate --budget`.
+    #[arg(long, default_value_t = 4.0)]
+    pub budget: f64,
+    /// Share of slots accepted (a capable model on prose: about 0.6).
+    #[arg(long, default_value_t = 0.6)]
+    pub acceptance: f64,
+    /// A finished run of the same task whose run.json gives the acceptance rate and tokens per
+    /// slot, instead of the assumed ones.
+    #[arg(long)]
+    pub from_run: Option<PathBuf>,
+    /// Passages shown per answer.
+    #[arg(long, default_value_t = 4)]
+    pub k: u64,
+    /// qa: one more call per verified answer (the LLM judge).
+    #[arg(long)]
+    pub judge: bool,
+    /// followup: questions per chain; conversation: exchanges; pretrain: paragraphs.
+    #[arg(long, default_value_t = 3)]
+    pub turns: u64,
+    /// topics: subtopics per node.
+    #[arg(long, default_value_t = 3)]
+    pub breadth: u64,
+    /// topics: levels below the root.
+    #[arg(long, default_value_t = 2)]
+    pub depth: u64,
+    /// Generated tokens per second the model server sustains (over its concurrent requests).
+    #[arg(long, default_value_t = 50.0)]
+    pub tokens_per_s: f64,
+    /// Prompt tokens per second it reads.
+    #[arg(long, default_value_t = 1000.0)]
+    pub prompt_tokens_per_s: f64,
+    /// Machines sharing the work, each with its own model server.
+    #[arg(long, default_value_t = 1)]
+    pub machines: u64,
+    /// Size of a corpus to index, in GB of text: chunks and embedding time at this index's
+    /// measured speed.
+    #[arg(long)]
+    pub corpus_gb: Option<f64>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Prompt templates to use instead of the built-in ones (as `generate --prompts`).
+    #[arg(long)]
+    pub prompts: Option<PathBuf>,
 }

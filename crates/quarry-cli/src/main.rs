@@ -38,6 +38,7 @@ fn main() -> ExitCode {
         Command::Generate(c) => commands::generate::run(c, cli.quiet),
         Command::Prompts(c) => commands::generate::prompts(c),
         Command::Controls(c) => commands::generate::controls(c),
+        Command::Estimate(a) => commands::estimate::run(a),
         Command::Audit(a) => commands::report::audit(a),
         Command::Report(a) => commands::report::report(a),
         Command::Export(a) => commands::export::export(a),

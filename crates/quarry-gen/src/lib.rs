@@ -12,6 +12,7 @@
 pub mod dedup;
 pub mod engine;
 mod error;
+pub mod estimate;
 pub mod filters;
 pub mod prompts;
 pub mod run_dir;

@@ -2,6 +2,7 @@
 //! reject, similar), `generate` (generate, prompts, controls), `llm` (llm, cache), and one
 //! each for ingest, index, search, show, inspect and eval.
 
+pub mod estimate;
 pub mod eval;
 pub mod export;
 pub mod generate;

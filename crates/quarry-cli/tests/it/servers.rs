@@ -171,3 +171,51 @@ fn a_server_that_dies_mid_run_stops_it_and_the_same_command_resumes() {
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
+
+#[test]
+fn a_run_is_estimated_before_any_call_and_again_from_a_finished_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let index = golden_index(tmp.path());
+    let estimate = |extra: &[&str]| -> serde_json::Value {
+        let o = quarry().arg("estimate").arg(&index).args(["--json", "--n", "8"]).args(extra).output().unwrap();
+        ok(&o);
+        serde_json::from_str(&stdout(&o)).unwrap()
+    };
+    let e = estimate(&["--acceptance", "0.5", "--machines", "4", "--corpus-gb", "1"]);
+    assert_eq!(e["corpus"]["documents"], 3);
+    assert_eq!(e["estimate"]["slots"], 16);
+    assert_eq!(e["estimate"]["llm_calls"], 32);
+    assert_eq!(e["estimate"]["measured"], false);
+    assert!(e["estimate"]["prompt_tokens"].as_u64().unwrap() > 16 * 200, "{e}");
+    let (one, four) = (e["model_seconds_one_machine"].as_f64().unwrap(), e["model_seconds"].as_f64().unwrap());
+    assert!((one / 4.0 - four).abs() <= 1.0, "{e}");
+    assert!(e["corpus_to_index"]["chunks"].as_f64().unwrap() > 1e5, "{e}");
+
+    // A finished run replaces the assumptions with what it measured.
+    let replay = Replay::start(&fixture().join("corpus.json"), "short");
+    let hindi = hindi_index(tmp.path());
+    let out = tmp.path().join("run");
+    let o = quarry()
+        .args(["generate", "qa", "--index"])
+        .arg(&hindi)
+        .args(["--n", "4", "--budget", "1", "--out"])
+        .arg(&out)
+        .args(["--base-url", &replay.url, "--llm-model", "replay", "--no-cache", "-q"])
+        .output()
+        .unwrap();
+    assert!(o.status.code().unwrap() <= 1, "{}", stderr(&o));
+    let run: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+    let o =
+        quarry().arg("estimate").arg(&hindi).args(["--json", "--n", "100", "--from-run"]).arg(&out).output().unwrap();
+    ok(&o);
+    let m: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(m["estimate"]["measured"], true);
+    let acceptance = run["accepted"].as_f64().unwrap() / run["slots_used"].as_f64().unwrap();
+    assert!((m["acceptance"].as_f64().unwrap() - acceptance).abs() < 1e-9, "{m}");
+    let per_slot = run["usage"]["prompt_tokens"].as_f64().unwrap() / run["slots_used"].as_f64().unwrap();
+    assert!((m["estimate"]["prompt_tokens_per_slot"].as_f64().unwrap() - per_slot).abs() < 1.0, "{m}");
+    // Another task's run is refused.
+    let o = quarry().arg("estimate").arg(&hindi).args(["--task", "pretrain", "--from-run"]).arg(&out).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("is a qa run"), "{}", stderr(&o));
+}
