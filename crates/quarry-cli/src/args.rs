@@ -376,9 +376,14 @@ pub struct LlmArgs {
     /// Requests the embedded model decodes together in one batch.
     #[arg(long, default_value_t = 4)]
     pub parallel: usize,
-    /// Requests in flight to the server at once.
-    #[arg(long, default_value_t = 8)]
+    /// Requests in flight to the server at once, at most. Between --min-concurrency and this
+    /// the number adapts to the server: it grows while replies come back, halves on 429 and
+    /// 503 and shrinks when replies slow down; run.json reports it under `load`.
+    #[arg(long, visible_alias = "max-concurrency", default_value_t = 8)]
     pub concurrency: usize,
+    /// Requests in flight at least (equal to --concurrency: a fixed number).
+    #[arg(long, default_value_t = 1)]
+    pub min_concurrency: usize,
     /// Requests per minute to the server (no limit by default).
     #[arg(long)]
     pub rpm: Option<u32>,

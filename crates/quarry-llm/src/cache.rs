@@ -130,6 +130,10 @@ impl<M: ChatModel> ChatModel for Cached<M> {
         self.inner.model()
     }
 
+    fn load(&self) -> Option<crate::LoadReport> {
+        self.inner.load()
+    }
+
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
         let key = Cache::key(&self.inner.backend(), &self.inner.model(), request);
         if let Some(mut hit) = self.cache.get(&key)? {

@@ -178,6 +178,12 @@ pub trait ChatModel: Send + Sync {
     async fn chat_n(&self, request: &ChatRequest, n: u32) -> Result<Vec<ChatResponse>, LlmError> {
         separate_calls(self, request, n).await
     }
+
+    /// How the server was loaded (requests in flight, 429s): a server's client reports it;
+    /// `None` for the embedded model.
+    fn load(&self) -> Option<crate::LoadReport> {
+        None
+    }
 }
 
 #[async_trait::async_trait]
@@ -193,6 +199,9 @@ impl<T: ChatModel + ?Sized> ChatModel for std::sync::Arc<T> {
     }
     async fn chat_n(&self, request: &ChatRequest, n: u32) -> Result<Vec<ChatResponse>, LlmError> {
         (**self).chat_n(request, n).await
+    }
+    fn load(&self) -> Option<crate::LoadReport> {
+        (**self).load()
     }
 }
 

@@ -12,6 +12,7 @@ mod chat;
 mod embedded;
 mod error;
 mod key;
+mod limiter;
 mod openai;
 mod schema;
 
@@ -23,6 +24,7 @@ pub use chat::{
 pub use embedded::{LlamaChat, LlamaConfig, LlamaInfo};
 pub use error::LlmError;
 pub use key::ApiKey;
+pub use limiter::{Limiter, LoadReport, Permit};
 pub use openai::{OpenAiClient, OpenAiConfig, RetryPolicy, StructuredMode};
 
 /// The default embedded model: SmolLM2-135M-Instruct (Q4_1), which `scripts/setup.sh`

@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 
 use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER};
 use serde_json::{Value, json};
-use tokio::sync::Semaphore;
 
 use crate::chat::{
     ChatModel, ChatRequest, ChatResponse, Complete, FinishReason, Message, Timings, Usage, separate_calls, validated,
@@ -52,8 +51,11 @@ pub struct OpenAiConfig {
     /// Per-request timeout.
     pub timeout: Duration,
     pub retry: RetryPolicy,
-    /// Requests in flight at once.
+    /// Requests in flight at once, at most.
     pub max_concurrency: usize,
+    /// Requests in flight at least: below `max_concurrency` the limit adapts between the two
+    /// (see [`crate::Limiter`]); equal to it, the limit is fixed.
+    pub min_concurrency: usize,
     pub requests_per_minute: Option<u32>,
     pub tokens_per_minute: Option<u32>,
 }
@@ -83,6 +85,7 @@ impl OpenAiConfig {
             timeout: Duration::from_secs(120),
             retry: RetryPolicy::default(),
             max_concurrency: 8,
+            min_concurrency: 8,
             requests_per_minute: None,
             tokens_per_minute: None,
         }
@@ -102,7 +105,7 @@ pub struct OpenAiClient {
     cfg: OpenAiConfig,
     http: reqwest::Client,
     url: String,
-    slots: Semaphore,
+    slots: crate::Limiter,
     mode: Mutex<Option<StructuredMode>>,
     window: tokio::sync::Mutex<Window>,
     totals: Mutex<Usage>,
@@ -136,7 +139,7 @@ impl OpenAiClient {
             .map_err(|e| LlmError::Config(format!("cannot build an HTTP client: {e}")))?;
         let url = format!("{}/chat/completions", cfg.base_url.trim_end_matches('/'));
         Ok(OpenAiClient {
-            slots: Semaphore::new(cfg.max_concurrency.max(1)),
+            slots: crate::Limiter::new(cfg.min_concurrency.min(cfg.max_concurrency), cfg.max_concurrency),
             http,
             url,
             mode: Mutex::new(None),
@@ -290,6 +293,10 @@ impl OpenAiClient {
                 Attempt::Fail(e) => return Err(with_attempts(e, attempt)),
                 Attempt::Retry(e, after) => (e, after),
             };
+            // The server is full: fewer requests at once.
+            if let LlmError::Status { status: 429 | 503, .. } = &err {
+                self.slots.throttled();
+            }
             // A server that rejects the structured-output field answers with
             // an error naming it: that is not a transient failure.
             if structured_probe
@@ -427,7 +434,7 @@ impl OpenAiClient {
     /// `n` choices in one request, when the server gives them; `None` when it refuses or
     /// answers with fewer (then the caller falls back to separate requests, for the run).
     async fn one_request_n(&self, request: &ChatRequest, n: u32) -> Option<Vec<ChatResponse>> {
-        let _slot = self.slots.acquire().await.ok()?;
+        let _slot = self.slots.acquire().await;
         self.wait_for_budget(request.estimated_prompt_tokens() + request.max_tokens as u64 * n as u64).await;
         let started = Instant::now();
         let mut body = self.body(request, None);
@@ -465,9 +472,17 @@ impl ChatModel for OpenAiClient {
         self.cfg.model.clone()
     }
 
+    fn load(&self) -> Option<crate::LoadReport> {
+        Some(self.slots.report())
+    }
+
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
-        let _slot = self.slots.acquire().await.map_err(|_| LlmError::Config("client closed".into()))?;
+        let slot = self.slots.acquire().await;
+        let started = Instant::now();
         let response = validated(self, request).await?;
+        if response.timings.attempts <= 1 {
+            slot.done(started.elapsed(), response.usage.completion_tokens);
+        }
         self.add_usage(response.usage);
         Ok(response)
     }

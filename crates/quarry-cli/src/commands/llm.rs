@@ -39,6 +39,7 @@ pub fn build(a: &LlmArgs, use_cache: bool) -> Result<Llm> {
             cfg.timeout = Duration::from_secs(a.timeout.max(1));
             cfg.retry = RetryPolicy { max_attempts: a.attempts.max(1), ..RetryPolicy::default() };
             cfg.max_concurrency = a.concurrency.max(1);
+            cfg.min_concurrency = a.min_concurrency.clamp(1, cfg.max_concurrency);
             cfg.requests_per_minute = a.rpm;
             cfg.tokens_per_minute = a.tpm;
             let details = json!({
@@ -47,6 +48,7 @@ pub fn build(a: &LlmArgs, use_cache: bool) -> Result<Llm> {
                 "model": name,
                 "api_key": if cfg.api_key.is_some() { "set (hidden)" } else { "none" },
                 "concurrency": cfg.max_concurrency,
+                "min_concurrency": cfg.min_concurrency,
                 "rpm": a.rpm,
                 "tpm": a.tpm,
             });

@@ -27,7 +27,7 @@ use crate::util::*;
 
 /// Keys whose values are measured times, not results.
 const TIMING_KEYS: &[&str] =
-    &["elapsed_s", "llm_s", "other_s", "question_ms", "retrieval_ms", "answer_ms", "verify_ms", "report"];
+    &["elapsed_s", "llm_s", "other_s", "question_ms", "retrieval_ms", "answer_ms", "verify_ms", "report", "load"];
 
 /// Files of a run directory that a build writes.
 const RUN_FILES: &[&str] = &["records.jsonl", "rejects.jsonl", "run.json", "tree.json"];

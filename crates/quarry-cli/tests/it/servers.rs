@@ -205,6 +205,12 @@ fn a_run_is_estimated_before_any_call_and_again_from_a_finished_one() {
         .unwrap();
     assert!(o.status.code().unwrap() <= 1, "{}", stderr(&o));
     let run: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+    // run.json tells how the server was loaded: the adaptive limit, requests, 429s.
+    let load = &run["load"];
+    assert_eq!(load["adaptive"], true, "{run}");
+    assert_eq!((load["floor"].as_u64(), load["ceiling"].as_u64()), (Some(1), Some(8)), "{load}");
+    assert!(load["requests"].as_u64().unwrap() >= 4 && load["throttled"] == 0, "{load}");
+    assert!(!load["in_flight_over_time"].as_array().unwrap().is_empty(), "{load}");
     let o =
         quarry().arg("estimate").arg(&hindi).args(["--json", "--n", "100", "--from-run"]).arg(&out).output().unwrap();
     ok(&o);

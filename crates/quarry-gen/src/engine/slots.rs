@@ -173,7 +173,11 @@ pub async fn run<T: SlotTask>(
             }
         }
     }
-    let summary = summarise(t, dir, &totals, started.elapsed().as_secs_f64());
+    let mut summary = summarise(t, dir, &totals, started.elapsed().as_secs_f64());
+    // How the server was loaded: the concurrency limit over time and the 429s seen.
+    if let Some(load) = engine.model.load() {
+        summary.extra.insert("load".into(), serde_json::to_value(load).unwrap_or_default());
+    }
     dir.write_run_json(&summary)?;
     Ok(summary)
 }
