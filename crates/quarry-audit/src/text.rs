@@ -462,7 +462,11 @@ impl Lang {
     pub fn is_stopword(self, w: &str) -> bool {
         match self {
             Lang::English => is_stopword(w),
-            Lang::Other(code, words, _) => words.contains(&w) || extra_stopwords(code).contains(&w),
+            Lang::Other(code, words, _) => {
+                words.contains(&w)
+                    || quarry_core::script::question_words(code).contains(&w)
+                    || extra_stopwords(code).contains(&w)
+            }
         }
     }
 
@@ -480,32 +484,14 @@ impl Lang {
     }
 }
 
-/// Function words stopwords-iso leaves out of a language's list: Hindi's question words and
-/// relative pronouns, which a question and its evidence need not share.
+/// Function words stopwords-iso leaves out of a language's list, besides its question words
+/// ([`quarry_core::script::question_words`]): Hindi's relative pronouns and auxiliaries, which a
+/// question and its evidence need not share.
 fn extra_stopwords(code: &str) -> &'static [&'static str] {
     match code {
         "hi" => &[
-            "क्या",
-            "कौन",
-            "कौनसा",
-            "कौनसी",
-            "कौनसे",
             "सा",
             "सी",
-            "किसने",
-            "किसका",
-            "किसकी",
-            "किसके",
-            "किससे",
-            "कब",
-            "कहाँ",
-            "कहां",
-            "कैसे",
-            "कैसा",
-            "कैसी",
-            "क्यों",
-            "कितने",
-            "कितनी",
             "ऐसा",
             "ऐसी",
             "ऐसे",
@@ -526,13 +512,9 @@ fn extra_stopwords(code: &str) -> &'static [&'static str] {
             "थी",
             "रखा",
             "दिया",
-            "बताइए",
-            "बताएं",
             "नाम",
         ],
-        "mr" => {
-            &["काय", "कोण", "कोणता", "कोणती", "कोणते", "कोणत्या", "कधी", "कुठे", "कसे", "किती", "झाले", "होते", "होता", "होती"]
-        }
+        "mr" => &["झाले", "होते", "होता", "होती"],
         _ => &[],
     }
 }

@@ -123,6 +123,100 @@ pub fn snowball(code: &str) -> Option<frostem::Algorithm> {
     })
 }
 
+/// Question words of Hindi ("क्या", "कौन", "कब"…) and the imperatives that ask ("बताइए").
+const WH_HI: &[&str] = &[
+    "क्या",
+    "कौन",
+    "कौनसा",
+    "कौनसी",
+    "कौनसे",
+    "कौन-सा",
+    "कौन-सी",
+    "कौन-से",
+    "कौन-कौन",
+    "किस",
+    "किसे",
+    "किसको",
+    "किसने",
+    "किसका",
+    "किसकी",
+    "किसके",
+    "किससे",
+    "किसमें",
+    "किसपर",
+    "किसलिए",
+    "किन",
+    "किनका",
+    "किनकी",
+    "किनके",
+    "किनको",
+    "किनसे",
+    "किन्हें",
+    "किन्होंने",
+    "कब",
+    "कहाँ",
+    "कहां",
+    "कैसे",
+    "कैसा",
+    "कैसी",
+    "क्यों",
+    "कितना",
+    "कितने",
+    "कितनी",
+    "कितनों",
+    "बताइए",
+    "बताइये",
+    "बताएं",
+    "बताएँ",
+    "बताओ",
+];
+
+/// Question words of Marathi ("काय", "कोण", "कधी"…).
+const WH_MR: &[&str] = &[
+    "काय",
+    "कोण",
+    "कोणता",
+    "कोणती",
+    "कोणते",
+    "कोणत्या",
+    "कोणाला",
+    "कोणी",
+    "कोणाचा",
+    "कोणाची",
+    "कोणाचे",
+    "कोणाच्या",
+    "कधी",
+    "कुठे",
+    "कोठे",
+    "कुठल्या",
+    "कुठला",
+    "कुठली",
+    "कसे",
+    "कसा",
+    "कशी",
+    "कशा",
+    "कशामुळे",
+    "कशाला",
+    "कसली",
+    "का",
+    "किती",
+    "कितवा",
+    "कितवी",
+    "कितव्या",
+    "सांगा",
+];
+
+/// The question words of a language (ISO 639-1) that quarry has a list for: Hindi and
+/// Marathi. A question in that language holds one; the verifier does not look for them in the
+/// evidence. Empty for every other language.
+pub fn question_words(code: &str) -> &'static [&'static str] {
+    match code {
+        "hi" => WH_HI,
+        "mr" => WH_MR,
+        _ => &[],
+    }
+}
+
 /// A writing system, as far as telling languages apart needs it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Script {

@@ -142,98 +142,16 @@ fn meta_question(q: &str) -> Option<String> {
     re.find(q).map(|m| m.as_str().to_owned())
 }
 
-/// Question words of Hindi ("क्या", "कौन", "कब"…) and the imperatives that ask ("बताइए").
-const WH_HI: &[&str] = &[
-    "क्या",
-    "कौन",
-    "कौनसा",
-    "कौनसी",
-    "कौनसे",
-    "कौन-सा",
-    "कौन-सी",
-    "कौन-से",
-    "कौन-कौन",
-    "किस",
-    "किसे",
-    "किसको",
-    "किसने",
-    "किसका",
-    "किसकी",
-    "किसके",
-    "किससे",
-    "किसमें",
-    "किसपर",
-    "किसलिए",
-    "किन",
-    "किनका",
-    "किनकी",
-    "किनके",
-    "किनको",
-    "किनसे",
-    "किन्हें",
-    "किन्होंने",
-    "कब",
-    "कहाँ",
-    "कहां",
-    "कैसे",
-    "कैसा",
-    "कैसी",
-    "क्यों",
-    "कितना",
-    "कितने",
-    "कितनी",
-    "कितनों",
-    "बताइए",
-    "बताइये",
-    "बताएं",
-    "बताएँ",
-    "बताओ",
-];
-
-/// Question words of Marathi ("काय", "कोण", "कधी"…).
-const WH_MR: &[&str] = &[
-    "काय",
-    "कोण",
-    "कोणता",
-    "कोणती",
-    "कोणते",
-    "कोणत्या",
-    "कोणाला",
-    "कोणी",
-    "कोणाचा",
-    "कोणाची",
-    "कोणाचे",
-    "कोणाच्या",
-    "कधी",
-    "कुठे",
-    "कोठे",
-    "कुठल्या",
-    "कुठला",
-    "कुठली",
-    "कसे",
-    "कसा",
-    "कशी",
-    "कशा",
-    "कशामुळे",
-    "कशाला",
-    "कसली",
-    "का",
-    "किती",
-    "कितवा",
-    "कितवी",
-    "कितव्या",
-    "सांगा",
-];
-
 /// Whether a question asks, in its language: English questions hold a question word ("The
 /// Normans fought which people?") or open with a verb ("Is the flame hotter…?"); Hindi and
 /// Marathi ones hold a question word; in other languages any question does.
 fn asks(q: &str, language: &str) -> bool {
     let wh: &[&str] = match language {
-        "hi" => WH_HI,
-        "mr" => WH_MR,
         l if english(l) => return asks_english(q),
-        _ => return true,
+        l => match quarry_core::script::question_words(l) {
+            [] => return true,
+            words => words,
+        },
     };
     q.split_whitespace()
         .map(|t| t.trim_matches(|c: char| !c.is_alphanumeric() && c != '-' && !is_mark(c)))

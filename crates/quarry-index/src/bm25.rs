@@ -88,6 +88,8 @@ pub struct Bm25 {
     index: Index,
     reader: IndexReader,
     fields: Fields,
+    /// The languages of the indexed chunks as of the last (re)load: see [`Bm25::languages`].
+    languages: std::sync::RwLock<Vec<String>>,
 }
 
 impl std::fmt::Debug for Bm25 {
@@ -133,12 +135,26 @@ impl Bm25 {
         index.tokenizers().register(crate::analyzer::NAME, crate::analyzer::analyzer());
         index.tokenizers().register(crate::analyzer::NAME_LANG, crate::analyzer::lang_analyzer());
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(err)?;
-        Ok(Bm25 { path: path.to_owned(), index, reader, fields })
+        let bm25 = Bm25 { path: path.to_owned(), index, reader, fields, languages: Default::default() };
+        bm25.read_languages()?;
+        Ok(bm25)
     }
 
     /// The languages of the indexed chunks ("" for unknown); `[""]` for an index with one
     /// analysis for every document.
-    fn languages(&self) -> Result<Vec<String>> {
+    fn languages(&self) -> Vec<String> {
+        self.languages.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Reads the languages of the indexed chunks from the language field's terms (once per
+    /// load, not per query).
+    fn read_languages(&self) -> Result<()> {
+        let found = self.indexed_languages()?;
+        *self.languages.write().unwrap_or_else(|p| p.into_inner()) = found;
+        Ok(())
+    }
+
+    fn indexed_languages(&self) -> Result<Vec<String>> {
         let Some(field) = self.fields.language else { return Ok(vec![String::new()]) };
         let mut out = std::collections::BTreeSet::new();
         for seg in self.reader.searcher().segment_readers() {
@@ -181,7 +197,8 @@ impl Bm25 {
 
     /// Makes the last commit visible to searches.
     pub fn reload(&self) -> Result<()> {
-        self.reader.reload().map_err(|e| self.err(e))
+        self.reader.reload().map_err(|e| self.err(e))?;
+        self.read_languages()
     }
 
     /// Number of chunks indexed.
@@ -199,7 +216,7 @@ impl Bm25 {
     /// at [`K1`] and [`B`] over the same fields and boosts.
     pub fn search(&self, query_text: &str, k: usize, docs: &[DocId]) -> Result<Vec<(ChunkId, f32)>> {
         // The query's terms per language of the index (one analysis, "", in older indexes).
-        let languages = self.languages()?;
+        let languages = self.languages();
         let fields =
             [(self.fields.text, 1.0), (self.fields.title, TITLE_BOOST), (self.fields.headings, HEADINGS_BOOST)];
         // Every word of the query in any field (a word that analyses into several tokens, such

@@ -53,7 +53,7 @@ pub struct Engine {
     /// Whether any model call has succeeded, and the calls that timed out since the last
     /// success: see [`fatal`].
     reached: std::sync::atomic::AtomicBool,
-    transport_failures: std::sync::atomic::AtomicU32,
+    timeouts: std::sync::atomic::AtomicU32,
 }
 
 /// Calls in a row that timed out (each after its own retries) before a run that had reached
@@ -162,7 +162,7 @@ impl Engine {
             verify: VerifyConfig::default(),
             languages: Default::default(),
             reached: Default::default(),
-            transport_failures: Default::default(),
+            timeouts: Default::default(),
         }
     }
 
@@ -248,13 +248,13 @@ impl Engine {
         match model.chat(req).await {
             Ok(r) => {
                 self.reached.store(true, SeqCst);
-                self.transport_failures.store(0, SeqCst);
+                self.timeouts.store(0, SeqCst);
                 a.totals.add_call(&r);
                 Ok(r)
             }
             Err(e) => {
                 let failures = match e {
-                    LlmError::Timeout { .. } => self.transport_failures.fetch_add(1, SeqCst) + 1,
+                    LlmError::Timeout { .. } => self.timeouts.fetch_add(1, SeqCst) + 1,
                     _ => 0,
                 };
                 match fatal(&e, self.reached.load(SeqCst), failures) {
