@@ -58,6 +58,7 @@ pub enum Command {
     #[command(subcommand)]
     Prompts(PromptsCommand),
     Estimate(EstimateArgs),
+    Merge(MergeArgs),
     Audit(AuditArgs),
     Report(ReportArgs),
     Export(ExportArgs),
@@ -151,9 +152,13 @@ pub struct ModelArgs {
 /// collection with --vectors qdrant://host:6334/collection (API key from
 /// QDRANT_API_KEY). A kill at any moment leaves the last committed index
 /// usable; running again completes it.
+///
+/// With --shard I/N the index embeds only the documents of shard I (a fixed rule on the
+/// document id), so N machines share the embedding; `quarry merge` joins the shard
+/// indexes into one without embedding again.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Example:\n  quarry index corpora --name sample\n  quarry index books/ --out /data/idx --vectors qdrant://localhost:6334/books --precision fp32"
+    after_help = "Example:\n  quarry index corpora --name sample\n  quarry index books/ --out /data/idx --vectors qdrant://localhost:6334/books --precision fp32\n  quarry index books/ --out /data/idx-0 --shard 0/2   # and 1/2 on a second machine, then:\n  quarry merge /data/idx-0 /data/idx-1 --out /data/idx"
 )]
 pub struct IndexArgs {
     /// Files, directories, or one ingest output directory.
@@ -174,10 +179,52 @@ pub struct IndexArgs {
     /// Print the summary as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Index one shard of the corpus: I/N embeds the documents whose id is I modulo N
+    /// (I from 0); `auto/N` takes I from JOB_COMPLETION_INDEX (Kubernetes) or
+    /// SLURM_ARRAY_TASK_ID (Slurm). `quarry merge` joins the shards.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
     #[command(flatten)]
     pub chunk: ChunkArgs,
     #[command(flatten)]
     pub model: ModelArgs,
+}
+
+/// Join the shards of a run or of an index, made on several machines, into one.
+///
+/// Runs: the shard directories of `quarry generate … --shard I/N` become one run
+/// directory holding exactly what one process would have kept: records and rejects in
+/// slot order up to the n-th accepted record, duplicates judged across every shard in that
+/// order, counts and tokens summed, and the report. Every shard must be there and
+/// finished, with one config. If the shards stopped short of n records, the merged run
+/// is resumed like any run: the same `generate` command without --shard, with --out
+/// the merged directory.
+///
+/// Indexes: the shard indexes of `quarry index … --shard I/N` become one index; BM25 is
+/// built once over the whole store and the vectors are copied, not embedded again, into
+/// embedded Qdrant or a Qdrant collection (--vectors).
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  quarry generate qa --index idx --n 3000 --out runs/qa-0 --shard 0/3   # 1/3 and 2/3 elsewhere\n  quarry merge runs/qa-0 runs/qa-1 runs/qa-2 --out runs/qa\n  quarry merge /data/idx-0 /data/idx-1 --out /data/idx --vectors qdrant://qdrant:6334/books"
+)]
+pub struct MergeArgs {
+    /// The shard directories: run directories or indexes, every shard once.
+    #[arg(required = true)]
+    pub dirs: Vec<PathBuf>,
+    /// The merged run directory or index (new).
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// Indexes: where the merged index keeps its vectors: `edge` (embedded Qdrant, default)
+    /// or qdrant://host:6334/collection.
+    #[arg(long, env = "QUARRY_VECTORS")]
+    pub vectors: Option<String>,
+    /// Runs: the index the run was made from, if not at the path its run.json records
+    /// (it judges paraphrased duplicates and shows the passages in the report).
+    #[arg(long)]
+    pub index: Option<PathBuf>,
+    /// Print the summary as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Search an index: BM25, dense vectors, or both fused.
@@ -478,6 +525,12 @@ pub struct RunArgs {
     /// Print the summary as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Do one shard of the run: I/N works the slots whose number is I modulo N (I from 0),
+    /// until the shard's share of --n is accepted; `auto/N` takes I from
+    /// JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) or SLURM_ARRAY_TASK_ID (a Slurm job
+    /// array). Each shard writes its own --out; `quarry merge` joins them.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
     #[command(flatten)]
     pub llm: LlmArgs,
 }

@@ -10,6 +10,7 @@ mod id;
 mod record;
 mod run;
 pub mod script;
+mod shard;
 mod span;
 
 pub use document::{Chunk, Document, Section, heading_path_display};
@@ -19,6 +20,7 @@ pub use record::{
     Scores, SentenceSupport, StageTimings, Task, TokenUsage, TopicStatus, Turn, Verdict, empty_none,
 };
 pub use run::{Counts, DedupSummary, DuplicateCluster, RunSummary, RunTotals};
+pub use shard::{SHARD_VARIABLES, Shard};
 pub use span::{Span, SpanError};
 
 /// The version of the on-disk store format written by `quarry ingest`.

@@ -14,6 +14,7 @@ pub mod engine;
 mod error;
 pub mod estimate;
 pub mod filters;
+pub mod merge;
 pub mod prompts;
 pub mod run_dir;
 pub mod seeds;

@@ -11,7 +11,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
-use quarry_core::{Record, RecordId, Reject, RunSummary, Task};
+use quarry_core::{Record, RecordId, Reject, RunSummary, Shard, Task};
 use serde_json::Value;
 
 use crate::GenError;
@@ -91,8 +91,10 @@ fn differences(old: &Value, new: &Value) -> Vec<String> {
 }
 
 impl RunDir {
-    /// Opens (or creates) `dir` for a run with `config`.
-    pub fn open(dir: &Path, config: &Value) -> Result<RunDir, GenError> {
+    /// Opens (or creates) `dir` for a run with `config`, or for one shard of it (`--shard`).
+    /// A directory holds one shard or a whole run, never a mix: another shard, or a whole
+    /// run in a shard's directory, is refused like another config.
+    pub fn open(dir: &Path, config: &Value, shard: Option<Shard>) -> Result<RunDir, GenError> {
         std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
         let run_json = dir.join(RUN_JSON);
         let previous: Option<RunSummary> = if run_json.exists() {
@@ -105,6 +107,14 @@ impl RunDir {
             let diff = differences(&prev.config, config);
             if !diff.is_empty() {
                 return Err(GenError::ConfigChanged { dir: dir.to_owned(), diff: diff.join("; ") });
+            }
+            let was = shard_of(prev);
+            if was != shard {
+                let say = |s: Option<Shard>| s.map_or("the whole run".to_owned(), |s| format!("shard {s}"));
+                return Err(GenError::ConfigChanged {
+                    dir: dir.to_owned(),
+                    diff: format!("it holds {}, not {}", say(was), say(shard)),
+                });
             }
         } else if dir.join(RECORDS).exists() || dir.join(REJECTS).exists() {
             return Err(GenError::ConfigChanged {
@@ -136,9 +146,14 @@ impl RunDir {
         // The config is on disk before the first line is, so a run killed at any moment
         // can be resumed (and a different config refused).
         if rd.previous.is_none() {
+            let mut extra: serde_json::Map<String, Value> =
+                [("status".to_owned(), Value::from("running"))].into_iter().collect();
+            if let Some(s) = shard {
+                extra.insert(SHARD_KEY.into(), serde_json::json!({"index": s.index, "count": s.count}));
+            }
             let first = RunSummary {
                 config: config.clone(),
-                extra: [("status".to_owned(), Value::from("running"))].into_iter().collect(),
+                extra,
                 key_order: vec!["status".into(), "config".into()],
                 ..RunSummary::default()
             };
@@ -177,6 +192,15 @@ impl RunDir {
         let text = serde_json::to_string_pretty(&run.to_json()).expect("serialisable");
         quarry_fs::write_bytes_atomic(&path, text.as_bytes()).map_err(|e| io(&path, e))
     }
+}
+
+/// run.json's key for the shard a directory holds (`--shard`).
+pub const SHARD_KEY: &str = "shard";
+
+/// The shard a run directory holds, from its run.json (`None`: a whole run).
+pub fn shard_of(run: &RunSummary) -> Option<Shard> {
+    let s = run.extra.get(SHARD_KEY)?;
+    Some(Shard { index: s.get("index")?.as_u64()?, count: s.get("count")?.as_u64()? })
 }
 
 /// Reads a finished (or interrupted) run directory: run.json, records and rejects.
@@ -275,11 +299,11 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let cfg = json!({"seed": 1});
         {
-            let rd = RunDir::open(d.path(), &cfg).unwrap();
+            let rd = RunDir::open(d.path(), &cfg, None).unwrap();
             rd.write_run_json(&RunSummary { config: cfg.clone(), ..RunSummary::default() }).unwrap();
         }
         std::fs::write(d.path().join(REJECTS), b"{\"torn\": ").unwrap();
-        let rd = RunDir::open(d.path(), &cfg).unwrap();
+        let rd = RunDir::open(d.path(), &cfg, None).unwrap();
         assert_eq!(rd.next_slot, 0);
         assert_eq!(std::fs::read(d.path().join(REJECTS)).unwrap().len(), 0);
         // A record that is also in rejects (a move cut short by a crash) counts as rejected.
@@ -295,7 +319,7 @@ mod tests {
             "timings": {"question_ms": 0.0, "retrieval_ms": 0.0, "answer_ms": 0.0, "verify_ms": 0.0}
         }))
         .unwrap();
-        let mut rd = RunDir::open(d.path(), &cfg).unwrap();
+        let mut rd = RunDir::open(d.path(), &cfg, None).unwrap();
         rd.append_record(rec.clone()).unwrap();
         drop(rd);
         assert_eq!(read(d.path()).unwrap().1.len(), 1);
@@ -303,8 +327,8 @@ mod tests {
         std::fs::write(d.path().join(REJECTS), serde_json::to_string(&reject).unwrap() + "\n").unwrap();
         let (_, records, rejects) = read(d.path()).unwrap();
         assert!(records.is_empty() && rejects.len() == 1);
-        assert_eq!(RunDir::open(d.path(), &cfg).unwrap().next_slot, 1);
-        let err = RunDir::open(d.path(), &json!({"seed": 2})).unwrap_err();
+        assert_eq!(RunDir::open(d.path(), &cfg, None).unwrap().next_slot, 1);
+        let err = RunDir::open(d.path(), &json!({"seed": 2}), None).unwrap_err();
         assert!(err.to_string().contains("seed: 1 (run) vs 2 (now)"), "{err}");
     }
 

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use quarry_core::{Chunk, ChunkId, DocId, Document};
+use quarry_core::{Chunk, ChunkId, DocId, Document, Shard};
 use serde::{Deserialize, Serialize};
 
 use crate::bm25::{Bm25, StoredChunk};
@@ -52,6 +52,10 @@ pub struct IndexManifest {
     pub corpus: serde_json::Value,
     pub counts: IndexCounts,
     pub builds: Vec<BuildRecord>,
+    /// The shard of a corpus this index holds (`quarry index --shard I/N`): only the
+    /// documents [`Shard::owns_doc`] gives it. `quarry merge` joins every shard into one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Shard>,
 }
 
 /// Totals after the last build.
@@ -279,6 +283,51 @@ fn open_vectors(dir: &Path, backend: &Backend, dim: usize) -> Result<Box<dyn Vec
     })
 }
 
+/// Shard indexes a merge copies vectors from, with what each has indexed.
+type Shards<'a> = (&'a [Index], &'a [BTreeMap<DocId, String>]);
+
+/// The vectors of a batch's chunks, each from the shard that owns its document, which must
+/// have indexed that document as it is now (`todo` holds the fingerprints).
+fn copy_vectors(
+    batch: &[(Document, Vec<Chunk>)],
+    todo: &HashMap<DocId, String>,
+    (shards, indexed): Shards,
+) -> Result<Vec<Vec<f32>>> {
+    let mut wanted: Vec<Vec<ChunkId>> = vec![Vec::new(); shards.len()];
+    for (doc, chunks) in batch {
+        let owner = shards
+            .iter()
+            .position(|s| s.manifest.shard.is_some_and(|sh| sh.owns_doc(&doc.id)))
+            .ok_or_else(|| IndexError::Usage(format!("no shard holds document {} ({})", doc.id, doc.title)))?;
+        let shard = &shards[owner];
+        if indexed[owner].get(&doc.id) != todo.get(&doc.id) {
+            return Err(IndexError::Index {
+                path: shard.dir.clone(),
+                message: format!(
+                    "shard {} has not indexed document {} ({}) as the store holds it: the shard is unfinished or was built from another corpus; run its `quarry index … --shard` again",
+                    shard.manifest.shard.map_or_else(String::new, |s| s.to_string()),
+                    doc.id,
+                    doc.title
+                ),
+            });
+        }
+        wanted[owner].extend(chunks.iter().map(|c| c.id.clone()));
+    }
+    let mut found: HashMap<ChunkId, Vec<f32>> = HashMap::new();
+    for (shard, ids) in shards.iter().zip(&wanted) {
+        if !ids.is_empty() {
+            found.extend(shard.vectors.vectors(ids)?);
+        }
+    }
+    batch
+        .iter()
+        .flat_map(|(_, cs)| cs.iter())
+        .map(|c| {
+            found.remove(&c.id).ok_or_else(|| IndexError::Usage(format!("no shard has a vector for chunk {}", c.id)))
+        })
+        .collect()
+}
+
 impl Index {
     /// Opens the index at `dir`, or creates it when `dir` has none. An existing
     /// index must have been built with the same embedder and backend.
@@ -297,6 +346,7 @@ impl Index {
             corpus: serde_json::Value::Null,
             counts: IndexCounts::default(),
             builds: Vec::new(),
+            shard: None,
         };
         let bm25 = Bm25::open(&dir.join("bm25"))?;
         let vectors = open_vectors(dir, &backend, embedder.info().dim)?;
@@ -365,6 +415,50 @@ impl Index {
             .map_err(|e| IndexError::Index { path, message: format!("unreadable manifest: {e}") })
     }
 
+    /// Opens the shard indexes in `dirs` (`quarry index --shard I/N`) for a merge: every
+    /// shard of one corpus once, built with one embedder from one store. Refuses a set that
+    /// is not, saying why.
+    pub fn open_shards(dirs: &[PathBuf], embedder: Arc<Embedder>) -> Result<Vec<Index>> {
+        let mut shards = Vec::new();
+        for d in dirs {
+            let ix = Index::open(d, embedder.clone(), None)?;
+            if ix.manifest.shard.is_none() {
+                return Err(IndexError::Usage(format!(
+                    "{} is not a shard: it was not built with `quarry index … --shard I/N`",
+                    d.display()
+                )));
+            }
+            shards.push(ix);
+        }
+        let Some(first) = shards.first() else {
+            return Err(IndexError::Usage("name the shard indexes to merge".into()));
+        };
+        let count = first.manifest.shard.map_or(0, |s| s.count);
+        for s in &shards {
+            let m = &s.manifest;
+            let same = m.shard.is_some_and(|x| x.count == count)
+                && m.corpus == first.manifest.corpus
+                && m.store == first.manifest.store;
+            if !same {
+                return Err(IndexError::Usage(format!(
+                    "{} and {} are not shards of one build: their shard count, store or corpus (chunker, sources) differ",
+                    first.dir.display(),
+                    s.dir.display()
+                )));
+            }
+        }
+        for i in 0..count {
+            let n = shards.iter().filter(|s| s.manifest.shard.is_some_and(|x| x.index == i)).count();
+            if n != 1 {
+                return Err(IndexError::Usage(format!(
+                    "shard {i}/{count} is {}: merge every shard of the corpus once",
+                    if n == 0 { "missing" } else { "given more than once" }
+                )));
+            }
+        }
+        Ok(shards)
+    }
+
     pub fn manifest(&self) -> &IndexManifest {
         &self.manifest
     }
@@ -380,6 +474,25 @@ impl Index {
     /// The BM25 index (stored chunks can be read from it).
     pub fn bm25(&self) -> &Bm25 {
         &self.bm25
+    }
+
+    /// Makes this index hold `shard` of its corpus (`None`: all of it). A new index takes
+    /// it; an index built already must have been built for the same one.
+    pub fn claim_shard(&mut self, shard: Option<Shard>) -> Result<()> {
+        if self.manifest.shard == shard {
+            return Ok(());
+        }
+        if !self.manifest.builds.is_empty() {
+            let say = |s: Option<Shard>| s.map_or("the whole corpus".to_owned(), |s| format!("shard {s}"));
+            return Err(IndexError::Usage(format!(
+                "{} holds {}, not {}; use a new --out directory",
+                self.dir.display(),
+                say(self.manifest.shard),
+                say(shard)
+            )));
+        }
+        self.manifest.shard = shard;
+        self.write_manifest()
     }
 
     fn write_manifest(&self) -> Result<()> {
@@ -418,8 +531,26 @@ impl Index {
     where
         I: Iterator<Item = Result<(Document, Vec<Chunk>)>>,
     {
+        self.update_from(docs, corpus, progress, &[])
+    }
+
+    /// [`Index::update`], with the vectors copied from `shards` (every shard of the corpus,
+    /// see [`Index::open_shards`]) instead of embedded: how `quarry merge` joins shard
+    /// indexes. BM25 is built here as one build would. Without shards, chunks are embedded.
+    pub fn update_from<I>(
+        &mut self,
+        docs: &dyn Fn() -> I,
+        corpus: serde_json::Value,
+        progress: &dyn Fn(u64, u64),
+        shards: &[Index],
+    ) -> Result<UpdateStats>
+    where
+        I: Iterator<Item = Result<(Document, Vec<Chunk>)>>,
+    {
         let started = Instant::now();
         let mut indexed = self.read_indexed()?;
+        let shard_indexed = shards.iter().map(Index::read_indexed).collect::<Result<Vec<_>>>()?;
+        let from = (shards, shard_indexed.as_slice());
         let mut stats = UpdateStats::default();
         // Pass 1: what changed.
         let mut todo: HashMap<DocId, String> = HashMap::new();
@@ -465,12 +596,12 @@ impl Index {
                 batch_chunks += chunks.len();
                 batch.push((doc, chunks));
                 if batch_chunks >= BATCH_CHUNKS {
-                    done += self.index_batch(std::mem::take(&mut batch), &todo, &mut indexed, &mut stats)?;
+                    done += self.index_batch(std::mem::take(&mut batch), &todo, &mut indexed, &mut stats, from)?;
                     batch_chunks = 0;
                     progress(done, total_chunks);
                 }
             }
-            done += self.index_batch(batch, &todo, &mut indexed, &mut stats)?;
+            done += self.index_batch(batch, &todo, &mut indexed, &mut stats, from)?;
             progress(done, total_chunks);
             self.vectors.optimize()?;
         }
@@ -498,14 +629,20 @@ impl Index {
         todo: &HashMap<DocId, String>,
         indexed: &mut BTreeMap<DocId, String>,
         stats: &mut UpdateStats,
+        from: Shards,
     ) -> Result<u64> {
         if batch.is_empty() {
             return Ok(0);
         }
-        let texts: Vec<String> = batch.iter().flat_map(|(_, cs)| cs.iter().map(embedding_text)).collect();
-        let t = Instant::now();
-        let vectors = self.embedder.embed_passages(&texts)?;
-        stats.embed_seconds += t.elapsed().as_secs_f64();
+        let vectors = if from.0.is_empty() {
+            let texts: Vec<String> = batch.iter().flat_map(|(_, cs)| cs.iter().map(embedding_text)).collect();
+            let t = Instant::now();
+            let v = self.embedder.embed_passages(&texts)?;
+            stats.embed_seconds += t.elapsed().as_secs_f64();
+            v
+        } else {
+            copy_vectors(&batch, todo, from)?
+        };
         let doc_ids: Vec<DocId> = batch.iter().map(|(d, _)| d.id.clone()).collect();
         let mut w = self.bm25.writer()?;
         for (doc, chunks) in &batch {
@@ -531,7 +668,9 @@ impl Index {
         }
         self.write_indexed(indexed)?;
         stats.documents_indexed += batch.len() as u64;
-        stats.chunks_embedded += n;
+        if from.0.is_empty() {
+            stats.chunks_embedded += n;
+        }
         Ok(n)
     }
 

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use quarry_core::{Controls, RunSummary, TopicStatus};
+use quarry_core::{Controls, RunSummary, Shard, TopicStatus};
 use quarry_gen::tasks::controls::ControlLists;
 use quarry_gen::tasks::conversation::{ConversationConfig, ConversationGenerator};
 use quarry_gen::tasks::dpo::{DpoConfig, DpoGenerator, RejectedMethod};
@@ -46,8 +46,13 @@ fn load_tree(p: Option<&Path>) -> Result<Option<TopicTree>> {
     p.map(|p| TopicTree::load(p).map_err(anyhow::Error::from)).transpose()
 }
 
-fn open_run(out: &Path, config: &serde_json::Value, quiet: bool) -> Result<RunDir> {
-    let dir = RunDir::open(out, config)?;
+/// `--shard I/N` or `auto/N`, read.
+pub fn shard(s: Option<&str>) -> Result<Option<Shard>> {
+    s.map(|s| Shard::parse(s, |v| std::env::var(v).ok()).map_err(anyhow::Error::msg)).transpose()
+}
+
+fn open_run(out: &Path, config: &serde_json::Value, shard: Option<Shard>, quiet: bool) -> Result<RunDir> {
+    let dir = RunDir::open(out, config, shard)?;
     if dir.next_slot > 0 && !quiet {
         eprintln!(
             "resuming {}: {} records and {} rejects already written",
@@ -75,16 +80,40 @@ fn setup(r: &RunArgs) -> Result<(Arc<Index>, Prompts, llm::Llm)> {
 /// of accepted records, the report, the summary; exit status 1 when the run fell short.
 fn run_task(task: impl SlotTask, r: &RunArgs, index: &Index, quiet: bool) -> Result<u8> {
     let silent = quiet || r.json;
-    let mut dir = open_run(&r.out, &task.config(), silent)?;
+    let shard = shard(r.shard.as_deref())?;
+    let mut dir = open_run(&r.out, &task.config(), shard, silent)?;
     let bar = Bar::items(silent, "accepted");
-    let summary =
-        block_on(quarry_gen::engine::slots::run(&task, &mut dir, &|p| bar.set(p.accepted as u64, p.target as u64)))??;
+    let summary = block_on(quarry_gen::engine::slots::run(&task, &mut dir, shard, &|p| {
+        bar.set(p.accepted as u64, p.target as u64)
+    }))??;
     bar.finish();
-    finish(&summary, &r.out, index, r.json, quiet)
+    match shard {
+        Some(s) => finish_shard(s, &summary, &r.out, index, r.json, quiet),
+        None => finish(&summary, &r.out, index, r.json, quiet),
+    }
+}
+
+/// The end of one shard: its report and summary; exit status 0 once the shard is finished
+/// (its share accepted, or its slots spent), whatever the other shards do.
+fn finish_shard(s: Shard, summary: &RunSummary, out: &Path, index: &Index, json: bool, quiet: bool) -> Result<u8> {
+    let report = write_report(out, index)?;
+    if json {
+        print_json(summary, Some(&report))?;
+    } else if !quiet {
+        println!(
+            "shard {s}: {} records accepted (its share: {}), {} rejected ({} slots); merge every shard with `quarry merge <shard dirs>… --out <dir>`",
+            summary.accepted.unwrap_or_default(),
+            summary.target.unwrap_or_default(),
+            summary.rejected.unwrap_or_default(),
+            summary.slots_used.unwrap_or_default(),
+        );
+        println!("records:   {}", out.join("records.jsonl").display());
+    }
+    Ok(exit::OK)
 }
 
 /// Prints a run summary as JSON, with the report's path.
-fn print_json(summary: &RunSummary, report: Option<&Path>) -> Result<()> {
+pub(crate) fn print_json(summary: &RunSummary, report: Option<&Path>) -> Result<()> {
     let mut v = summary.to_json();
     v["report"] = serde_json::json!(report.map(|r| r.display().to_string()).unwrap_or_default());
     println!("{}", serde_json::to_string_pretty(&v)?);
@@ -97,7 +126,7 @@ fn counts(c: &Option<quarry_core::Counts>) -> serde_json::Value {
 }
 
 /// Writes the report and prints the summary; exit status 1 when the run fell short.
-fn finish(summary: &RunSummary, out: &Path, index: &Index, json: bool, quiet: bool) -> Result<u8> {
+pub(crate) fn finish(summary: &RunSummary, out: &Path, index: &Index, json: bool, quiet: bool) -> Result<u8> {
     let report = write_report(out, index)?;
     let target = summary.target.unwrap_or_default();
     let accepted = summary.accepted.unwrap_or_default().min(target);
@@ -244,7 +273,7 @@ fn topics(a: GenerateTopicsArgs, quiet: bool) -> Result<u8> {
         ..TopicsConfig::default()
     };
     let g = TopicGenerator::new(index.clone(), llm.model.clone(), prompts, cfg)?;
-    let mut dir = open_run(&a.out, &g.config_json(), quiet || a.json)?;
+    let mut dir = open_run(&a.out, &g.config_json(), None, quiet || a.json)?;
     let silent = quiet || a.json;
     let bar = Bar::items(silent, "nodes");
     let (tree, summary) = block_on(g.run(&mut dir, &|done, total| bar.set(done as u64, total as u64)))??;

@@ -41,9 +41,11 @@ pub fn run(a: IndexArgs, quiet: bool) -> Result<u8> {
         .context("resolve the store path")?;
     let store_setting = external.as_ref().map_or_else(|| "store".to_owned(), |p| p.display().to_string());
     let backend = a.vectors.as_deref().map(Backend::parse).transpose()?;
+    let shard = crate::commands::generate::shard(a.shard.as_deref())?;
     let embedder = load_embedder(&a.model)?;
     let mut index = Index::open_or_create(&dir, embedder, backend, &store_setting)
         .with_context(|| format!("open index {}", dir.display()))?;
+    index.claim_shard(shard)?;
     if index.manifest().store != store_setting {
         bail!(
             "{} was built from {}, not {}; use a new --out directory",
@@ -63,19 +65,16 @@ pub fn run(a: IndexArgs, quiet: bool) -> Result<u8> {
         None
     };
     let store = Store::open(&store_dir)?;
-    let m = store.manifest();
-    let sources: serde_json::Map<String, serde_json::Value> = m
-        .sources
-        .iter()
-        .map(|(k, s)| (k.clone(), json!({"fingerprint": s.fingerprint, "documents": s.documents})))
-        .collect();
-    let corpus = json!({"chunker": m.chunker, "sources": sources});
     let bar = Bar::items(quiet, "embed");
+    // A shard indexes only its own documents.
     let docs = || {
-        store.documents().map(|r| r.map_err(|e| IndexError::Index { path: store_dir.clone(), message: e.to_string() }))
+        store
+            .documents()
+            .map(|r| r.map_err(|e| IndexError::Index { path: store_dir.clone(), message: e.to_string() }))
+            .filter(|r| r.as_ref().map_or(true, |(d, _)| shard.is_none_or(|s| s.owns_doc(&d.id))))
     };
     let stats = index
-        .update(&docs, corpus, &|done, total| bar.set(done, total))
+        .update(&docs, corpus_json(&store), &|done, total| bar.set(done, total))
         .with_context(|| format!("index {}", dir.display()))?;
     bar.finish();
     let manifest = index.manifest();
@@ -97,7 +96,18 @@ pub fn run(a: IndexArgs, quiet: bool) -> Result<u8> {
     Ok(if manifest.counts.chunks == 0 { exit::NOTHING } else { exit::OK })
 }
 
-fn print_update(dir: &Path, s: &UpdateStats, m: &quarry_index::IndexManifest) {
+/// What the manifest records of the store an index was built from: its chunker and sources.
+pub fn corpus_json(store: &Store) -> serde_json::Value {
+    let m = store.manifest();
+    let sources: serde_json::Map<String, serde_json::Value> = m
+        .sources
+        .iter()
+        .map(|(k, s)| (k.clone(), json!({"fingerprint": s.fingerprint, "documents": s.documents})))
+        .collect();
+    json!({"chunker": m.chunker, "sources": sources})
+}
+
+pub fn print_update(dir: &Path, s: &UpdateStats, m: &quarry_index::IndexManifest) {
     if s.chunks_embedded == 0 && s.documents_removed == 0 {
         eprintln!(
             "index {}: nothing changed ({} documents unchanged; no embedding work)",

@@ -1,6 +1,6 @@
 //! One module per command group: `report` (report, audit), `export`, `records` (dedup,
 //! reject, similar), `generate` (generate, prompts, controls), `llm` (llm, cache), and one
-//! each for ingest, index, search, show, inspect and eval.
+//! each for ingest, index, merge, search, show, inspect and eval.
 
 pub mod estimate;
 pub mod eval;
@@ -10,6 +10,7 @@ pub mod index;
 pub mod ingest;
 pub mod inspect;
 pub mod llm;
+pub mod merge;
 pub mod records;
 pub mod report;
 pub mod search;

@@ -230,7 +230,7 @@ fn write_files(dir: &Path, files: &BTreeMap<String, String>) {
 
 /// Asserts two file sets are equal, naming the first differing file and line.
 #[track_caller]
-fn same(what: &str, expected: &BTreeMap<String, String>, actual: &BTreeMap<String, String>) {
+pub(crate) fn same(what: &str, expected: &BTreeMap<String, String>, actual: &BTreeMap<String, String>) {
     let names = |m: &BTreeMap<String, String>| m.keys().cloned().collect::<Vec<_>>();
     assert_eq!(names(expected), names(actual), "{what}: the files differ");
     for (name, want) in expected {
@@ -257,7 +257,7 @@ fn in_dir(tmp: &Path, args: &[&str]) -> Output {
 }
 
 /// A temp dir holding the golden corpus's index (`index`).
-fn indexed() -> tempfile::TempDir {
+pub(crate) fn indexed() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     let corpus = fixture().join("corpus");
     ok(&quarry()
@@ -271,7 +271,7 @@ fn indexed() -> tempfile::TempDir {
 }
 
 /// `quarry generate <args>` against the stub, in `tmp`.
-fn generate(tmp: &Path, args: &[&str], stub: &Stub) -> std::process::Command {
+pub(crate) fn generate(tmp: &Path, args: &[&str], stub: &Stub) -> std::process::Command {
     let mut cmd = quarry();
     cmd.current_dir(tmp).arg("generate").args(args);
     cmd.args(["--base-url", &stub.url, "--llm-model", "stub", "--no-cache", "--json"]);
@@ -280,7 +280,7 @@ fn generate(tmp: &Path, args: &[&str], stub: &Stub) -> std::process::Command {
 
 /// The files a run wrote (records, rejects, run.json, tree.json), rejects with `duplicate_of`
 /// checked and set aside.
-fn run_files(out: &Path) -> BTreeMap<String, String> {
+pub(crate) fn run_files(out: &Path) -> BTreeMap<String, String> {
     let mut fresh = BTreeMap::new();
     for f in RUN_FILES {
         if let Ok(text) = std::fs::read_to_string(out.join(f)) {
@@ -294,7 +294,10 @@ fn run_files(out: &Path) -> BTreeMap<String, String> {
 }
 
 /// Files as compared: JSON with timings zeroed, printed text with the stub's port hidden.
-fn comparable<'a>(m: impl IntoIterator<Item = (&'a String, &'a String)>, tmp: &str) -> BTreeMap<String, String> {
+pub(crate) fn comparable<'a>(
+    m: impl IntoIterator<Item = (&'a String, &'a String)>,
+    tmp: &str,
+) -> BTreeMap<String, String> {
     m.into_iter().map(|(k, v)| (k.clone(), if k.ends_with(".txt") { unport(v) } else { normalise(v, tmp) })).collect()
 }
 

@@ -13,6 +13,7 @@ mod languages;
 mod replay;
 mod resume;
 mod servers;
+mod shards;
 mod stub;
 mod tasks;
 mod util;

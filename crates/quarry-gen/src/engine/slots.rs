@@ -8,7 +8,7 @@ use std::time::Instant;
 use futures::StreamExt;
 use quarry_core::{
     Counts, DedupSummary, DuplicateCluster, RECORD_SCHEMA_VERSION, Record, RecordId, Reject, Role, RunSummary,
-    RunTotals, Task, TokenUsage,
+    RunTotals, Shard, Task, TokenUsage,
 };
 use serde_json::{Value, json};
 
@@ -16,7 +16,7 @@ use super::Engine;
 use super::record::{Attempt, Outcome, SlotEnd, Totals, duplicate_reject};
 use crate::GenError;
 use crate::dedup::{DedupConfig, Deduper};
-use crate::run_dir::RunDir;
+use crate::run_dir::{RunDir, SHARD_KEY};
 
 /// Progress of a run, after every slot.
 #[derive(Clone, Copy, Debug)]
@@ -123,27 +123,36 @@ pub fn largest_clusters(rejects: &[Reject], max: usize) -> Vec<(RecordId, Vec<Re
 /// Runs (or resumes) a task in `dir` until its target of records is accepted or the slot
 /// budget is spent. Outcomes are written in slot order as they complete; an accepted record
 /// that duplicates an earlier one goes to rejects naming it.
+///
+/// With `shard`, only the shard's slots are worked, until the shard's share of the target
+/// ([`Shard::target`]) is accepted, and duplicates are left for `quarry merge` to find in
+/// slot order across every shard (see [`crate::merge`]).
 pub async fn run<T: SlotTask>(
     t: &T,
     dir: &mut RunDir,
+    shard: Option<Shard>,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<RunSummary, GenError> {
     let started = Instant::now();
     let slots = t.slots();
-    let (n, max_slots, engine) = (slots.target, slots.max_slots, &slots.engine);
+    let (max_slots, engine) = (slots.max_slots, &slots.engine);
+    let n = shard.map_or(slots.target, |s| s.target(slots.target));
+    let mine = move |slot: &u64| shard.is_none_or(|s| s.owns_slot(*slot));
     let mut totals = Totals::default();
     let mut accepted = dir.records_so_far.len();
     progress(Progress { accepted, rejected: dir.rejects_so_far.len(), target: n });
     // Duplicates are judged against every record before them, in slot order.
-    let mut dedup: Deduper = Deduper::new(DedupConfig::default());
-    let keys: Vec<String> = dir.records_so_far.iter().map(dedup_key).collect();
-    let embeddings = engine.embed_all(&keys);
-    for (i, r) in dir.records_so_far.iter().enumerate() {
-        dedup.add(r.id.clone(), &keys[i], embeddings.get(i).cloned().unwrap_or_default());
+    let mut dedup: Option<Deduper> = shard.is_none().then(|| Deduper::new(DedupConfig::default()));
+    if let Some(dedup) = &mut dedup {
+        let keys: Vec<String> = dir.records_so_far.iter().map(dedup_key).collect();
+        let embeddings = engine.embed_all(&keys);
+        for (i, r) in dir.records_so_far.iter().enumerate() {
+            dedup.add(r.id.clone(), &keys[i], embeddings.get(i).cloned().unwrap_or_default());
+        }
     }
     if accepted < n && dir.next_slot < max_slots {
         let run_id = slots.run_id.as_str();
-        let mut outcomes = futures::stream::iter(dir.next_slot..max_slots)
+        let mut outcomes = futures::stream::iter((dir.next_slot..max_slots).filter(mine))
             .map(|slot| async move {
                 let mut a = Attempt::new(run_id, slot);
                 let end = t.work(slot, &mut a).await;
@@ -154,17 +163,23 @@ pub async fn run<T: SlotTask>(
             let (outcome, s) = result?;
             totals.add(&s);
             match outcome {
-                Outcome::Accepted(r) => {
-                    let key = dedup_key(&r);
-                    let e = engine.embed(&key);
-                    if let Some(dup) = dedup.check(&key, &e) {
-                        dir.append_reject(duplicate_reject(&r, &dup))?;
-                    } else {
-                        dedup.add(r.id.clone(), &key, e);
+                Outcome::Accepted(r) => match &mut dedup {
+                    Some(dedup) => {
+                        let key = dedup_key(&r);
+                        let e = engine.embed(&key);
+                        if let Some(dup) = dedup.check(&key, &e) {
+                            dir.append_reject(duplicate_reject(&r, &dup))?;
+                        } else {
+                            dedup.add(r.id.clone(), &key, e);
+                            dir.append_record(*r)?;
+                            accepted += 1;
+                        }
+                    }
+                    None => {
                         dir.append_record(*r)?;
                         accepted += 1;
                     }
-                }
+                },
                 Outcome::Rejected(r) => dir.append_reject(*r)?,
             }
             progress(Progress { accepted, rejected: dir.rejects_so_far.len(), target: n });
@@ -173,10 +188,33 @@ pub async fn run<T: SlotTask>(
             }
         }
     }
-    let mut summary = summarise(t, dir, &totals, started.elapsed().as_secs_f64());
+    let extra = match t.extra_json() {
+        Value::Object(m) => m,
+        _ => Default::default(),
+    };
+    let facts = RunFacts {
+        task: T::TASK,
+        run_id: slots.run_id.clone(),
+        target: n as u64,
+        max_slots,
+        model: engine.model.model(),
+        backend: engine.model.backend(),
+        index: engine.index.dir().display().to_string(),
+        config: t.config(),
+        extra,
+    };
+    let mut summary = facts.summarise(dir, session_totals(dir, &totals, started.elapsed().as_secs_f64()));
     // How the server was loaded: the concurrency limit over time and the 429s seen.
     if let Some(load) = engine.model.load() {
         summary.extra.insert("load".into(), serde_json::to_value(load).unwrap_or_default());
+    }
+    if let Some(s) = shard {
+        // Finished: its share accepted, or none of its slots left in the budget.
+        let finished = accepted >= n || !(dir.next_slot..max_slots).any(|x| mine(&x));
+        summary.extra.insert(
+            SHARD_KEY.into(),
+            json!({"index": s.index, "count": s.count, "n": slots.target, "finished": finished}),
+        );
     }
     dir.write_run_json(&summary)?;
     Ok(summary)
@@ -192,75 +230,87 @@ pub(crate) fn session_totals(dir: &RunDir, session: &Totals, session_s: f64) -> 
     }
 }
 
-fn summarise<T: SlotTask>(t: &T, dir: &RunDir, session: &Totals, session_s: f64) -> RunSummary {
-    let totals = session_totals(dir, session, session_s);
-    let mut by_verdict = Counts::new();
-    let mut by_reason = Counts::new();
-    let mut by_stage = Counts::new();
-    let mut by_type = Counts::new();
-    let mut by_doc = Counts::new();
-    let mut usage = TokenUsage::default();
-    let mut round_trip_hits = 0;
-    for r in &dir.records_so_far {
-        *by_verdict.entry(r.verdict.as_str().into()).or_default() += 1;
-        *by_type.entry(r.question_type.clone()).or_default() += 1;
-        for c in &r.citations {
-            *by_doc.entry(c.doc_title.clone()).or_default() += 1;
+/// What run.json says of a run besides what its lines count: the task, its ids, its model
+/// and index, its config. A run gets them from its task; a merge from its shards' run.json.
+pub struct RunFacts {
+    pub task: Task,
+    pub run_id: String,
+    /// Accepted records wanted.
+    pub target: u64,
+    pub max_slots: u64,
+    pub model: String,
+    pub backend: String,
+    pub index: String,
+    pub config: Value,
+    /// Task-specific keys (seed plan, parents).
+    pub extra: serde_json::Map<String, Value>,
+}
+
+impl RunFacts {
+    /// run.json for the records and rejects of `dir`, with `totals` of time spent.
+    pub fn summarise(self, dir: &RunDir, totals: RunTotals) -> RunSummary {
+        let mut by_verdict = Counts::new();
+        let mut by_reason = Counts::new();
+        let mut by_stage = Counts::new();
+        let mut by_type = Counts::new();
+        let mut by_doc = Counts::new();
+        let mut usage = TokenUsage::default();
+        let mut round_trip_hits = 0;
+        for r in &dir.records_so_far {
+            *by_verdict.entry(r.verdict.as_str().into()).or_default() += 1;
+            *by_type.entry(r.question_type.clone()).or_default() += 1;
+            for c in &r.citations {
+                *by_doc.entry(c.doc_title.clone()).or_default() += 1;
+            }
+            usage.prompt_tokens += r.usage.prompt_tokens;
+            usage.completion_tokens += r.usage.completion_tokens;
+            round_trip_hits += usize::from(r.scores.round_trip_hit);
         }
-        usage.prompt_tokens += r.usage.prompt_tokens;
-        usage.completion_tokens += r.usage.completion_tokens;
-        round_trip_hits += usize::from(r.scores.round_trip_hit);
-    }
-    for r in &dir.rejects_so_far {
-        *by_reason.entry(r.reason.clone()).or_default() += 1;
-        *by_stage.entry(r.stage.clone()).or_default() += 1;
-        if let Some(v) = r.verdict {
-            *by_verdict.entry(v.as_str().into()).or_default() += 1;
+        for r in &dir.rejects_so_far {
+            *by_reason.entry(r.reason.clone()).or_default() += 1;
+            *by_stage.entry(r.stage.clone()).or_default() += 1;
+            if let Some(v) = r.verdict {
+                *by_verdict.entry(v.as_str().into()).or_default() += 1;
+            }
+            usage.prompt_tokens += r.usage.prompt_tokens;
+            usage.completion_tokens += r.usage.completion_tokens;
         }
-        usage.prompt_tokens += r.usage.prompt_tokens;
-        usage.completion_tokens += r.usage.completion_tokens;
-    }
-    let accepted = dir.records_so_far.len();
-    let per_accepted = |x: f64| if accepted > 0 { x / accepted as f64 } else { 0.0 };
-    let slots = t.slots();
-    let engine = &slots.engine;
-    let extra = match t.extra_json() {
-        Value::Object(m) => m,
-        _ => Default::default(),
-    };
-    RunSummary {
-        run_id: Some(slots.run_id.clone()),
-        task: Some(T::TASK),
-        quarry_version: Some(env!("CARGO_PKG_VERSION").into()),
-        record_schema_version: Some(RECORD_SCHEMA_VERSION),
-        target: Some(slots.target as u64),
-        accepted: Some(accepted as u64),
-        rejected: Some(dir.rejects_so_far.len() as u64),
-        complete: Some(accepted >= slots.target),
-        slots_used: Some(dir.next_slot),
-        slot_budget: Some(slots.max_slots),
-        counts_by_verdict: Some(by_verdict),
-        counts_by_reason: Some(by_reason),
-        counts_by_stage: Some(by_stage),
-        counts_by_question_type: Some(by_type),
-        citations_by_document: Some(by_doc),
-        round_trip_recall: Some(per_accepted(round_trip_hits as f64)),
-        usage: Some(usage),
-        tokens_per_accepted: Some(per_accepted((usage.prompt_tokens + usage.completion_tokens) as f64)),
-        elapsed_s: Some(totals.elapsed_s),
-        totals: Some(totals),
-        model: Some(engine.model.model()),
-        backend: Some(engine.model.backend()),
-        index: Some(engine.index.dir().display().to_string()),
-        dedup: Some(DedupSummary {
-            duplicates: dir.rejects_so_far.iter().filter(|r| r.duplicate_of.is_some()).count(),
-            largest_clusters: largest_clusters(&dir.rejects_so_far, 10)
-                .into_iter()
-                .map(|(record, duplicates)| DuplicateCluster { record, duplicates })
-                .collect(),
-        }),
-        config: t.config(),
-        extra,
-        key_order: Vec::new(),
+        let accepted = dir.records_so_far.len();
+        let per_accepted = |x: f64| if accepted > 0 { x / accepted as f64 } else { 0.0 };
+        RunSummary {
+            run_id: Some(self.run_id),
+            task: Some(self.task),
+            quarry_version: Some(env!("CARGO_PKG_VERSION").into()),
+            record_schema_version: Some(RECORD_SCHEMA_VERSION),
+            target: Some(self.target),
+            accepted: Some(accepted as u64),
+            rejected: Some(dir.rejects_so_far.len() as u64),
+            complete: Some(accepted as u64 >= self.target),
+            slots_used: Some(dir.next_slot),
+            slot_budget: Some(self.max_slots),
+            counts_by_verdict: Some(by_verdict),
+            counts_by_reason: Some(by_reason),
+            counts_by_stage: Some(by_stage),
+            counts_by_question_type: Some(by_type),
+            citations_by_document: Some(by_doc),
+            round_trip_recall: Some(per_accepted(round_trip_hits as f64)),
+            usage: Some(usage),
+            tokens_per_accepted: Some(per_accepted((usage.prompt_tokens + usage.completion_tokens) as f64)),
+            elapsed_s: Some(totals.elapsed_s),
+            totals: Some(totals),
+            model: Some(self.model),
+            backend: Some(self.backend),
+            index: Some(self.index),
+            dedup: Some(DedupSummary {
+                duplicates: dir.rejects_so_far.iter().filter(|r| r.duplicate_of.is_some()).count(),
+                largest_clusters: largest_clusters(&dir.rejects_so_far, 10)
+                    .into_iter()
+                    .map(|(record, duplicates)| DuplicateCluster { record, duplicates })
+                    .collect(),
+            }),
+            config: self.config,
+            extra: self.extra,
+            key_order: Vec::new(),
+        }
     }
 }
