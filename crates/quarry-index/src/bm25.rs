@@ -252,7 +252,23 @@ impl Bm25 {
         };
         let searcher = self.reader.searcher();
         let depth = k.max(RESCORE_DEPTH);
-        let hits = searcher.search(&query, &TopDocs::with_limit(depth).order_by_score()).map_err(|e| self.err(e))?;
+        // The candidates are every chunk scoring above the depth-th, and every one tied with
+        // it: tantivy breaks ties by segment and address, which differ between two builds
+        // of the same chunks (a one-machine build and merged shards), so a cut inside a tie
+        // would make their rankings differ.
+        let mut limit = depth + 16;
+        let hits = loop {
+            let hits =
+                searcher.search(&query, &TopDocs::with_limit(limit).order_by_score()).map_err(|e| self.err(e))?;
+            if hits.len() <= depth {
+                break hits;
+            }
+            let boundary = hits[depth - 1].0;
+            if hits.len() < limit || hits.last().is_some_and(|h| h.0 < boundary) {
+                break hits.into_iter().take_while(|h| h.0 >= boundary).collect::<Vec<_>>();
+            }
+            limit *= 2;
+        };
         // Per language, the query terms per field with their IDF, and each field's average
         // length.
         let n = searcher.num_docs().max(1) as f32;

@@ -68,6 +68,14 @@ pub fn default_model_dir() -> PathBuf {
 
 pub use quarry_core::cache_dir;
 
+/// Texts embedded per model call: one. An int8 model quantizes its activations with one
+/// scale per call (dynamic quantization), so a text embedded beside others gets a vector
+/// that depends on them; one text per call makes every vector a function of its text
+/// alone, whatever the batch, the shard or the order (`quarry merge` of shard indexes
+/// ranks exactly as one build). Measured here (2 cores, all-MiniLM-L6-v2 int8): 61 chunks/s
+/// against 37 at 32 per call on a book, 91 against 39 on SQuAD paragraphs (no padding).
+const BATCH: usize = 1;
+
 /// What an index records about its embedder; querying with another is an error.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EmbedderInfo {
@@ -305,7 +313,7 @@ impl Embedder {
             max_length: config.max_length,
             checksum,
         };
-        Ok(Embedder { model: Mutex::new(model), info, batch_size: 32, memo: Mutex::new(None) })
+        Ok(Embedder { model: Mutex::new(model), info, batch_size: BATCH, memo: Mutex::new(None) })
     }
 
     fn load_catalogue(name: &str, threads: Option<usize>) -> Result<Embedder> {
@@ -338,7 +346,7 @@ impl Embedder {
             max_length: 512,
             checksum: "catalogue".into(),
         };
-        Ok(Embedder { model: Mutex::new(model), info, batch_size: 32, memo: Mutex::new(None) })
+        Ok(Embedder { model: Mutex::new(model), info, batch_size: BATCH, memo: Mutex::new(None) })
     }
 
     /// What this embedder is.

@@ -419,36 +419,33 @@ impl Index {
     /// shard of one corpus once, built with one embedder from one store. Refuses a set that
     /// is not, saying why.
     pub fn open_shards(dirs: &[PathBuf], embedder: Arc<Embedder>) -> Result<Vec<Index>> {
-        let mut shards = Vec::new();
+        // The manifests first: a shard given twice cannot be opened twice.
+        let mut manifests = Vec::new();
         for d in dirs {
-            let ix = Index::open(d, embedder.clone(), None)?;
-            if ix.manifest.shard.is_none() {
+            let m = Index::read_manifest(d)?;
+            let Some(shard) = m.shard else {
                 return Err(IndexError::Usage(format!(
                     "{} is not a shard: it was not built with `quarry index … --shard I/N`",
                     d.display()
                 )));
-            }
-            shards.push(ix);
+            };
+            manifests.push((d, shard, m));
         }
-        let Some(first) = shards.first() else {
+        let Some((first_dir, first_shard, first)) = manifests.first() else {
             return Err(IndexError::Usage("name the shard indexes to merge".into()));
         };
-        let count = first.manifest.shard.map_or(0, |s| s.count);
-        for s in &shards {
-            let m = &s.manifest;
-            let same = m.shard.is_some_and(|x| x.count == count)
-                && m.corpus == first.manifest.corpus
-                && m.store == first.manifest.store;
-            if !same {
+        let count = first_shard.count;
+        for (d, shard, m) in &manifests {
+            if shard.count != count || m.corpus != first.corpus || m.store != first.store {
                 return Err(IndexError::Usage(format!(
                     "{} and {} are not shards of one build: their shard count, store or corpus (chunker, sources) differ",
-                    first.dir.display(),
-                    s.dir.display()
+                    first_dir.display(),
+                    d.display()
                 )));
             }
         }
         for i in 0..count {
-            let n = shards.iter().filter(|s| s.manifest.shard.is_some_and(|x| x.index == i)).count();
+            let n = manifests.iter().filter(|(_, s, _)| s.index == i).count();
             if n != 1 {
                 return Err(IndexError::Usage(format!(
                     "shard {i}/{count} is {}: merge every shard of the corpus once",
@@ -456,7 +453,7 @@ impl Index {
                 )));
             }
         }
-        Ok(shards)
+        dirs.iter().map(|d| Index::open(d, embedder.clone(), None)).collect()
     }
 
     pub fn manifest(&self) -> &IndexManifest {

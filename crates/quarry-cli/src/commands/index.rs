@@ -93,7 +93,8 @@ pub fn run(a: IndexArgs, quiet: bool) -> Result<u8> {
     } else if !quiet {
         print_update(&dir, &stats, index.manifest());
     }
-    Ok(if manifest.counts.chunks == 0 { exit::NOTHING } else { exit::OK })
+    // A shard may own none of a small corpus's documents; the merge has the others.
+    Ok(if manifest.counts.chunks == 0 && shard.is_none() { exit::NOTHING } else { exit::OK })
 }
 
 /// What the manifest records of the store an index was built from: its chunker and sources.

@@ -6,6 +6,8 @@
 use std::path::Path;
 use std::process::Output;
 
+use serde_json::Value;
+
 use crate::golden::{comparable, generate, indexed, run_files, same};
 use crate::stub::Stub;
 use crate::util::*;
@@ -54,7 +56,7 @@ fn one_process_and_three_shards(tmp: &Path, name: &str, args: &[&str], stub: &St
         &comparable(&run_files(&tmp.join(one)), &tmp_s),
         &comparable(&run_files(&tmp.join(merged)), &tmp_s),
     );
-    assert!(tmp.join(&merged).join("report.html").exists());
+    assert!(tmp.join(merged).join("report.html").exists());
     complete
 }
 
@@ -125,4 +127,134 @@ fn a_run_split_into_three_shards_and_merged_is_the_run_one_process_makes() {
         &comparable(&run_files(&tmp.join("runs/qa-one")), &tmp_s),
         &comparable(&run_files(&tmp.join("runs/cut-merged")), &tmp_s),
     );
+}
+
+/// `quarry index … --shard I/N` on each machine, `quarry merge` after: BM25 built once over
+/// the store and the vectors copied, not embedded again. The merged index ranks every query
+/// of a BEIR set (XQuAD English: 240 paragraphs, 1190 questions) exactly as the index one
+/// machine builds, in BM25, dense and hybrid search, and has the same manifest. With
+/// QUARRY_TEST_QDRANT_URL (`../shared/tools/qdrant-server.sh`), the same into a Qdrant
+/// server collection.
+#[test]
+fn an_index_built_in_three_shards_and_merged_ranks_as_one_build() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let beir = t.join("beir");
+    let o = std::process::Command::new("python3")
+        .arg(repo("scripts/make-beir.py"))
+        .arg("squad")
+        .arg(shared("xquad/xquad.en.json"))
+        .arg(&beir)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "make-beir: {}", String::from_utf8_lossy(&o.stderr));
+    let corpus = beir.join("corpus.jsonl");
+    let index = |out: &str, extra: &[&str]| {
+        let o =
+            quarry().current_dir(t).arg("index").arg(&corpus).args(["--out", out, "-q"]).args(extra).output().unwrap();
+        ok(&o);
+    };
+    index("one", &[]);
+    for i in 0..3 {
+        index(&format!("shard-{i}"), &["--shard", &format!("{i}/3")]);
+    }
+    let docs = |dir: &str| -> u64 { manifest(&t.join(dir))["counts"]["documents"].as_u64().unwrap() };
+    let shard_docs: Vec<u64> = (0..3).map(|i| docs(&format!("shard-{i}"))).collect();
+    assert_eq!(shard_docs.iter().sum::<u64>(), docs("one"), "the shards do not split the documents: {shard_docs:?}");
+    assert!(shard_docs.iter().all(|&d| d > 40), "uneven shards: {shard_docs:?}");
+    let merge = |out: &str, dirs: &[&str], extra: &[&str]| {
+        quarry().current_dir(t).arg("merge").args(dirs).args(["--out", out, "--json"]).args(extra).output().unwrap()
+    };
+    let o = merge("merged", &["shard-2", "shard-0", "shard-1"], &[]);
+    ok(&o);
+    let v: Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(v["data"]["update"]["chunks_embedded"], 0, "the merge embedded again: {v}");
+    same_ranking(t, &beir, "one", "merged");
+    let strip = |mut m: Value| {
+        m.as_object_mut().unwrap().remove("builds");
+        m
+    };
+    assert_eq!(strip(manifest(&t.join("one"))), strip(manifest(&t.join("merged"))), "the manifests differ");
+
+    // Refused, with the reason.
+    let refused = |dirs: &[&str], why: &str| {
+        let o = merge("refused", dirs, &[]);
+        assert_eq!(o.status.code(), Some(2), "{dirs:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(why), "{dirs:?}: expected {why:?} in: {}", stderr(&o));
+    };
+    refused(&["shard-0", "shard-2"], "shard 1/3 is missing");
+    refused(&["shard-0", "shard-1", "shard-1", "shard-2"], "given more than once");
+    refused(&["one"], "is not a shard");
+    let other = t.join("other.jsonl");
+    let docs: String = (0..6)
+        .map(|i| format!("{{\"_id\": \"x{i}\", \"title\": \"Other {i}\", \"text\": \"Another corpus, part {i}.\"}}\n"))
+        .collect();
+    std::fs::write(&other, docs).unwrap();
+    ok(&quarry()
+        .current_dir(t)
+        .arg("index")
+        .arg(&other)
+        .args(["--out", "other-1", "--shard", "1/3", "-q"])
+        .output()
+        .unwrap());
+    refused(&["shard-0", "other-1", "shard-2"], "not shards of one build");
+    let o = quarry()
+        .current_dir(t)
+        .arg("index")
+        .arg(&corpus)
+        .args(["--out", "shard-1", "--shard", "2/3"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("holds shard 1/3, not shard 2/3"), "{}", stderr(&o));
+
+    match std::env::var("QUARRY_TEST_QDRANT_URL") {
+        Ok(url) if !url.is_empty() => {
+            let collection = format!("quarry_merge_{}", std::process::id());
+            let vectors = format!("{}/{collection}", url.trim_end_matches('/'));
+            ok(&merge("merged-qdrant", &["shard-0", "shard-1", "shard-2"], &["--vectors", &vectors]));
+            same_ranking(t, &beir, "one", "merged-qdrant");
+            println!("merged into the Qdrant server at {url}, collection {collection}: the same rankings");
+        }
+        _ => {
+            let skip = "skipped: no server: merging shard indexes into a Qdrant server (set QUARRY_TEST_QDRANT_URL=qdrant://host:6334)";
+            println!("{skip}");
+            eprintln!("{skip}");
+        }
+    }
+}
+
+fn manifest(dir: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap()
+}
+
+/// Every query's ranking (BM25, dense, hybrid) from index `b` is the one from index `a`.
+fn same_ranking(t: &Path, beir: &Path, a: &str, b: &str) {
+    let run = |index: &str| {
+        let trec = t.join(format!("{index}.trec"));
+        let o = quarry()
+            .current_dir(t)
+            .args(["eval", "retrieval"])
+            .arg(beir)
+            .args(["--index", index, "--mode", "all", "--depth", "20", "-q", "--run-out"])
+            .arg(&trec)
+            .output()
+            .unwrap();
+        ok(&o);
+        trec
+    };
+    let (ta, tb) = (run(a), run(b));
+    for mode in ["bm25", "dense", "hybrid"] {
+        // `--mode all` writes one file per mode: one.trec → one.bm25.trec.
+        let read = |p: &Path| std::fs::read_to_string(p.with_extension(format!("{mode}.trec"))).unwrap();
+        let (ra, rb) = (read(&ta), read(&tb));
+        assert!(ra.lines().count() > 1000, "{mode}: too short a run file");
+        let ids =
+            |r: &str| r.lines().map(|l| l.split_whitespace().take(4).collect::<Vec<_>>().join(" ")).collect::<Vec<_>>();
+        let (ia, ib) = (ids(&ra), ids(&rb));
+        if let Some(i) = ia.iter().zip(&ib).position(|(x, y)| x != y) {
+            panic!("{mode}: {b} ranks differently from {a} at line {}: {} vs {}", i + 1, ia[i], ib[i]);
+        }
+        assert_eq!(ia.len(), ib.len(), "{mode}: run lengths differ");
+    }
 }
