@@ -258,3 +258,111 @@ fn same_ranking(t: &Path, beir: &Path, a: &str, b: &str) {
         assert_eq!(ia.len(), ib.len(), "{mode}: run lengths differ");
     }
 }
+
+/// The scheduler entry points in `deploy/`, run here with the variables the schedulers set:
+/// a Slurm job array (`deploy/slurm/quarry.sbatch`, SLURM_ARRAY_TASK_ID and
+/// SLURM_ARRAY_TASK_COUNT) indexes the corpus in 3 shards, merges them, generates in 3
+/// shards and merges the run; a Kubernetes Indexed Job's pods (`deploy/quarry-shard.sh`,
+/// JOB_COMPLETION_INDEX) generate over an index and merge. Each merged run is what one
+/// process writes over the same index.
+#[test]
+fn the_slurm_and_kubernetes_entry_points_run_shards_and_merges() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let stub = Stub::start();
+    let step = |work: &Path, stage: &str, vars: &[(&str, String)], script: &str| {
+        let mut cmd = std::process::Command::new("bash");
+        cmd.arg(repo(script)).current_dir(t);
+        for (k, _) in std::env::vars() {
+            if k.starts_with("QUARRY_") && k != "QUARRY_CACHE" || k.starts_with("SLURM_") || k == "JOB_COMPLETION_INDEX"
+            {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.env("QUARRY_BIN", env!("CARGO_BIN_EXE_quarry"))
+            .env("QUARRY_STAGE", stage)
+            .env("QUARRY_WORK", work)
+            .env("QUARRY_SCRATCH", work.with_extension("scratch"))
+            .env("QUARRY_CORPUS", repo("tests/fixtures/golden/corpus"))
+            .env("QUARRY_N", "8")
+            .env("QUARRY_BASE_URL", &stub.url)
+            .env("QUARRY_LLM_MODEL", "stub")
+            .env("QUARRY_ARGS", "--seed 7 --no-cache -q");
+        cmd.envs(vars.iter().map(|(k, v)| (*k, v.as_str())));
+        let o = cmd.output().unwrap();
+        assert!(o.status.success(), "{script} {stage} {vars:?}: {}{}", stderr(&o), stdout(&o));
+    };
+    // Slurm: every step through the batch script, as sbatch would run it.
+    let slurm = t.join("slurm");
+    let sbatch = "deploy/slurm/quarry.sbatch";
+    let submit_dir = ("SLURM_SUBMIT_DIR", repo(".").display().to_string());
+    for stage in ["index", "generate"] {
+        for i in 0..3 {
+            let array =
+                [("SLURM_ARRAY_TASK_ID", i.to_string()), ("SLURM_ARRAY_TASK_COUNT", "3".into()), submit_dir.clone()];
+            step(&slurm, stage, &array, sbatch);
+        }
+        let merge_stage = if stage == "index" { "merge-index" } else { "merge-run" };
+        step(&slurm, merge_stage, &[("QUARRY_SHARDS", "3".into()), submit_dir.clone()], sbatch);
+    }
+    // Kubernetes: the pods' command, over an index built on one machine.
+    let k8s = t.join("k8s");
+    ok(&quarry()
+        .arg("index")
+        .arg(repo("tests/fixtures/golden/corpus"))
+        .arg("--out")
+        .arg(k8s.join("index"))
+        .arg("-q")
+        .output()
+        .unwrap());
+    for i in 0..3 {
+        let pod = [("JOB_COMPLETION_INDEX", i.to_string()), ("QUARRY_SHARDS", "3".into())];
+        step(&k8s, "generate", &pod, "deploy/quarry-shard.sh");
+    }
+    let strip = |mut m: Value| {
+        m.as_object_mut().unwrap().remove("builds");
+        m
+    };
+    assert_eq!(
+        strip(manifest(&slurm.join("index"))),
+        strip(manifest(&k8s.join("index"))),
+        "the index merged from the Slurm shards is not the one-machine index"
+    );
+    step(&k8s, "merge-run", &[("QUARRY_SHARDS", "3".into())], "deploy/quarry-shard.sh");
+
+    let tmp_s = t.display().to_string();
+    for work in [&slurm, &k8s] {
+        // One process over the same index (the copy the shards read, at the same path).
+        let index = work.with_extension("scratch").join("index");
+        let one = work.join("one");
+        let o = quarry()
+            .args(["generate", "qa", "--index"])
+            .arg(&index)
+            .args([
+                "--n",
+                "8",
+                "--seed",
+                "7",
+                "--no-cache",
+                "-q",
+                "--base-url",
+                &stub.url,
+                "--llm-model",
+                "stub",
+                "--out",
+            ])
+            .arg(&one)
+            .output()
+            .unwrap();
+        ok(&o);
+        let merged = work.join("runs/qa/merged");
+        same(
+            &format!("{}: the scheduler's shards merged vs one process", work.display()),
+            &comparable(&run_files(&one), &tmp_s),
+            &comparable(&run_files(&merged), &tmp_s),
+        );
+        assert_eq!(lines(&merged.join("records.jsonl")).len(), 8);
+    }
+    let jobs = std::fs::read_to_string(repo("deploy/kubernetes/quarry-jobs.yaml")).unwrap();
+    assert!(jobs.contains("completionMode: Indexed") && jobs.contains("/deploy/quarry-shard.sh"));
+}
