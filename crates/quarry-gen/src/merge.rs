@@ -181,6 +181,13 @@ pub fn merge(shards: Vec<ShardRun>, out: &Path, embed: &dyn Fn(&str) -> Vec<f32>
         }));
     }
     let written: usize = shards.iter().map(|s| s.records.len() + s.rejects.len()).sum();
+    // Tokens every shard spent, the slots the merge leaves out included (run.json counts the
+    // kept slots', as one process would have spent).
+    let spent: u64 = shards
+        .iter()
+        .flat_map(|s| s.records.iter().map(|r| r.usage).chain(s.rejects.iter().map(|r| r.usage)))
+        .map(|u| u.prompt_tokens + u.completion_tokens)
+        .sum();
     for s in shards {
         lines.extend(s.records.into_iter().map(|r| (r.slot, Line::Record(Box::new(r)))));
         lines.extend(s.rejects.into_iter().map(|r| (r.slot, Line::Reject(Box::new(r)))));
@@ -231,7 +238,7 @@ pub fn merge(shards: Vec<ShardRun>, out: &Path, embed: &dyn Fn(&str) -> Vec<f32>
     let summary = facts.summarise(&dir, totals);
     dir.write_run_json(&summary)?;
     let left_out = (written - kept) as u64;
-    let provenance = json!({"shards": stops, "covered_slots": covered, "left_out": left_out});
+    let provenance = json!({"shards": stops, "covered_slots": covered, "left_out": left_out, "tokens_spent": spent});
     let path = out.join(MERGE_JSON);
     quarry_fs::write_bytes_atomic(&path, serde_json::to_string_pretty(&provenance).expect("json").as_bytes())
         .map_err(|e| GenError::io(&path, e))?;

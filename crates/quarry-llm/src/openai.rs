@@ -287,12 +287,23 @@ impl OpenAiClient {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
+            // A place in flight is held for one attempt, not through the backoff after it:
+            // a request waiting to retry leaves its place to one the server can take now.
+            let place = self.slots.acquire().await;
+            let sent = Instant::now();
             let outcome = self.attempt(body).await;
             let (err, after) = match outcome {
-                Attempt::Done(v) => return Ok((v, attempt)),
+                Attempt::Done(v) => {
+                    // The server's speed, from replies at the first attempt only.
+                    if attempt == 1 {
+                        place.done(sent.elapsed(), v["usage"]["completion_tokens"].as_u64().unwrap_or(0));
+                    }
+                    return Ok((v, attempt));
+                }
                 Attempt::Fail(e) => return Err(with_attempts(e, attempt)),
                 Attempt::Retry(e, after) => (e, after),
             };
+            drop(place);
             // The server is full: fewer requests at once.
             if let LlmError::Status { status: 429 | 503, .. } = &err {
                 self.slots.throttled();
@@ -434,7 +445,6 @@ impl OpenAiClient {
     /// `n` choices in one request, when the server gives them; `None` when it refuses or
     /// answers with fewer (then the caller falls back to separate requests, for the run).
     async fn one_request_n(&self, request: &ChatRequest, n: u32) -> Option<Vec<ChatResponse>> {
-        let _slot = self.slots.acquire().await;
         self.wait_for_budget(request.estimated_prompt_tokens() + request.max_tokens as u64 * n as u64).await;
         let started = Instant::now();
         let mut body = self.body(request, None);
@@ -477,12 +487,8 @@ impl ChatModel for OpenAiClient {
     }
 
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
-        let slot = self.slots.acquire().await;
-        let started = Instant::now();
+        // Places in flight are taken per attempt, in `send`.
         let response = validated(self, request).await?;
-        if response.timings.attempts <= 1 {
-            slot.done(started.elapsed(), response.usage.completion_tokens);
-        }
         self.add_usage(response.usage);
         Ok(response)
     }
