@@ -59,6 +59,9 @@ pub enum Command {
     Prompts(PromptsCommand),
     Estimate(EstimateArgs),
     Merge(MergeArgs),
+    /// Apply a person's review of a run (decisions.json from the report's review mode)
+    #[command(subcommand)]
+    Review(ReviewCommand),
     Audit(AuditArgs),
     Report(ReportArgs),
     Export(ExportArgs),
@@ -931,6 +934,9 @@ pub struct ExportArgs {
     /// documents the records cite, as ingest recorded them].
     #[arg(long)]
     pub language: Option<String>,
+    /// Only records a person kept in review (`quarry review apply`).
+    #[arg(long)]
+    pub reviewed_only: bool,
     /// The dataset's name in the card [default: the run directory's name].
     #[arg(long)]
     pub name: Option<String>,
@@ -1077,4 +1083,32 @@ pub struct EstimateArgs {
     /// Prompt templates to use instead of the built-in ones (as `generate --prompts`).
     #[arg(long)]
     pub prompts: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReviewCommand {
+    Apply(ReviewApplyArgs),
+}
+
+/// Apply the decisions made in the report's review mode to a run.
+///
+/// Open the run's report.html, press `v` (or the Review button) for the review mode, and
+/// decide record by record: j/k to move, a to keep, r to reject (with a reason category and
+/// a note). The decisions stay in the browser between visits; "Download decisions" saves
+/// decisions.json. This command then moves rejected records to rejects (stage `review`, the
+/// category as reason, the record kept whole) and records kept ones as confirmed by a person
+/// in the run's review.json (`quarry export --reviewed-only` exports only those). Applying
+/// the same file again changes nothing; decisions for records not in the run refuse the file.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  quarry review apply runs/sample ~/Downloads/decisions.json\n  quarry export runs/sample --format openai --out exports/sample --reviewed-only"
+)]
+pub struct ReviewApplyArgs {
+    /// The run directory.
+    pub run: PathBuf,
+    /// decisions.json, as the report's review mode downloads it.
+    pub decisions: PathBuf,
+    /// Print what was done as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
 }

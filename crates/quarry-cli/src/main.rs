@@ -40,6 +40,7 @@ fn main() -> ExitCode {
         Command::Controls(c) => commands::generate::controls(c),
         Command::Estimate(a) => commands::estimate::run(a),
         Command::Merge(a) => commands::merge::run(a, cli.quiet),
+        Command::Review(c) => commands::records::review(c),
         Command::Audit(a) => commands::report::audit(a),
         Command::Report(a) => commands::report::report(a),
         Command::Export(a) => commands::export::export(a),

@@ -107,6 +107,13 @@ svg text{font-size:10px;fill:#656d76}
 .side.rejected{border-top-color:var(--bad)}
 .side .a{margin:6px 0}
 @media (max-width:760px){.pair{grid-template-columns:minmax(0,1fr)}}
+.review{position:fixed;left:0;right:0;bottom:0;z-index:2;background:var(--soft);border-top:2px solid var(--fg);padding:8px 16px;font-size:14px}
+.review-row{display:flex;gap:10px;flex-wrap:wrap;align-items:center}
+body.reviewing main{padding-bottom:110px}
+.record.current{outline:3px solid #2563eb;outline-offset:2px}
+.record[data-review=keep]{border-left:6px solid var(--ok)}
+.record[data-review=reject]{border-left:6px solid var(--bad);opacity:.75}
+.review-mark{font-size:12px;font-weight:600;margin-left:8px}
 "#;
 
 /// Toggles `hidden` on `.record` / `.reject` elements from the four selects. Holds no
@@ -139,6 +146,100 @@ const SCRIPT: &str = r#"
 })();
 "#;
 
+/// Review mode: a person keeps or rejects records with the keyboard; the decisions live in
+/// the browser's localStorage (per run id) and download as decisions.json for
+/// `quarry review apply`. Holds no data: ids come from the records' `id` attributes, and a
+/// note is only ever written as text.
+const REVIEW_SCRIPT: &str = r#"
+(function () {
+  var main = document.getElementById('report');
+  var panel = document.getElementById('review');
+  if (!main || !panel) return;
+  var runId = main.getAttribute('data-run-id') || '';
+  var key = 'quarry-review-' + runId;
+  var records = Array.prototype.slice.call(document.querySelectorAll('article.record'));
+  var $ = function (id) { return document.getElementById(id); };
+  var cat = $('review-category'), note = $('review-note'), who = $('review-reviewer');
+  var store = {};
+  try { store = JSON.parse(localStorage.getItem(key) || '{}') || {}; } catch (e) { store = {}; }
+  try { who.value = localStorage.getItem('quarry-reviewer') || ''; } catch (e) {}
+  var at = 0, on = false, started = false;
+  function idOf(el) { return el.id.replace(/^rec-/, ''); }
+  function visible() { return records.filter(function (el) { return !el.hidden; }); }
+  function save() { try { localStorage.setItem(key, JSON.stringify(store)); } catch (e) {} }
+  function mark(el) {
+    var d = store[idOf(el)];
+    if (d) el.setAttribute('data-review', d.decision); else el.removeAttribute('data-review');
+    var m = el.querySelector('.review-mark');
+    if (!m) { m = document.createElement('span'); m.className = 'review-mark'; var h = el.querySelector('h3, .q, header') || el.firstElementChild; if (h) h.appendChild(m); }
+    m.textContent = d ? (d.decision === 'keep' ? 'kept' : 'rejected: ' + d.category) : '';
+  }
+  function show() {
+    var list = visible();
+    if (at >= list.length) at = list.length - 1;
+    if (at < 0) at = 0;
+    records.forEach(function (el) { el.classList.remove('current'); });
+    var el = list[at];
+    var done = records.filter(function (r) { return store[idOf(r)]; }).length;
+    var kept = records.filter(function (r) { var d = store[idOf(r)]; return d && d.decision === 'keep'; }).length;
+    $('review-progress').textContent = done + ' of ' + records.length + ' decided (' + kept + ' kept, ' + (done - kept) + ' rejected) · record ' + (list.length ? at + 1 : 0) + ' of ' + list.length;
+    if (!el) { $('review-current').textContent = ''; return; }
+    el.classList.add('current');
+    $('review-current').textContent = idOf(el);
+    var d = store[idOf(el)];
+    note.value = d ? d.note : '';
+    if (d && d.category) cat.value = d.category;
+    if (on) el.scrollIntoView({block: 'center'});
+  }
+  function decide(decision) {
+    var el = visible()[at];
+    if (!el) return;
+    try { localStorage.setItem('quarry-reviewer', who.value); } catch (e) {}
+    store[idOf(el)] = {decision: decision, category: decision === 'reject' ? cat.value : '', note: note.value, reviewer: who.value, time: new Date().toISOString()};
+    save(); mark(el); at++; show();
+  }
+  function undecide() { var el = visible()[at]; if (el) { delete store[idOf(el)]; save(); mark(el); show(); } }
+  function download() {
+    var ds = Object.keys(store).sort().map(function (id) { var d = store[id]; return {id: id, decision: d.decision, category: d.category, note: d.note, reviewer: d.reviewer, time: d.time}; });
+    var blob = new Blob([JSON.stringify({run_id: runId, decisions: ds}, null, 2)], {type: 'application/json'});
+    var a = document.createElement('a');
+    a.href = URL.createObjectURL(blob); a.download = 'decisions.json';
+    document.body.appendChild(a); a.click(); a.remove();
+  }
+  function toggle() {
+    on = !on; panel.hidden = !on; document.body.classList.toggle('reviewing', on);
+    // A new visit starts at the first record not yet decided.
+    if (on && !started) { started = true; var list = visible(); for (at = 0; at < list.length && store[idOf(list[at])]; at++); }
+    if (on) show(); else records.forEach(function (el) { el.classList.remove('current'); });
+  }
+  records.forEach(mark);
+  var bar = document.getElementById('filters');
+  if (bar) { var b = document.createElement('button'); b.type = 'button'; b.id = 'review-toggle'; b.textContent = 'Review (v)'; b.addEventListener('click', toggle); bar.appendChild(b); }
+  $('review-keep').addEventListener('click', function () { decide('keep'); });
+  $('review-reject').addEventListener('click', function () { decide('reject'); });
+  $('review-download').addEventListener('click', download);
+  [note, who].forEach(function (i) { i.addEventListener('keydown', function (e) { if (e.key === 'Enter' || e.key === 'Escape') { i.blur(); e.preventDefault(); } }); });
+  document.addEventListener('keydown', function (e) {
+    var t = e.target && e.target.tagName;
+    if (t === 'INPUT' || t === 'SELECT' || t === 'TEXTAREA' || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (e.key === 'v') { toggle(); e.preventDefault(); return; }
+    if (!on) return;
+    var k = e.key;
+    if (k === 'j') { at++; show(); }
+    else if (k === 'k') { at--; show(); }
+    else if (k === 'a') decide('keep');
+    else if (k === 'r') decide('reject');
+    else if (k === 'u') undecide();
+    else if (k === 'n') { note.focus(); }
+    else if (k === 'd') download();
+    else if (k >= '1' && k <= '9' && cat.options[+k - 1]) cat.selectedIndex = +k - 1;
+    else return;
+    e.preventDefault();
+  });
+  if (location.hash === '#review') toggle();
+})();
+"#;
+
 /// Renders a run as one self-contained HTML page (inline CSS, JS and SVG; works offline).
 pub fn render_html(view: &RunView) -> String {
     let summary = Summary::of_run(&view.records, &view.rejects, &view.chunks);
@@ -152,7 +253,8 @@ pub fn render_html(view: &RunView) -> String {
     out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
     out.push_str("<meta name=\"generator\" content=\"quarry-report\">\n");
     w!(out, "<title>quarry run {}</title>\n", esc(run_id.as_deref().unwrap_or("report")));
-    w!(out, "<style>{STYLE}</style>\n</head>\n<body>\n<main>\n");
+    w!(out, "<style>{STYLE}</style>\n</head>\n<body>\n");
+    w!(out, "<main id=\"report\" data-run-id=\"{}\">\n", esc(run_id.as_deref().unwrap_or("")));
 
     header(&mut out, run, run_id.as_deref());
     summary_section(&mut out, view, &summary);
@@ -177,8 +279,41 @@ pub fn render_html(view: &RunView) -> String {
     out.push_str("<h2 id=\"run\">Run</h2>\n<div class=\"card\">\n");
     json_value(&mut out, &run.to_json(), 0);
     out.push_str("</div>\n</main>\n");
-    w!(out, "<script>{SCRIPT}</script>\n</body>\n</html>\n");
+    review_panel(&mut out);
+    w!(out, "<script>{SCRIPT}{REVIEW_SCRIPT}</script>\n</body>\n</html>\n");
     out
+}
+
+/// The reasons a reviewer may give for rejecting a record: the judged set's categories
+/// (tests/judged/README.md), so reviewed records can join it.
+pub const REVIEW_CATEGORIES: &[(&str, &str)] = &[
+    ("wrong_answer", "wrong answer"),
+    ("unsupported", "evidence does not state it"),
+    ("does_not_answer", "does not answer"),
+    ("partial", "partial answer"),
+    ("off_topic", "off topic"),
+    ("false_premise", "false premise"),
+    ("not_standalone", "not standalone"),
+    ("vague", "vague"),
+    ("incoherent", "incoherent"),
+];
+
+/// The review panel, hidden until review mode is on (the Review button or `v`).
+fn review_panel(out: &mut String) {
+    out.push_str("<div id=\"review\" class=\"review\" hidden>\n<div class=\"review-row\">");
+    out.push_str("<b>Review</b> <span id=\"review-progress\" class=\"sub\"></span>");
+    out.push_str("<span id=\"review-current\" class=\"mono\"></span>");
+    out.push_str("<button id=\"review-keep\" type=\"button\">Keep (a)</button>");
+    out.push_str("<button id=\"review-reject\" type=\"button\">Reject (r)</button>");
+    out.push_str("<label>reason <select id=\"review-category\">");
+    for (i, (code, label)) in REVIEW_CATEGORIES.iter().enumerate() {
+        w!(out, "<option value=\"{code}\">{} {label}</option>", i + 1);
+    }
+    out.push_str("</select></label>");
+    out.push_str("<label>note (n) <input id=\"review-note\" type=\"text\" size=\"28\"></label>");
+    out.push_str("<label>reviewer <input id=\"review-reviewer\" type=\"text\" size=\"10\"></label>");
+    out.push_str("<button id=\"review-download\" type=\"button\">Download decisions (d)</button>");
+    out.push_str("</div>\n<div class=\"sub\">j / k next / previous · a keep · r reject with the reason chosen (1–9) · n note · u undecided · d download decisions.json · v leave review · decisions stay in this browser</div>\n</div>\n");
 }
 
 /// Renders the report and writes it to `path` atomically.

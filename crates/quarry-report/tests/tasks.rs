@@ -289,7 +289,8 @@ fn html_renders_every_task_in_its_shape_and_escapes_everything() {
     assert!(!html.contains("<b>bench</b>") && !html.contains("<i>"));
     let allowed: BTreeSet<String> =
         "html head meta title style body main h1 h2 h3 p span b nav a div table tr th td svg g \
-        rect text line label select option article ul li details summary pre section mark code ol script"
+        rect text line label select option article ul li details summary pre section mark code ol script \
+        button input"
             .split_whitespace()
             .map(str::to_owned)
             .collect();

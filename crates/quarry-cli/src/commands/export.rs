@@ -84,7 +84,17 @@ pub fn export(a: ExportArgs) -> Result<u8> {
     if a.format == "text" && !a.run.join(quarry_gen::run_dir::RUN_JSON).exists() {
         return export_corpus(a);
     }
-    let (run_json, records, _) = quarry_gen::run_dir::read(&a.run)?;
+    let (run_json, mut records, _) = quarry_gen::run_dir::read(&a.run)?;
+    if a.reviewed_only {
+        let kept = quarry_gen::review::confirmed(&a.run)?;
+        if kept.is_empty() {
+            anyhow::bail!(
+                "{} has no record kept in review: review it in its report.html, then `quarry review apply`",
+                a.run.display()
+            );
+        }
+        records.retain(|r| kept.contains_key(&r.id));
+    }
     let format: ExportFormat = a.format.parse()?;
     let mut sources: Vec<String> =
         records.iter().flat_map(|r| r.citations.iter().map(|c| c.doc_title.clone())).collect();

@@ -4,7 +4,7 @@
 use anyhow::{Result, bail};
 use quarry_index::Index;
 
-use crate::args::{DedupArgs, RejectArgs, SimilarArgs};
+use crate::args::{DedupArgs, RejectArgs, ReviewCommand, SimilarArgs};
 use crate::commands::report::run_index;
 use crate::exit;
 
@@ -57,17 +57,53 @@ pub fn reject(a: RejectArgs) -> Result<u8> {
     Ok(exit::OK)
 }
 
+pub fn review(c: ReviewCommand) -> Result<u8> {
+    match c {
+        ReviewCommand::Apply(a) => {
+            let decisions = quarry_gen::review::Decisions::read(&a.decisions)?;
+            let done = quarry_gen::review::apply(&a.run, &decisions)?;
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&done)?);
+            } else {
+                println!(
+                    "{} decisions: {} records moved to rejects, {} confirmed, {} already applied",
+                    decisions.decisions.len(),
+                    done.rejected,
+                    done.confirmed,
+                    done.unchanged
+                );
+            }
+            Ok(exit::OK)
+        }
+    }
+}
+
 pub fn similar(a: SimilarArgs) -> Result<u8> {
-    let (_, records, _) = quarry_gen::run_dir::read(&a.run)?;
-    let Some(target) = records.iter().position(|r| r.id.to_string() == a.id) else {
-        eprintln!("no record {} in {}", a.id, a.run.display());
-        return Ok(exit::NOTHING);
+    let (_, records, rejects) = quarry_gen::run_dir::read(&a.run)?;
+    // A record rejected after the run (in review, by hand, as a duplicate) is found among the
+    // rejects: its kind is what a reviewer looks for next.
+    let key = match records.iter().find(|r| r.id.to_string() == a.id) {
+        Some(r) => quarry_gen::engine::slots::dedup_key(r),
+        None => match rejects.iter().rev().find(|r| r.id.to_string() == a.id) {
+            Some(j) => serde_json::from_str::<quarry_core::Record>(&j.raw)
+                .map(|r| quarry_gen::engine::slots::dedup_key(&r))
+                .unwrap_or_else(|_| j.question.clone()),
+            None => {
+                eprintln!("no record {} in {}", a.id, a.run.display());
+                return Ok(exit::NOTHING);
+            }
+        },
     };
     let index = run_index(&a.run)?;
     let e = embed_questions(&index, &records)?;
+    let target = index.embedder().embed(&[key.as_str()])?.pop().unwrap_or_default();
     let dot = |x: &[f32], y: &[f32]| x.iter().zip(y).map(|(a, b)| a * b).sum::<f32>();
-    let mut near: Vec<(f32, &quarry_core::Record)> =
-        records.iter().enumerate().filter(|(i, _)| *i != target).map(|(i, r)| (dot(&e[target], &e[i]), r)).collect();
+    let mut near: Vec<(f32, &quarry_core::Record)> = records
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.id.to_string() != a.id)
+        .map(|(i, r)| (dot(&target, &e[i]), r))
+        .collect();
     near.sort_by(|x, y| y.0.total_cmp(&x.0));
     near.truncate(a.k);
     if a.json {

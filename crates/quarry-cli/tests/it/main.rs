@@ -4,6 +4,7 @@
 
 mod bad_input;
 mod books;
+mod browser;
 mod chunking;
 mod formats;
 mod generate;
@@ -12,6 +13,7 @@ mod index;
 mod languages;
 mod replay;
 mod resume;
+mod review;
 mod servers;
 mod shards;
 mod stub;
