@@ -919,10 +919,10 @@ pub struct ReportArgs {
 pub struct ExportArgs {
     /// The run directory (or, with --format text, an index directory).
     pub run: PathBuf,
-    /// openai, sharegpt, alpaca, trl, jsonl or text. DPO runs export as preference pairs in
+    /// openai, sharegpt, alpaca, trl, jsonl, text or rag. DPO runs export as preference pairs in
     /// the first four; `text` gives {"text": ...} rows. Given an index directory instead of a
     /// run, `--format text` exports the corpus chunks that pass the quality filters.
-    #[arg(long, short, value_parser = ["openai", "sharegpt", "alpaca", "trl", "jsonl", "text"])]
+    #[arg(long, short, value_parser = ["openai", "sharegpt", "alpaca", "trl", "jsonl", "text", "rag"])]
     pub format: String,
     /// The output directory.
     #[arg(long, short)]
@@ -937,6 +937,26 @@ pub struct ExportArgs {
     /// Only records a person kept in review (`quarry review apply`).
     #[arg(long)]
     pub reviewed_only: bool,
+    /// rag: the row shape (openai, sharegpt or trl).
+    #[arg(long, default_value = "openai", value_parser = ["openai", "sharegpt", "trl"])]
+    pub style: String,
+    /// rag: passages retrieved with the question added to each prompt, beside the ones the
+    /// record was answered from.
+    #[arg(long, default_value_t = 2)]
+    pub distractors: usize,
+    /// rag: the share of records (0 to 1) that also give an unanswerable example (passages
+    /// that do not hold the answer, confirmed by the verifier).
+    #[arg(long, default_value_t = 0.0)]
+    pub unanswerable: f32,
+    /// rag: what an unanswerable example answers (`{{question}}` is replaced by the question).
+    #[arg(long, default_value = quarry_gen::rag::DEFAULT_UNANSWERABLE)]
+    pub unanswerable_answer: String,
+    /// rag: the seed of the passage order and of which records give unanswerable examples.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// rag: the index the run was made from, if not at the path its run.json records.
+    #[arg(long)]
+    pub index: Option<PathBuf>,
     /// The dataset's name in the card [default: the run directory's name].
     #[arg(long)]
     pub name: Option<String>,

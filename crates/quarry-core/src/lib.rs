@@ -7,6 +7,7 @@
 
 mod document;
 mod id;
+mod rag;
 mod record;
 mod run;
 pub mod script;
@@ -15,6 +16,7 @@ mod span;
 
 pub use document::{Chunk, Document, Section, heading_path_display};
 pub use id::{ChunkId, DocId, IdError};
+pub use rag::{RagCitation, RagExample, RagPassage};
 pub use record::{
     Citation, Controls, Preference, QuoteMatch, RECORD_SCHEMA_VERSION, Record, RecordId, Reject, Role, SamplingRecord,
     Scores, SentenceSupport, StageTimings, Task, TokenUsage, TopicStatus, Turn, Verdict, empty_none,

@@ -16,6 +16,7 @@ pub mod estimate;
 pub mod filters;
 pub mod merge;
 pub mod prompts;
+pub mod rag;
 pub mod review;
 pub mod run_dir;
 pub mod seeds;

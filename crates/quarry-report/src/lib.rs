@@ -25,6 +25,7 @@ mod export;
 mod fsutil;
 mod highlight;
 mod html;
+mod rag;
 mod summary;
 mod task;
 mod terminal;
@@ -38,7 +39,8 @@ pub use corpus::{
     CorpusChunk, CorpusTextSummary, TextQuality, TextReject, export_corpus_text, render_corpus_card, text_quality,
 };
 pub use export::{CardInfo, ExportFormat, ExportSummary, export, render_card, size_category};
-pub use html::{render_html, write_html};
+pub use html::{REVIEW_CATEGORIES, render_html, write_html};
+pub use rag::{RAG_SYSTEM, RagStyle, export_rag, rag_prompt};
 pub use terminal::{render_reject_terminal, render_terminal};
 
 /// A chunk as the report shows it: where it is and its text (the verifier's passage view).
@@ -94,7 +96,9 @@ pub enum ReportError {
         #[source]
         source: serde_json::Error,
     },
-    #[error("unknown export format {0:?} (expected openai, sharegpt, alpaca, trl, text or jsonl)")]
+    #[error("{0}")]
+    Usage(String),
+    #[error("unknown export format {0:?} (expected openai, sharegpt, alpaca, trl, text, jsonl or rag)")]
     UnknownFormat(String),
     /// A topic run (a topic tree) exported in a format other than `jsonl`.
     #[error(

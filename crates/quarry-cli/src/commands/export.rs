@@ -95,6 +95,9 @@ pub fn export(a: ExportArgs) -> Result<u8> {
         }
         records.retain(|r| kept.contains_key(&r.id));
     }
+    if a.format == "rag" {
+        return export_rag(&a, &run_json, &records);
+    }
     let format: ExportFormat = a.format.parse()?;
     let mut sources: Vec<String> =
         records.iter().flat_map(|r| r.citations.iter().map(|c| c.doc_title.clone())).collect();
@@ -125,5 +128,50 @@ pub fn export(a: ExportArgs) -> Result<u8> {
     };
     let s = quarry_report::export(&records, format, &a.out, &card)?;
     println!("{} rows to {}; card {}", s.rows, s.path.display(), s.card_path.display());
+    Ok(if s.rows == 0 { exit::NOTHING } else { exit::OK })
+}
+
+/// `--format rag`: each Q&A record as a prompt of numbered passages and an answer citing
+/// them, with distractors and unanswerable examples (quarry-gen's `rag`).
+fn export_rag(a: &ExportArgs, run_json: &quarry_core::RunSummary, records: &[quarry_core::Record]) -> Result<u8> {
+    let style: quarry_report::RagStyle = a.style.parse()?;
+    if !(0.0..=1.0).contains(&a.unanswerable) {
+        anyhow::bail!("--unanswerable {}: a share from 0 to 1", a.unanswerable);
+    }
+    let index = match &a.index {
+        Some(dir) => crate::commands::search::open_index(dir, None)?,
+        None => crate::commands::report::run_index(&a.run)?,
+    };
+    let cfg = quarry_gen::rag::RagConfig {
+        distractors: a.distractors,
+        unanswerable: a.unanswerable,
+        unanswerable_answer: a.unanswerable_answer.clone(),
+        seed: a.seed,
+    };
+    let (examples, stats) = quarry_gen::rag::examples(records, &index, &cfg)?;
+    let cited: std::collections::HashSet<String> =
+        records.iter().flat_map(|r| r.citations.iter().map(|c| c.doc_id.clone())).collect();
+    let found = if a.language.is_some() {
+        Vec::new()
+    } else {
+        languages(&quarry_index::index::store_dir(index.dir()), Some(&cited))
+    };
+    let card = CardInfo {
+        model: run_json.model.clone().unwrap_or_default(),
+        backend: run_json.backend.clone().unwrap_or_default(),
+        run_id: run_json.run_id.clone().unwrap_or_default(),
+        ..card_info(a, "quarry-rag", found)
+    };
+    let s = quarry_report::export_rag(&examples, style, &a.out, &card)?;
+    println!(
+        "{} rows to {} ({} answerable, {} unanswerable; {} records of other tasks skipped, {} with no unsupporting passages for an unanswerable example); card {}",
+        s.rows,
+        s.path.display(),
+        stats.answerable,
+        stats.unanswerable,
+        stats.skipped_task,
+        stats.no_unsupporting_passages,
+        s.card_path.display()
+    );
     Ok(if s.rows == 0 { exit::NOTHING } else { exit::OK })
 }

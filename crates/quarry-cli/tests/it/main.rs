@@ -11,6 +11,7 @@ mod generate;
 mod golden;
 mod index;
 mod languages;
+mod rag;
 mod replay;
 mod resume;
 mod review;

@@ -135,7 +135,7 @@ fn hand_qa_run(tmp: &Path, index: &Path) -> PathBuf {
 }
 
 /// Loads an export with Hugging Face datasets; returns its row count.
-fn load_dataset(tmp: &Path, file: &Path) -> usize {
+pub(crate) fn load_dataset(tmp: &Path, file: &Path) -> usize {
     let python = quarry_core::cache_dir().join("test-venv/bin/python");
     let o = std::process::Command::new(&python)
         .args(["-c", "import datasets,sys; d=datasets.load_dataset('json', data_files=sys.argv[1], split='train'); print(len(d))"])
