@@ -1108,6 +1108,39 @@ pub struct EstimateArgs {
 #[derive(Debug, Subcommand)]
 pub enum ReviewCommand {
     Apply(ReviewApplyArgs),
+    ExportJudged(ReviewExportJudgedArgs),
+}
+
+/// Add a reviewed run's records to the judged-records set (tests/judged/).
+///
+/// Every record a person kept becomes an item judged `good`, every record rejected in review
+/// one judged `bad` with the reason category and note given, in the set's format: the item
+/// (question, answer, raw citations, the passages shown, the seed texts) appended to
+/// items.jsonl and its judgment to judgments.jsonl. Items already there are left alone, so
+/// running it again adds nothing. `cargo bench -p quarry-gen --bench judged` then measures
+/// quarry's checks on them too.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  quarry review export-judged runs/sample --corpus sample --part tuning --source embedded"
+)]
+pub struct ReviewExportJudgedArgs {
+    /// The reviewed run directory.
+    pub run: PathBuf,
+    /// The corpus's short name; a corpus's items stay in one part.
+    #[arg(long)]
+    pub corpus: String,
+    /// tuning (rules may be tuned on it) or held_out (never tuned on).
+    #[arg(long, value_parser = ["tuning", "held_out"])]
+    pub part: String,
+    /// What wrote the records: embedded, replay-short, a model name.
+    #[arg(long)]
+    pub source: String,
+    /// The judged set's directory.
+    #[arg(long, default_value = "tests/judged")]
+    pub to: PathBuf,
+    /// The index the run was made from, if not at the path its run.json records.
+    #[arg(long)]
+    pub index: Option<PathBuf>,
 }
 
 /// Apply the decisions made in the report's review mode to a run.

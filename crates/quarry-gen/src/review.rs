@@ -172,3 +172,88 @@ pub fn apply(dir: &Path, decisions: &Decisions) -> Result<Applied, GenError> {
     run_dir::move_to_rejects(dir, moves)?;
     Ok(applied)
 }
+
+/// Where judged items come from and which part of the judged set they join.
+#[derive(Clone, Debug)]
+pub struct JudgedSource {
+    /// The corpus's short name (`sample`, `enwiki`, …): items of one corpus stay in one part.
+    pub corpus: String,
+    /// `tuning` or `held_out`.
+    pub part: String,
+    /// What wrote the records (`embedded`, `replay-short`, a model name).
+    pub source: String,
+}
+
+/// The judged-set items and judgments (tests/judged/ format) of a reviewed run: every record
+/// a person kept (`good`) or rejected (`bad`, with the category and note given), each with
+/// the passages it was answered from. Q&A-shaped records only (a question and an answer).
+pub fn judged_items(
+    dir: &Path,
+    index: &quarry_index::Index,
+    src: &JudgedSource,
+) -> Result<Vec<(serde_json::Value, serde_json::Value)>, GenError> {
+    use serde_json::json;
+    let (run, records, rejects) = run_dir::read(dir)?;
+    let kept = confirmed(dir)?;
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let extractive = run.config.get("extractive").and_then(serde_json::Value::as_bool).unwrap_or(false);
+    let mut reviewed: Vec<(Record, &str, String, String)> = Vec::new();
+    for r in &records {
+        if let Some(d) = kept.get(&r.id) {
+            let who = if d.reviewer.is_empty() { "a reviewer".to_owned() } else { d.reviewer.clone() };
+            let reason =
+                if d.note.is_empty() { format!("kept in review by {who}") } else { format!("{} ({who})", d.note) };
+            reviewed.push((r.clone(), "good", String::new(), reason));
+        }
+    }
+    for j in rejects.iter().filter(|j| j.stage == REVIEW_STAGE) {
+        if let Ok(r) = serde_json::from_str::<Record>(&j.raw) {
+            reviewed.push((r, "bad", j.reason.clone(), j.detail.clone()));
+        }
+    }
+    reviewed.sort_by_key(|(r, ..)| r.slot);
+    let mut out = Vec::new();
+    for (r, label, category, reason) in reviewed {
+        if r.question.is_empty() || r.answer.is_empty() {
+            continue;
+        }
+        let mut passages = Vec::new();
+        for id in &r.passages {
+            let Ok(cid) = id.parse::<quarry_core::ChunkId>() else { continue };
+            if let Some(c) = index.chunk(&cid)? {
+                passages.push(json!({
+                    "chunk_id": id, "doc_id": c.doc_id.to_string(), "doc_title": c.title,
+                    "heading_path": c.heading_path, "chunk_start": c.span.start(), "text": c.text,
+                }));
+            }
+        }
+        let citations: Vec<serde_json::Value> = r
+            .citations
+            .iter()
+            .filter_map(|c| {
+                let n = r.passages.iter().position(|p| *p == c.chunk_id)? + 1;
+                let quote = if c.model_quote.is_empty() { &c.quote } else { &c.model_quote };
+                Some(json!({"passage": n, "quote": quote}))
+            })
+            .collect();
+        let mut seed_texts = Vec::new();
+        for s in &r.seed_chunks {
+            if let Ok(cid) = s.parse::<quarry_core::ChunkId>()
+                && let Some(c) = index.chunk(&cid)?
+            {
+                seed_texts.push(c.text);
+            }
+        }
+        let id = format!("{}/{name}/{}", src.corpus, r.id);
+        let item = json!({
+            "id": id, "corpus": src.corpus, "part": src.part, "source": src.source,
+            "task": r.task, "extractive": extractive,
+            "question": r.question, "answer": r.answer, "citations": citations,
+            "passages": passages, "seed_texts": seed_texts,
+            "generated": {"accepted": true, "verdict": r.verdict.as_str(), "reviewed": label},
+        });
+        let judgment = json!({"id": id, "label": label, "category": category, "reason": reason});
+        out.push((item, judgment));
+    }
+    Ok(out)
+}

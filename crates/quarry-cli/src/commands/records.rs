@@ -75,7 +75,48 @@ pub fn review(c: ReviewCommand) -> Result<u8> {
             }
             Ok(exit::OK)
         }
+        ReviewCommand::ExportJudged(a) => export_judged(a),
     }
+}
+
+/// `quarry review export-judged`: appends the reviewed records the judged set lacks.
+fn export_judged(a: crate::args::ReviewExportJudgedArgs) -> Result<u8> {
+    let index = match &a.index {
+        Some(dir) => crate::commands::search::open_index(dir, None)?,
+        None => run_index(&a.run)?,
+    };
+    let src =
+        quarry_gen::review::JudgedSource { corpus: a.corpus.clone(), part: a.part.clone(), source: a.source.clone() };
+    let items = quarry_gen::review::judged_items(&a.run, &index, &src)?;
+    std::fs::create_dir_all(&a.to)?;
+    let (items_path, judgments_path) = (a.to.join("items.jsonl"), a.to.join("judgments.jsonl"));
+    let present: std::collections::HashSet<String> = std::fs::read_to_string(&items_path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["id"].as_str().map(str::to_owned))
+        .collect();
+    let new: Vec<&(serde_json::Value, serde_json::Value)> =
+        items.iter().filter(|(i, _)| !present.contains(i["id"].as_str().unwrap_or_default())).collect();
+    let append = |path: &std::path::Path, rows: Vec<&serde_json::Value>| -> Result<()> {
+        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+        let text: String = rows.iter().map(|v| v.to_string() + "\n").collect();
+        quarry_fs::append_synced(&mut f, text.as_bytes())?;
+        Ok(())
+    };
+    // Judgments first: an item is never in the set without its judgment.
+    append(&judgments_path, new.iter().map(|(_, j)| j).collect())?;
+    append(&items_path, new.iter().map(|(i, _)| i).collect())?;
+    let good = new.iter().filter(|(_, j)| j["label"] == "good").count();
+    println!(
+        "{} reviewed records: {} added to {} ({good} good, {} bad), {} there already",
+        items.len(),
+        new.len(),
+        a.to.display(),
+        new.len() - good,
+        items.len() - new.len()
+    );
+    Ok(exit::OK)
 }
 
 pub fn similar(a: SimilarArgs) -> Result<u8> {

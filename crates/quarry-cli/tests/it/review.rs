@@ -134,6 +134,45 @@ fn a_reviewer_decides_in_the_report_and_the_decisions_apply_to_the_run() {
     };
     assert_eq!(export("all", &[]), 5);
     assert_eq!(export("reviewed", &["--reviewed-only"]), 3);
+    // The reviewed records join the judged set, in its format; a second time adds nothing.
+    let judged = t.join("judged");
+    let export_judged = || {
+        let o = quarry()
+            .args([
+                "review",
+                "export-judged",
+                "runs/qa",
+                "--corpus",
+                "golden",
+                "--part",
+                "tuning",
+                "--source",
+                "stub",
+                "--to",
+            ])
+            .arg(&judged)
+            .output()
+            .unwrap();
+        ok(&o);
+    };
+    export_judged();
+    let items = lines_of(&judged.join("items.jsonl"));
+    let judgments = lines_of(&judged.join("judgments.jsonl"));
+    assert_eq!((items.len(), judgments.len()), (4, 4));
+    let keys =
+        |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<std::collections::BTreeSet<_>>();
+    let set_item: serde_json::Value = serde_json::from_str(
+        std::fs::read_to_string(repo("tests/judged/items.jsonl")).unwrap().lines().next().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(keys(&items[0]), keys(&set_item), "an item is not in the judged set's format");
+    let bad: Vec<&serde_json::Value> = judgments.iter().filter(|j| j["label"] == "bad").collect();
+    assert_eq!(bad.len(), 1);
+    assert_eq!(bad[0]["category"], "unsupported");
+    assert!(bad[0]["id"].as_str().unwrap().ends_with(&ids[2]));
+    assert!(items.iter().all(|i| !i["passages"].as_array().unwrap().is_empty()));
+    export_judged();
+    assert_eq!(lines_of(&judged.join("items.jsonl")).len(), 4, "a second export added items again");
     // The rejected record still leads to its kind.
     let o = quarry().arg("similar").arg(&run).arg(&ids[2]).args(["--k", "2", "--json"]).output().unwrap();
     ok(&o);
