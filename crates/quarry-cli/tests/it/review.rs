@@ -5,16 +5,29 @@
 use std::path::Path;
 
 use crate::browser::Browser;
-use crate::golden::{generate, indexed};
+use crate::golden::generate;
 use crate::stub::Stub;
 use crate::util::*;
 
 const PLANT: &str = "<script>document.body.setAttribute('data-pwned','1')</script>";
+const CORPUS_PLANT: &str = "<script>document.body.setAttribute('data-pwned','2')</script>";
 
 #[test]
 fn a_reviewer_decides_in_the_report_and_the_decisions_apply_to_the_run() {
-    let tmp_dir = indexed();
+    // The corpus itself carries a script: the report shows it as text.
+    let tmp_dir = tempfile::tempdir().unwrap();
     let t = tmp_dir.path();
+    let corpus = t.join("corpus");
+    std::fs::create_dir_all(&corpus).unwrap();
+    for f in ["candle.md", "snow.md", "tower.md"] {
+        let mut text = std::fs::read_to_string(repo(&format!("tests/fixtures/golden/corpus/{f}"))).unwrap();
+        if f == "candle.md" {
+            text = text
+                .replace("The melted wax rises", &format!("The wick {CORPUS_PLANT} is cotton. The melted wax rises"));
+        }
+        std::fs::write(corpus.join(f), text).unwrap();
+    }
+    ok(&crate::util::quarry().current_dir(t).args(["index", "corpus", "--out", "index", "-q"]).output().unwrap());
     let stub = Stub::start();
     // The run records its index as `index`, relative to the temp dir.
     let quarry = || {
@@ -35,6 +48,13 @@ fn a_reviewer_decides_in_the_report_and_the_decisions_apply_to_the_run() {
     std::fs::write(run.join("records.jsonl"), text).unwrap();
     ok(&quarry().arg("report").arg(&run).output().unwrap());
     let ids: Vec<String> = lines.iter().map(|v| v["id"].as_str().unwrap().to_owned()).collect();
+    let html = std::fs::read_to_string(run.join("report.html")).unwrap();
+    // (The question's terms are marked inside it, so it is looked for in pieces.)
+    let shown = html.find("is cotton").map(|i| &html[html.floor_char_boundary(i.saturating_sub(400))..i]);
+    assert!(
+        shown.is_some_and(|s| s.contains("&lt;") && s.contains("pwned") && !s.contains("<script")),
+        "the corpus's script is not shown as text: {shown:?}"
+    );
 
     let downloads = t.join("downloads");
     std::fs::create_dir_all(&downloads).unwrap();
@@ -77,7 +97,7 @@ fn a_reviewer_decides_in_the_report_and_the_decisions_apply_to_the_run() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     std::thread::sleep(std::time::Duration::from_millis(300));
-    // No planted script ran: not from the model's text, not from the reviewer's note.
+    // No planted script ran: not from the corpus, the model's text or the reviewer's note.
     assert_eq!(b.eval("document.body.getAttribute('data-pwned')"), serde_json::Value::Null, "a planted script ran");
     drop(b);
 
