@@ -225,3 +225,95 @@ fn a_run_is_estimated_before_any_call_and_again_from_a_finished_one() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("is a qa run"), "{}", stderr(&o));
 }
+
+/// A real llama.cpp server (llama-cpp-python's, serving the embedded GGUF), started by the test
+/// and killed in the middle of a run.
+struct LlamaServer(std::process::Child);
+
+impl LlamaServer {
+    fn start(port: u16) -> LlamaServer {
+        let python = quarry_core::cache_dir().join("test-venv/bin/python");
+        assert!(python.is_file(), "{} is missing: run scripts/setup-test-tools.sh", python.display());
+        let gguf = quarry_llm::default_gguf();
+        assert!(gguf.is_file(), "{} is missing: run scripts/setup.sh --tests", gguf.display());
+        let child = std::process::Command::new(&python)
+            .args(["-m", "llama_cpp.server", "--model"])
+            .arg(&gguf)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--n_ctx", "4096", "--n_threads", "2"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start llama_cpp.server");
+        let started = Instant::now();
+        // Ready when it answers its model list.
+        loop {
+            let o = std::process::Command::new("curl")
+                .args(["-sf", &format!("http://127.0.0.1:{port}/v1/models")])
+                .output()
+                .unwrap();
+            if o.status.success() {
+                break;
+            }
+            assert!(started.elapsed() < Duration::from_secs(120), "llama_cpp.server did not start");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        LlamaServer(child)
+    }
+
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for LlamaServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+#[test]
+fn a_llama_cpp_server_killed_mid_run_stops_it_and_the_same_command_resumes() {
+    let _model = model_lock();
+    let tmp = tempfile::tempdir().unwrap();
+    let index = golden_index(tmp.path());
+    let port = free_port();
+    let mut server = LlamaServer::start(port);
+    let url = format!("http://127.0.0.1:{port}/v1");
+    let out = tmp.path().join("run");
+    let command = || {
+        let mut c = quarry();
+        c.args(["generate", "qa", "--index"])
+            .arg(&index)
+            .args(["--n", "4", "--budget", "1", "--seed", "1", "--concurrency", "1", "--extractive", "--out"])
+            .arg(&out)
+            .args(["--base-url", &url, "--llm-model", "smollm2", "--no-cache", "--attempts", "2", "-q"]);
+        c
+    };
+    let mut child = command().stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let started = Instant::now();
+    while run_lines(&out) < 1 {
+        assert!(started.elapsed() < Duration::from_secs(300), "no slot finished");
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before the server was killed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    server.kill();
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(err.contains(&url) && (err.contains("stopped answering") || err.contains("cannot reach")), "{err}");
+    let before = (lines(&out.join("records.jsonl")), lines(&out.join("rejects.jsonl")));
+    let done = run_lines(&out);
+    assert!((1..4).contains(&done), "{done} slots written before the server died");
+    assert!(before.1.iter().all(|r| r["reason"] != "llm_error"), "the failed call wrote a reject");
+
+    // Back on the same URL: the same command finishes the run, keeping every line written.
+    let _server = LlamaServer::start(port);
+    let o = command().output().unwrap();
+    assert!(o.status.code().unwrap() <= 1, "{}", stderr(&o));
+    let after = (lines(&out.join("records.jsonl")), lines(&out.join("rejects.jsonl")));
+    assert_eq!(&after.0[..before.0.len()], &before.0[..], "records written before the kill changed");
+    assert_eq!(&after.1[..before.1.len()], &before.1[..], "rejects written before the kill changed");
+    assert_eq!(run_lines(&out), 4, "every slot done once");
+}

@@ -126,7 +126,7 @@ pub fn largest_clusters(rejects: &[Reject], max: usize) -> Vec<(RecordId, Vec<Re
 ///
 /// With `shard`, only the shard's slots are worked, until the shard's share of the target
 /// ([`Shard::target`]) is accepted, and duplicates are left for `quarry merge` to find in
-/// slot order across every shard (see [`crate::merge`]).
+/// slot order across every shard (the `merge` module).
 pub async fn run<T: SlotTask>(
     t: &T,
     dir: &mut RunDir,
