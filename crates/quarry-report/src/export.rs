@@ -675,22 +675,33 @@ pub fn export(
 ) -> Result<ExportSummary, ReportError> {
     let plan = Plan::of(records);
     plan.check(format)?;
+    let path = write_train_jsonl(out_dir, records, |r| {
+        row(r, format, &plan, &card.system_prompt).map_err(|source| ReportError::Json { id: r.id.to_string(), source })
+    })?;
+    let card_path = out_dir.join("README.md");
+    fsutil::write_bytes_atomic(&card_path, render_card(records, format, card).as_bytes())?;
+    Ok(ExportSummary { rows: records.len(), path, card_path })
+}
+
+/// Writes `data/train.jsonl` in `out_dir` (created), one line per item, atomically.
+pub(crate) fn write_train_jsonl<T>(
+    out_dir: &Path,
+    items: &[T],
+    line: impl Fn(&T) -> Result<String, ReportError>,
+) -> Result<PathBuf, ReportError> {
     let data_dir = out_dir.join("data");
     fsutil::create_dir_all(&data_dir)?;
     let path = data_dir.join("train.jsonl");
     fsutil::write_atomic(&path, |w| {
-        for r in records {
-            let line = row(r, format, &plan, &card.system_prompt)
-                .map_err(|source| ReportError::Json { id: r.id.to_string(), source })?;
-            w.write_all(line.as_bytes())
+        for item in items {
+            let text = line(item)?;
+            w.write_all(text.as_bytes())
                 .and_then(|()| w.write_all(b"\n"))
                 .map_err(|source| ReportError::Io { path: path.clone(), source })?;
         }
         Ok(())
     })?;
-    let card_path = out_dir.join("README.md");
-    fsutil::write_bytes_atomic(&card_path, render_card(records, format, card).as_bytes())?;
-    Ok(ExportSummary { rows: records.len(), path, card_path })
+    Ok(path)
 }
 
 /// The Hugging Face `size_categories` value for `n` rows.

@@ -10,7 +10,7 @@ use quarry_core::RagExample;
 use serde_json::{Value, json};
 
 use crate::escape::markdown_inline;
-use crate::export::{CardInfo, ExportSummary, FrontMatter, name_and_license};
+use crate::export::{CardInfo, ExportSummary, FrontMatter, name_and_license, write_train_jsonl};
 use crate::{ReportError, fsutil};
 
 /// The system message of every example.
@@ -89,18 +89,8 @@ pub fn export_rag(
     out_dir: &Path,
     card: &CardInfo,
 ) -> Result<ExportSummary, ReportError> {
-    let data_dir = out_dir.join("data");
-    fsutil::create_dir_all(&data_dir)?;
-    let path = data_dir.join("train.jsonl");
-    fsutil::write_atomic(&path, |w| {
-        for e in examples {
-            let line = serde_json::to_string(&row(e, style))
-                .map_err(|source| ReportError::Json { id: e.id.clone(), source })?;
-            w.write_all(line.as_bytes())
-                .and_then(|()| w.write_all(b"\n"))
-                .map_err(|source| ReportError::Io { path: path.clone(), source })?;
-        }
-        Ok(())
+    let path = write_train_jsonl(out_dir, examples, |e| {
+        serde_json::to_string(&row(e, style)).map_err(|source| ReportError::Json { id: e.id.clone(), source })
     })?;
     let card_path = out_dir.join("README.md");
     fsutil::write_bytes_atomic(&card_path, render_rag_card(examples, style, card).as_bytes())?;
