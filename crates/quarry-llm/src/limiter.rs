@@ -2,9 +2,10 @@
 //!
 //! Serving stacks (vLLM, SGLang, llama.cpp server) batch concurrent requests, so throughput
 //! comes from requests in flight — up to what the server takes, past which it queues, answers
-//! 429/503 or slows down. The limit starts at the floor and grows by one per reply while no
-//! trouble is seen (slow start), then by one per limit's worth of replies (additive increase);
-//! it halves on a 429 or 503 (multiplicative decrease) and is cut by a quarter when replies
+//! 429/503 or slows down. The limit starts at [`INITIAL`] (within the floor and the ceiling)
+//! and grows by one per reply while no trouble is seen (slow start), then by one per limit's
+//! worth of replies (additive increase); it is cut by a tenth on a 429 or 503 ([`DECREASE`],
+//! multiplicative decrease) and by a quarter when replies
 //! take more than twice as long per token as the fastest seen (rising latency: the server
 //! queues). A fixed limit is the same with floor = ceiling.
 
@@ -13,6 +14,11 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use tokio::sync::Notify;
+
+/// Requests in flight at the start (as TCP starts with a window of several segments): any
+/// serving stack takes a few at once, and the ramp from one costs a short run a tenth of its
+/// time.
+pub const INITIAL: usize = 4;
 
 /// What the limiter saw over a run, for run.json.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -94,7 +100,7 @@ impl Limiter {
         let ceiling = ceiling.max(floor);
         Limiter {
             state: Mutex::new(State {
-                limit: floor as f64,
+                limit: INITIAL.clamp(floor, ceiling) as f64,
                 in_flight: 0,
                 slow_start: true,
                 best_per_token: None,
@@ -206,9 +212,12 @@ mod tests {
 
     #[tokio::test]
     async fn grows_while_replies_come_and_is_cut_on_429() {
+        // It starts at INITIAL, within the floor and the ceiling.
+        let starts = |floor, ceiling| Limiter::new(floor, ceiling).state.lock().unwrap().limit;
+        assert_eq!((starts(1, 32), starts(1, 2), starts(8, 16)), (4.0, 2.0, 8.0));
         let l = Limiter::new(1, 32);
         // Slow start: one more per reply.
-        for _ in 0..5 {
+        for _ in 0..2 {
             l.acquire().await.done(Duration::from_millis(10), 10);
         }
         assert_eq!(l.report().limit, 6.0);
