@@ -911,10 +911,13 @@ pub struct ReportArgs {
 /// preference formats). Writes <out>/data/train.jsonl and <out>/README.md; every row
 /// carries its citations as metadata. Given an index directory, `--format text` exports
 /// the corpus chunks that pass quality filters (length, symbol ratio, repetition) as
-/// pre-training text.
+/// pre-training text. `--format rag` writes examples for training a model to answer from
+/// retrieved passages: numbered passages (the record's, plus distractors) in the prompt, the
+/// answer citing them as [n], and with --unanswerable a share of examples whose passages do
+/// not hold the answer (confirmed by the verifier), answered by saying so.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Example:\n  quarry export runs/sample --format openai --out exports/sample-openai\n  quarry export indexes/sample --format text --out exports/corpus-text\n  python3 -c 'import datasets; print(datasets.load_dataset(\"json\", data_files=\"exports/sample-openai/data/train.jsonl\"))'"
+    after_help = "Example:\n  quarry export runs/sample --format openai --out exports/sample-openai\n  quarry export runs/sample --format rag --style trl --distractors 3 --unanswerable 0.2 --out exports/rag\n  quarry export indexes/sample --format text --out exports/corpus-text\n  python3 -c 'import datasets; print(datasets.load_dataset(\"json\", data_files=\"exports/sample-openai/data/train.jsonl\"))'"
 )]
 pub struct ExportArgs {
     /// The run directory (or, with --format text, an index directory).
