@@ -95,24 +95,11 @@ pub fn read_shards(dirs: &[PathBuf]) -> Result<Vec<ShardRun>, GenError> {
             return Err(refuse(format!("{} and {} split the run differently", name(first), name(s))));
         }
         if s.summary.config != first.summary.config {
-            let (a, b) = (&first.summary.config, &s.summary.config);
-            let keys: Vec<&String> = a
-                .as_object()
-                .into_iter()
-                .chain(b.as_object())
-                .flat_map(|m| m.keys())
-                .filter(|k| a.get(k.as_str()) != b.get(k.as_str()))
-                .collect();
             return Err(refuse(format!(
                 "{} and {} are not shards of one run: their configs differ in {}",
                 name(first),
                 name(s),
-                keys.iter()
-                    .map(|k| k.as_str())
-                    .collect::<std::collections::BTreeSet<_>>()
-                    .into_iter()
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                run_dir::differences(&first.summary.config, &s.summary.config).join("; ")
             )));
         }
         if s.summary.run_id != first.summary.run_id || wanted(s) != wanted(first) {

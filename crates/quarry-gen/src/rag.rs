@@ -49,10 +49,15 @@ pub struct RagStats {
     pub no_unsupporting_passages: usize,
 }
 
-/// A number in 0..1 from a key, fixed for a seed.
-fn unit(key: &str, seed: u64) -> f64 {
+/// A number from a key, fixed for a seed: the order of a shuffle.
+fn hash(key: &str, seed: u64) -> u64 {
     let h = blake3::hash(format!("{seed}\u{1f}{key}").as_bytes());
-    u64::from_le_bytes(h.as_bytes()[..8].try_into().expect("8 bytes")) as f64 / u64::MAX as f64
+    u64::from_le_bytes(h.as_bytes()[..8].try_into().expect("8 bytes"))
+}
+
+/// A number in 0..1 from a key, fixed for a seed: a draw.
+fn unit(key: &str, seed: u64) -> f64 {
+    hash(key, seed) as f64 / u64::MAX as f64
 }
 
 /// `text` with `marks` ("[1][3]") before its final punctuation.
@@ -119,10 +124,7 @@ pub fn examples(records: &[Record], index: &Index, cfg: &RagConfig) -> Result<(V
             }
         }
         // A fixed shuffle per record: the cited passage is not always first.
-        passages.sort_by(|a, b| {
-            unit(&format!("{rid}/{}", a.chunk_id), cfg.seed)
-                .total_cmp(&unit(&format!("{rid}/{}", b.chunk_id), cfg.seed))
-        });
+        passages.sort_by_cached_key(|p| hash(&format!("{rid}/{}", p.chunk_id), cfg.seed));
         for (i, p) in passages.iter_mut().enumerate() {
             p.n = i + 1;
         }
@@ -139,6 +141,7 @@ pub fn examples(records: &[Record], index: &Index, cfg: &RagConfig) -> Result<(V
                 })
             })
             .collect();
+        let shown = passages.len();
         let mut ns: Vec<usize> = citations.iter().map(|c| c.n).collect();
         ns.sort_unstable();
         ns.dedup();
@@ -149,7 +152,7 @@ pub fn examples(records: &[Record], index: &Index, cfg: &RagConfig) -> Result<(V
             question: r.question.clone(),
             answer: with_marks(&r.answer, &marks),
             citations,
-            passages: passages.clone(),
+            passages,
             unanswerable: false,
         });
         stats.answerable += 1;
@@ -164,7 +167,7 @@ pub fn examples(records: &[Record], index: &Index, cfg: &RagConfig) -> Result<(V
         let support_cfg = quarry_audit::SupportConfig::default();
         let mut chosen: Vec<RagPassage> = Vec::new();
         for h in index.search(&r.question, &wide).map_err(GenError::from)? {
-            if chosen.len() >= passages.len().max(2) {
+            if chosen.len() >= shown.max(2) {
                 break;
             }
             if cited_docs.contains(h.doc_id.as_str()) {
@@ -183,10 +186,7 @@ pub fn examples(records: &[Record], index: &Index, cfg: &RagConfig) -> Result<(V
             stats.no_unsupporting_passages += 1;
             continue;
         }
-        chosen.sort_by(|a, b| {
-            unit(&format!("{rid}/u/{}", a.chunk_id), cfg.seed)
-                .total_cmp(&unit(&format!("{rid}/u/{}", b.chunk_id), cfg.seed))
-        });
+        chosen.sort_by_cached_key(|p| hash(&format!("{rid}/u/{}", p.chunk_id), cfg.seed));
         for (i, p) in chosen.iter_mut().enumerate() {
             p.n = i + 1;
         }

@@ -70,8 +70,9 @@ fn load<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>, GenError>
     Ok(out)
 }
 
-/// The keys of two configs that differ, with both values.
-fn differences(old: &Value, new: &Value) -> Vec<String> {
+/// The keys of two configs that differ, with both values (the first read as the run's, the
+/// second as now).
+pub(crate) fn differences(old: &Value, new: &Value) -> Vec<String> {
     let (Some(o), Some(n)) = (old.as_object(), new.as_object()) else {
         return vec!["config".into()];
     };

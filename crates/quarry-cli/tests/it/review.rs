@@ -41,13 +41,13 @@ fn a_reviewer_decides_in_the_report_and_the_decisions_apply_to_the_run() {
     let run = t.join("runs/qa");
     // Model text with a script in it: the report shows it as text.
     let records = std::fs::read_to_string(run.join("records.jsonl")).unwrap();
-    let mut lines: Vec<serde_json::Value> = records.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let q = lines[0]["question"].as_str().unwrap().replace('?', &format!(" {PLANT}?"));
-    lines[0]["question"] = q.into();
-    let text: String = lines.iter().map(|v| v.to_string() + "\n").collect();
+    let mut rows: Vec<serde_json::Value> = records.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let q = rows[0]["question"].as_str().unwrap().replace('?', &format!(" {PLANT}?"));
+    rows[0]["question"] = q.into();
+    let text: String = rows.iter().map(|v| v.to_string() + "\n").collect();
     std::fs::write(run.join("records.jsonl"), text).unwrap();
     ok(&quarry().arg("report").arg(&run).output().unwrap());
-    let ids: Vec<String> = lines.iter().map(|v| v["id"].as_str().unwrap().to_owned()).collect();
+    let ids: Vec<String> = rows.iter().map(|v| v["id"].as_str().unwrap().to_owned()).collect();
     let html = std::fs::read_to_string(run.join("report.html")).unwrap();
     // (The question's terms are marked inside it, so it is looked for in pieces.)
     let shown = html.find("is cotton").map(|i| &html[html.floor_char_boundary(i.saturating_sub(400))..i]);
@@ -115,14 +115,14 @@ fn a_reviewer_decides_in_the_report_and_the_decisions_apply_to_the_run() {
     ok(&o);
     let done: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!((done["rejected"].as_u64(), done["confirmed"].as_u64()), (Some(1), Some(3)), "{done}");
-    let rejects = lines_of(&run.join("rejects.jsonl"));
+    let rejects = lines(&run.join("rejects.jsonl"));
     let r = rejects.iter().find(|r| r["id"] == ids[2].as_str()).expect("the rejected record is in rejects");
     assert_eq!((r["stage"].as_str(), r["reason"].as_str()), (Some("review"), Some("unsupported")));
     assert!(
         r["detail"].as_str().unwrap().contains("cites the wrong sentence")
             && r["detail"].as_str().unwrap().contains("ana")
     );
-    assert!(!lines_of(&run.join("records.jsonl")).iter().any(|x| x["id"] == ids[2].as_str()));
+    assert!(!lines(&run.join("records.jsonl")).iter().any(|x| x["id"] == ids[2].as_str()));
     // Again: nothing changes.
     let before = (std::fs::read(run.join("records.jsonl")).unwrap(), std::fs::read(run.join("rejects.jsonl")).unwrap());
     let again: serde_json::Value = serde_json::from_str(&stdout(&apply(&file))).unwrap();
@@ -138,7 +138,7 @@ fn a_reviewer_decides_in_the_report_and_the_decisions_apply_to_the_run() {
     let o = apply(&stray);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("999999") && stderr(&o).contains("nothing applied"), "{}", stderr(&o));
-    assert!(lines_of(&run.join("records.jsonl")).iter().any(|x| x["id"] == ids[3].as_str()));
+    assert!(lines(&run.join("records.jsonl")).iter().any(|x| x["id"] == ids[3].as_str()));
     // Exports leave the rejected record out; --reviewed-only keeps the confirmed ones only.
     let export = |dir: &str, extra: &[&str]| {
         let o = quarry()
@@ -150,7 +150,7 @@ fn a_reviewer_decides_in_the_report_and_the_decisions_apply_to_the_run() {
             .output()
             .unwrap();
         ok(&o);
-        lines_of(&t.join(dir).join("data/train.jsonl")).len()
+        lines(&t.join(dir).join("data/train.jsonl")).len()
     };
     assert_eq!(export("all", &[]), 5);
     assert_eq!(export("reviewed", &["--reviewed-only"]), 3);
@@ -176,8 +176,8 @@ fn a_reviewer_decides_in_the_report_and_the_decisions_apply_to_the_run() {
         ok(&o);
     };
     export_judged();
-    let items = lines_of(&judged.join("items.jsonl"));
-    let judgments = lines_of(&judged.join("judgments.jsonl"));
+    let items = lines(&judged.join("items.jsonl"));
+    let judgments = lines(&judged.join("judgments.jsonl"));
     assert_eq!((items.len(), judgments.len()), (4, 4));
     let keys =
         |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<std::collections::BTreeSet<_>>();
@@ -192,14 +192,10 @@ fn a_reviewer_decides_in_the_report_and_the_decisions_apply_to_the_run() {
     assert!(bad[0]["id"].as_str().unwrap().ends_with(&ids[2]));
     assert!(items.iter().all(|i| !i["passages"].as_array().unwrap().is_empty()));
     export_judged();
-    assert_eq!(lines_of(&judged.join("items.jsonl")).len(), 4, "a second export added items again");
+    assert_eq!(lines(&judged.join("items.jsonl")).len(), 4, "a second export added items again");
     // The rejected record still leads to its kind.
     let o = quarry().arg("similar").arg(&run).arg(&ids[2]).args(["--k", "2", "--json"]).output().unwrap();
     ok(&o);
     let near: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(near.as_array().unwrap().len(), 2, "{near}");
-}
-
-fn lines_of(p: &Path) -> Vec<serde_json::Value> {
-    lines(p)
 }
